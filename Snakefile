@@ -1,0 +1,33 @@
+# gateroles: do recurrent gates learn their roles?  See README.md for the study and the layout.
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+REPO = Path(workflow.basedir)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/analyse.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/report.html",
+
+
+rule figures:
+    input:
+        FIGURES,

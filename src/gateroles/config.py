@@ -1,0 +1,103 @@
+"""Study configuration: JSON-schema validation with defaults, plus the checks a schema can't say.
+
+`validate(config, schema_path)` runs when the workflow is parsed, so a bad config fails before
+any job starts, with one line per problem naming the key (`training.checkpoints[3]`) and what
+is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft7Validator, validators
+
+from gateroles import tasks
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names every offending key."""
+
+
+def _with_defaults(validator_class):
+    """A validator that fills in each property's `default` before validating it."""
+    check_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(name, copy.deepcopy(subschema["default"]))
+        yield from check_properties(validator, properties, instance, schema)
+
+    return validators.extend(validator_class, {"properties": set_defaults})
+
+
+DefaultFillingValidator = _with_defaults(Draft7Validator)
+
+
+def key_path(path) -> str:
+    """`['study', 'tasks', 0]` -> `study.tasks[0]`."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(error) -> str:
+    where = key_path(error.absolute_path)
+    message = error.message
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "none"
+        message += f"; allowed keys here: {allowed}"
+    return f"config key '{where}': {message}"
+
+
+def load_schema(path: str | Path) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def validate(config: dict, schema_path: str | Path) -> dict:
+    """Fill defaults into `config` in place and check it; raise ConfigError naming each key."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"the config must be a mapping of keys, got {type(config).__name__}")
+    schema = load_schema(schema_path)
+    errors = sorted(DefaultFillingValidator(schema).iter_errors(config),
+                    key=lambda e: list(map(str, e.absolute_path)))
+    problems = [_describe(e) for e in errors]
+    if not problems:
+        problems = _semantic_problems(config)
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    return config
+
+
+def _semantic_problems(config: dict) -> list[str]:
+    """Checks across keys, run once the schema holds."""
+    problems = []
+    training, data = config["training"], config["data"]
+    for k, step in enumerate(training["checkpoints"]):
+        if step > training["max_steps"]:
+            problems.append(f"config key 'training.checkpoints[{k}]': step {step} is beyond "
+                            f"training.max_steps ({training['max_steps']})")
+    n_extract = config["extraction"]["n_sequences"]
+    if n_extract > data["n_test"]:
+        problems.append(f"config key 'extraction.n_sequences': {n_extract} is more than the "
+                        f"test split has (data.n_test = {data['n_test']})")
+    for name in config["study"]["tasks"]:
+        # The generators know their own constraints (e.g. probabilities summing to > 1).
+        try:
+            tasks.make_task(name, 1, data["length"], 0, **config["task_params"][name])
+        except ValueError as exc:
+            problems.append(f"config key 'task_params.{name}': {exc}")
+    return problems
+
+
+def config_hash(config: dict) -> str:
+    """A short stable hash of the validated config (for provenance)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

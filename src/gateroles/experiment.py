@@ -1,0 +1,120 @@
+"""One workflow stage for one model, from the validated config to files.
+
+The workflow scripts call these; each reads only the files it is given and writes only its
+outputs. Datasets are not stored: `task_splits` regenerates them from the config and seed
+(generation is deterministic and takes well under a second), so training and extraction see
+the same sequences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from gateroles import events, gates, storage
+from gateroles.models import checkpoint_payload, models_from_payload
+from gateroles.tasks import EVENTS, Task, make_splits
+from gateroles.training import TaskTensors, TrainSettings, evaluate, is_solved, train
+
+RUN_KEYS = ("task", "arch", "init", "seed")
+
+
+def task_splits(config: dict, task: str, seed: int) -> dict[str, Task]:
+    data = config["data"]
+    sizes = {"train": data["n_train"], "validation": data["n_validation"], "test": data["n_test"]}
+    return make_splits(task, sizes, data["length"], seed, **config["task_params"][task])
+
+
+def train_settings(config: dict, task: str) -> TrainSettings:
+    t = config["training"]
+    return TrainSettings(hidden_size=config["model"]["hidden_size"], batch_size=t["batch_size"],
+                         lr=t["lr"], clip=t["clip"], max_steps=t["max_steps"],
+                         eval_every=t["eval_every"], checkpoints=tuple(t["checkpoints"]),
+                         solved_threshold=t["solved_threshold"][task], device=t["device"])
+
+
+def run_columns(task: str, arch: str, init: str, seed: int) -> dict:
+    """The config keys that identify a run; every table row carries them."""
+    return {"task": task, "arch": arch, "init": init, "seed": seed}
+
+
+def train_one(config: dict, task: str, arch: str, init: str, seed: int, *,
+              checkpoints_path: str, log_path: str, test_path: str) -> None:
+    splits = task_splits(config, task, seed)
+    settings = train_settings(config, task)
+    result = train(splits, arch, init, seed, settings)
+    test = evaluate(result.model, TaskTensors(splits["test"], next(result.model.parameters())
+                                              .device))
+    meta = {"arch": arch, "init": init, "seed": seed, "task": task,
+            "input_size": splits["train"].input_size, "hidden_size": settings.hidden_size,
+            "n_outputs": splits["train"].n_outputs}
+    storage.save_torch(checkpoint_payload(meta, result.checkpoints), checkpoints_path)
+    storage.write_csv(pd.DataFrame(result.log).assign(**run_columns(task, arch, init, seed)),
+                      log_path)
+    kind = splits["test"].kind
+    storage.write_json({**run_columns(task, arch, init, seed), "metric": splits["test"].metric,
+                        "test_score": test["score"], "test_loss": test["loss"],
+                        "chance": splits["test"].chance, "threshold": settings.solved_threshold,
+                        "solved": is_solved(kind, test["score"], settings.solved_threshold),
+                        "steps": result.stopped_at}, test_path)
+
+
+def extract_one(config: dict, task: str, seed: int, *, checkpoints_path: str,
+                gates_path: str, performance_path: str) -> None:
+    """Gate activations of every checkpoint on a bounded sample of test sequences."""
+    payload = storage.load_torch(checkpoints_path)
+    meta = payload["meta"]
+    test = task_splits(config, task, seed)["test"]
+    sample = slice(0, config["extraction"]["n_sequences"])
+    arrays = {"tokens": test.tokens[sample], "mask": test.mask[sample]}
+    arrays.update({f"factor__{k}": v[sample] for k, v in test.factors.items()})
+    scores = []
+    test_tensors = TaskTensors(test, torch.device("cpu"))
+    for step, model in models_from_payload(payload).items():
+        for name, value in gates.extract(model, test.inputs[sample]).items():
+            arrays[f"step{step}__{name}"] = value.astype(np.float16)
+        scores.append({"step": step, **evaluate(model, test_tensors)})
+    arrays["steps"] = np.array(sorted(int(s) for s in payload["steps"]))
+    storage.write_npz(arrays, gates_path)
+    columns = run_columns(task, meta["arch"], meta["init"], seed)
+    storage.write_csv(pd.DataFrame(scores).rename(columns={"score": "test_score",
+                                                           "loss": "test_loss"})
+                      .assign(**columns), performance_path)
+
+
+def load_gates(path: str) -> tuple[np.ndarray, dict[str, np.ndarray], dict[int, dict]]:
+    """(steps, factors, {step: {gate: [N, T, H]}}) from an `extract_one` file."""
+    arrays = storage.read_npz(path)
+    try:
+        steps = [int(s) for s in arrays["steps"]]
+        factors = {k.split("__", 1)[1]: v for k, v in arrays.items() if k.startswith("factor__")}
+        per_step = {s: {k.split("__", 1)[1]: v for k, v in arrays.items()
+                        if k.startswith(f"step{s}__")} for s in steps}
+    except (KeyError, ValueError) as exc:
+        raise storage.DataFileError(f"{path} is not a gate-activation file: {exc}") from exc
+    return np.array(steps), factors, per_step
+
+
+def analyse_events_one(config: dict, task: str, arch: str, init: str, seed: int, *,
+                       gates_path: str, contrast_path: str, aligned_path: str,
+                       saturation_path: str) -> None:
+    """Event-triggered averages and saturation of every checkpoint of one model."""
+    analysis = config["analysis"]
+    steps, factors, per_step = load_gates(gates_path)
+    roles = EVENTS[task]
+    contrast, aligned, saturation = [], [], []
+    for step in steps:
+        c, a = events.event_tables(per_step[step], factors, roles, arch, analysis["eta_window"])
+        contrast.append(c.assign(step=step))
+        aligned.append(a.assign(step=step))
+        saturation.append(events.saturation_table(per_step[step], arch,
+                                                  analysis["saturation_low"],
+                                                  analysis["saturation_high"]).assign(step=step))
+    columns = run_columns(task, arch, init, seed)
+    final = int(steps.max())
+    for frames, path in ((contrast, contrast_path), (aligned, aligned_path),
+                         (saturation, saturation_path)):
+        table = pd.concat(frames, ignore_index=True).assign(**columns, final_step=final)
+        storage.write_csv(table, path)
+

@@ -1,0 +1,182 @@
+"""The self-contained HTML report: verdicts, tables, embedded figures and provenance.
+
+Everything shown comes from the tables the workflow wrote; the report computes nothing new
+except formatting. Config text is HTML-escaped (Jinja autoescape; tables via pandas' escaping).
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.metadata
+import platform
+import subprocess
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+import yaml
+
+from gateroles import storage
+from gateroles.config import config_hash
+
+PACKAGES = ("gateroles", "torch", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib",
+            "seaborn", "snakemake")
+FIGURE_TITLES = {
+    "training_curves": "Training curves",
+    "event_averages": "Event-triggered gate averages (C2)",
+    "saturation": "Gate saturation per unit",
+}
+
+
+def provenance(config: dict, repo: str | Path) -> dict:
+    """Package versions, config hash and git commit; no timestamps or host names."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {"config_hash": config_hash(config), "git_commit": git_commit(repo),
+            "python": platform.python_version(), "packages": versions}
+
+
+def git_commit(repo: str | Path) -> str:
+    """HEAD of the checkout the workflow came from (+ '-dirty'), or 'none' outside git."""
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain",
+                                "--untracked-files=no"], check=True, capture_output=True,
+                               text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "none"
+    return head + ("-dirty" if dirty else "")
+
+
+def fmt(x, digits: int = 3) -> str:
+    if isinstance(x, float | np.floating):
+        return "–" if not np.isfinite(x) else f"{x:.{digits}g}" if abs(x) >= 1e-3 else f"{x:.2e}"
+    return str(x)
+
+
+def ci(mean, lo, hi) -> str:
+    return f"{fmt(mean)} [{fmt(lo)}, {fmt(hi)}]"
+
+
+def html_table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, escape=True, border=0, na_rep="–")
+
+
+def solved_table(solved: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "task": solved["task"], "arch": solved["arch"], "init": solved["init"],
+        "metric": solved["metric"], "chance": solved["chance"].map(fmt),
+        "threshold": solved["threshold"].map(fmt),
+        "solved seeds": [f"{s} / {n}" for s, n in zip(solved["n_solved"], solved["n_seeds"],
+                                                      strict=True)],
+        "test score, mean [95% CI]": [ci(*r) for r in
+                                      solved[["test_score", "ci_low", "ci_high"]].to_numpy()],
+        "unsolved seeds": solved["unsolved_seeds"].fillna("").astype(str),
+    })
+
+
+def c2_table(c2: pd.DataFrame) -> pd.DataFrame:
+    if c2.empty:
+        return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
+    return pd.DataFrame({
+        "task": c2["task"], "arch": c2["arch"], "init": c2["init"],
+        "prediction": [f"{g} {p} at {e}" for g, p, e in
+                       zip(c2["gate"], c2["predicted"], c2["event"], strict=True)],
+        "effect, trained [CI]": [ci(*r) for r in c2[["effect", "ci_low", "ci_high"]].to_numpy()],
+        "Cohen's d [CI]": [ci(*r) for r in c2[["cohens_d", "d_ci_low", "d_ci_high"]].to_numpy()],
+        "seeds agreeing": [f"{a} / {n}" for a, n in zip(c2["seeds_agreeing"], c2["n_seeds"],
+                                                        strict=True)],
+        "verdict": c2["verdict"],
+        "effect at init [CI]": [ci(*r) for r in
+                                c2[["effect_at_init", "init_ci_low", "init_ci_high"]].to_numpy()],
+        "verdict at init": c2["verdict_at_init"],
+    })
+
+
+def saturation_table(summary: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "task": summary["task"], "arch": summary["arch"], "init": summary["init"],
+        "gate": summary["gate"], "phase": summary["phase"],
+        "left-saturated [CI]": [ci(*r) for r in
+                                summary[["left", "left_ci_low", "left_ci_high"]].to_numpy()],
+        "right-saturated [CI]": [ci(*r) for r in
+                                 summary[["right", "right_ci_low", "right_ci_high"]].to_numpy()],
+        "seeds": summary["n_seeds"],
+    })
+
+
+def runtime_table(benchmark_paths: list[str]) -> pd.DataFrame:
+    """Jobs and wall-clock seconds per rule, from Snakemake's benchmark files."""
+    rows = []
+    for path in benchmark_paths:
+        parts = Path(path).parts
+        rule = parts[parts.index("benchmarks") + 1].removesuffix(".tsv")
+        seconds = pd.read_csv(path, sep="\t")["s"].iloc[0]
+        rows.append({"rule": rule, "s": float(seconds)})
+    if not rows:
+        return pd.DataFrame({"rule": [], "jobs": [], "total s": [], "mean s": []})
+    frame = pd.DataFrame(rows).groupby("rule")["s"].agg(["count", "sum", "mean"]).reset_index()
+    return pd.DataFrame({"rule": frame["rule"], "jobs": frame["count"],
+                         "total s": frame["sum"].map(lambda s: f"{s:.1f}"),
+                         "mean s": frame["mean"].map(lambda s: f"{s:.1f}")})
+
+
+def claim_rows(c2: pd.DataFrame) -> list[dict]:
+    """One summary line per claim decided so far."""
+    if c2.empty:
+        return [{"claim": "C2 event-locked dynamics", "verdict": "not decided", "css": "",
+                 "basis": "no solved models"}]
+    counts = c2["verdict"].value_counts()
+    n = len(c2)
+    supported = int(counts.get("supported", 0))
+    overall = ("supported" if supported == n else
+               "contradicted" if counts.get("contradicted", 0) == n else "mixed")
+    basis = (f"{supported} of {n} predictions supported, "
+             f"{int(counts.get('contradicted', 0))} contradicted, "
+             f"{int(counts.get('inconclusive', 0))} inconclusive (table below)")
+    css = {"supported": "supported", "contradicted": "contradicted"}.get(overall, "inconclusive")
+    return [{"claim": "C2 event-locked dynamics", "verdict": overall, "css": css, "basis": basis}]
+
+
+def figure_entry(name: str, png: str, caption_path: str) -> dict:
+    data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
+    caption = " ".join(Path(caption_path).read_text().split())
+    return {"id": name, "title": FIGURE_TITLES[name], "caption": caption, "data": data}
+
+
+def render(*, config: dict, tables: dict[str, str], figures: dict[str, str],
+           captions_dir: str | Path, benchmarks: list[str], prov: dict) -> str:
+    """The report's HTML text from the aggregate tables and the figure PNGs."""
+    solved = storage.read_csv(tables["solved"])
+    c2 = storage.read_csv(tables["c2"])
+    saturation = storage.read_csv(tables["saturation_summary"])
+    runs = storage.read_csv(tables["runs"])
+    unsolved = runs[~runs["solved"]]
+    note = ""
+    if len(unsolved):
+        names = ", ".join(f"{r.task}/{r.arch}/{r.init}/seed {r.seed}" for r in
+                          unsolved.itertuples())
+        note = (f"{len(unsolved)} of {len(runs)} models did not solve their task and are "
+                f"excluded from the verdicts: {names}.")
+    env = jinja2.Environment(loader=jinja2.PackageLoader("gateroles", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    analysis = config["analysis"]
+    return env.get_template("report.html.j2").render(
+        n_models=len(runs), n_seeds=len(config["study"]["seeds"]),
+        confidence_pct=f"{100 * analysis['confidence']:g}",
+        claims=claim_rows(c2),
+        solved_table=html_table(solved_table(solved)), unsolved_note=note,
+        c2_table=html_table(c2_table(c2)),
+        saturation_table=html_table(saturation_table(saturation)),
+        low=analysis["saturation_low"], high=analysis["saturation_high"],
+        figures={name: figure_entry(name, png, Path(captions_dir) / f"{name}.rst")
+                 for name, png in figures.items()},
+        config_yaml=yaml.safe_dump(config, sort_keys=False, default_flow_style=None),
+        provenance=prov, runtime_table=html_table(runtime_table(benchmarks)),
+    )

@@ -1,0 +1,386 @@
+"""Synthetic sequence tasks with per-timestep ground-truth factors.
+
+Each task is designed so that one gate role should be necessary to solve it:
+
+* ``reset_recall`` -- store a value, forget it on RESET, read it out on QUERY.
+* ``adding`` -- the classic adding problem (Hochreiter & Schmidhuber, 1997): store two
+  marked values and read out their sum at the end.
+* ``count_reset`` -- count TARGET tokens since the last RESET (saturating at ``max_count``).
+
+Besides inputs/targets, every :class:`Task` carries ``factors``: the latent variables a
+perfect solver must track (memory content, counts, event indicators), aligned with the
+inputs step by step. These are the regression/classification targets for probes and the
+triggers for event-triggered averages of gate activations.
+
+Generation is fully vectorised: per-step token types are drawn i.i.d., and the latent
+state is recovered with cumulative operations (``np.maximum.accumulate`` to forward-fill
+the index of the last state-changing event, ``cumsum`` for counts and sums).
+"""
+
+from __future__ import annotations
+
+import numbers
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+TASK_NAMES = ("reset_recall", "adding", "count_reset")
+
+# Fixed per-task stream ids. Never change them: they are part of what makes a dataset
+# reproducible from its seed.
+_TASK_IDS = {"reset_recall": 1, "adding": 2, "count_reset": 3}
+# Domain tag placed first in the spawn key so that task streams cannot coincide with
+# ``np.random.SeedSequence(seed).spawn(...)`` children used elsewhere (whose keys are (0,),
+# (1,), ...).
+_DOMAIN = zlib.crc32(b"gateroles.tasks")
+
+_DEFAULTS: dict[str, dict[str, int | float]] = {
+    "reset_recall": {
+        "n_values": 4,
+        "n_distractors": 4,
+        "p_store": 0.1,
+        "p_reset": 0.05,
+        "p_query": 0.1,
+    },
+    "adding": {},
+    "count_reset": {
+        "n_distractors": 4,
+        "p_target": 0.15,
+        "p_reset": 0.05,
+        "max_count": 8,
+    },
+}
+
+# Event role -> the binary factor that marks it (used for event-triggered averages).
+EVENTS: dict[str, dict[str, str]] = {
+    "reset_recall": {"store": "is_store", "reset": "is_reset", "query": "is_query"},
+    "adding": {"store": "is_marked"},
+    "count_reset": {"store": "is_target", "reset": "is_reset"},
+}
+
+_MIN_LENGTH = {"reset_recall": 1, "adding": 4, "count_reset": 1}
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """A generated dataset of ``N`` sequences of length ``T``.
+
+    ``eq=False``: the fields are arrays, so value equality would be ambiguous; instances
+    compare (and hash) by identity.
+    """
+
+    name: str
+    inputs: np.ndarray  # float32 [N, T, input_size]
+    targets: np.ndarray  # int64 [N, T] (classification) / float32 [N, T] (regression)
+    mask: np.ndarray  # bool [N, T]: steps where loss and score apply
+    factors: dict[str, np.ndarray]  # name -> [N, T]
+    tokens: np.ndarray  # int64 [N, T]: input token type per step
+    kind: str  # "classification" | "regression"
+    n_outputs: int  # number of classes, or 1 for regression
+    chance: float  # score of the best constant predictor
+    events: dict[str, str]  # role -> name of a binary event factor
+    continuous_factors: tuple[str, ...]  # factors that are continuous (float32)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("classification", "regression"):
+            raise ValueError(f"kind must be 'classification' or 'regression', got {self.kind!r}")
+        shape = self.inputs.shape[:2]
+        for field, arr in (("targets", self.targets), ("mask", self.mask), ("tokens", self.tokens)):
+            if arr.shape != shape:
+                raise ValueError(f"{field} has shape {arr.shape}, expected {shape}")
+        for key, arr in self.factors.items():
+            if arr.shape != shape:
+                raise ValueError(f"factor {key!r} has shape {arr.shape}, expected {shape}")
+        for role, key in self.events.items():
+            if key not in self.factors:
+                raise ValueError(f"event {role!r} refers to unknown factor {key!r}")
+
+    @property
+    def n_sequences(self) -> int:
+        return int(self.inputs.shape[0])
+
+    @property
+    def length(self) -> int:
+        return int(self.inputs.shape[1])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.inputs.shape[2])
+
+    @property
+    def metric(self) -> str:
+        return "accuracy" if self.kind == "classification" else "mse"
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_name(name: str) -> None:
+    if name not in TASK_NAMES:
+        raise ValueError(f"unknown task {name!r}; allowed names: {', '.join(TASK_NAMES)}")
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def _is_real(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _check_int(key: str, value: object, minimum: int) -> int:
+    if not _is_int(value) or int(value) < minimum:
+        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_prob(key: str, value: object) -> float:
+    if not _is_real(value) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{key} must be a probability in [0, 1], got {value!r}")
+    return float(value)
+
+
+def default_params(name: str) -> dict:
+    """The task's parameters and their defaults (a fresh copy)."""
+    _check_name(name)
+    return dict(_DEFAULTS[name])
+
+
+def _resolve_params(name: str, params: Mapping[str, object]) -> dict:
+    """Merge ``params`` into the defaults and validate every value."""
+    allowed = _DEFAULTS[name]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        allowed_s = ", ".join(allowed) if allowed else "none"
+        raise ValueError(
+            f"unknown parameter(s) {', '.join(unknown)} for task {name!r}; "
+            f"allowed parameters: {allowed_s}"
+        )
+    p = {**allowed, **params}
+    out: dict = {}
+    for key, value in p.items():
+        if key.startswith("p_"):
+            out[key] = _check_prob(key, value)
+        elif key == "n_distractors":
+            out[key] = _check_int(key, value, 0)
+        else:  # n_values, max_count
+            out[key] = _check_int(key, value, 1)
+    probs = {k: v for k, v in out.items() if k.startswith("p_")}
+    total = sum(probs.values())
+    if total > 1.0 + 1e-9:
+        raise ValueError(
+            f"probabilities {', '.join(probs)} sum to {total:.6g} > 1 for task {name!r}"
+        )
+    if "n_distractors" in out and out["n_distractors"] == 0 and total < 1.0 - 1e-9:
+        raise ValueError(
+            f"n_distractors=0 requires {', '.join(probs)} to sum to 1 (got {total:.6g}): "
+            "the remaining probability mass is assigned to distractors"
+        )
+    if name == "reset_recall" and out["p_query"] == 0.0:
+        raise ValueError("p_query must be > 0 for task 'reset_recall' (no step would be scored)")
+    return out
+
+
+def _check_size(key: str, n_sequences: object, length: object, name: str) -> tuple[int, int]:
+    n = _check_int(key, n_sequences, 1)
+    t_min = _MIN_LENGTH[name]
+    if not _is_int(length) or int(length) < t_min:
+        raise ValueError(f"length must be an integer >= {t_min} for task {name!r}, got {length!r}")
+    return n, int(length)
+
+
+def _check_seed(seed: object) -> int:
+    if not _is_int(seed) or int(seed) < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _categorical(rng: np.random.Generator, probs: list[float], shape: tuple[int, ...]):
+    """I.i.d. category ids ``0..len(probs)`` per element; id ``len(probs)`` gets the rest.
+
+    If the probabilities sum to 1, float round-off could still push a draw past the last
+    cumulative bound; such draws are assigned to the last category with positive mass.
+    """
+    cum = np.cumsum(probs)
+    cat = np.searchsorted(cum, rng.random(shape), side="right")
+    if cum[-1] >= 1.0 - 1e-9:
+        last = max(i for i, p in enumerate(probs) if p > 0)
+        cat = np.minimum(cat, last)
+    return cat
+
+
+def _last_event_index(is_event: np.ndarray) -> np.ndarray:
+    """Index of the most recent step <= t where ``is_event`` holds, -1 if none (per row)."""
+    t = np.arange(is_event.shape[1])
+    return np.maximum.accumulate(np.where(is_event, t, -1), axis=1)
+
+
+def _one_hot(tokens: np.ndarray, size: int) -> np.ndarray:
+    return np.eye(size, dtype=np.float32)[tokens]
+
+
+def _majority_rate(targets: np.ndarray, mask: np.ndarray, n_classes: int) -> float:
+    """Accuracy of always predicting the most frequent masked target (NaN if nothing masked)."""
+    counts = np.bincount(targets[mask], minlength=n_classes)
+    total = counts.sum()
+    return float(counts.max() / total) if total else float("nan")
+
+
+# --------------------------------------------------------------------------- generators
+
+
+def _reset_recall(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
+    k, n_d = p["n_values"], p["n_distractors"]
+    cat = _categorical(rng, [p["p_store"], p["p_reset"], p["p_query"]], (n, t))
+    # Drawn for every step (not only where used) so the stream layout is shape-only.
+    values = rng.integers(0, k, size=(n, t))
+    distractor = rng.integers(0, max(n_d, 1), size=(n, t))
+
+    is_store, is_reset, is_query = cat == 0, cat == 1, cat == 2
+    tokens = np.where(
+        is_store, values, np.where(is_reset, k, np.where(is_query, k + 1, k + 2 + distractor))
+    ).astype(np.int64)
+
+    # Memory = content written by the most recent STORE/RESET (EMPTY = k before any).
+    written = np.where(is_store, values, k)
+    last = _last_event_index(is_store | is_reset)
+    memory = np.where(last >= 0, np.take_along_axis(written, np.maximum(last, 0), axis=1), k)
+    memory = memory.astype(np.int64)
+
+    targets = np.where(is_query, memory, 0).astype(np.int64)
+    return Task(
+        name="reset_recall",
+        inputs=_one_hot(tokens, k + 2 + n_d),
+        targets=targets,
+        mask=is_query.copy(),
+        factors={
+            "is_store": is_store.astype(np.int64),
+            "is_reset": is_reset.astype(np.int64),
+            "is_query": is_query.astype(np.int64),
+            "memory": memory,
+        },
+        tokens=tokens,
+        kind="classification",
+        n_outputs=k + 1,
+        chance=_majority_rate(targets, is_query, k + 1),
+        events=dict(EVENTS["reset_recall"]),
+        continuous_factors=(),
+    )
+
+
+def _adding(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
+    values = rng.random((n, t), dtype=np.float32)
+    first = rng.integers(0, t // 2, size=n)
+    second = rng.integers(t // 2, t - 1, size=n)  # never the last step
+    rows = np.arange(n)
+    marker = np.zeros((n, t), dtype=np.int64)
+    marker[rows, first] = 1
+    marker[rows, second] = 1
+
+    # Sequential float32 cumsum: adding exact zeros keeps the final value equal to a + b.
+    partial_sum = np.cumsum(values * marker, axis=1, dtype=np.float32)
+    targets = np.zeros((n, t), dtype=np.float32)
+    targets[:, -1] = partial_sum[:, -1]
+    mask = np.zeros((n, t), dtype=bool)
+    mask[:, -1] = True
+    return Task(
+        name="adding",
+        inputs=np.stack([values, marker.astype(np.float32)], axis=-1),
+        targets=targets,
+        mask=mask,
+        factors={
+            "is_marked": marker,
+            "n_marked": np.cumsum(marker, axis=1),
+            "partial_sum": partial_sum,
+        },
+        tokens=marker.copy(),
+        kind="regression",
+        n_outputs=1,
+        chance=1.0 / 6.0,  # Var(U1 + U2) = 2 * 1/12
+        events=dict(EVENTS["adding"]),
+        continuous_factors=("partial_sum",),
+    )
+
+
+def _count_reset(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
+    n_d, max_count = p["n_distractors"], p["max_count"]
+    cat = _categorical(rng, [p["p_target"], p["p_reset"]], (n, t))
+    distractor = rng.integers(0, max(n_d, 1), size=(n, t))
+    is_target, is_reset = cat == 0, cat == 1
+    tokens = np.where(cat < 2, cat, 2 + distractor).astype(np.int64)
+
+    # Targets seen so far minus targets seen up to the last reset (a reset step adds none).
+    seen = np.cumsum(is_target, axis=1)
+    last = _last_event_index(is_reset)
+    at_reset = np.where(last >= 0, np.take_along_axis(seen, np.maximum(last, 0), axis=1), 0)
+    count = np.minimum(seen - at_reset, max_count).astype(np.int64)
+
+    mask = np.ones((n, t), dtype=bool)
+    return Task(
+        name="count_reset",
+        inputs=_one_hot(tokens, 2 + n_d),
+        targets=count.copy(),
+        mask=mask,
+        factors={
+            "count": count,
+            "is_target": is_target.astype(np.int64),
+            "is_reset": is_reset.astype(np.int64),
+        },
+        tokens=tokens,
+        kind="classification",
+        n_outputs=max_count + 1,
+        chance=_majority_rate(count, mask, max_count + 1),
+        events=dict(EVENTS["count_reset"]),
+        continuous_factors=(),
+    )
+
+
+_GENERATORS: dict[str, Callable[[np.random.Generator, int, int, dict], Task]] = {
+    "reset_recall": _reset_recall,
+    "adding": _adding,
+    "count_reset": _count_reset,
+}
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def make_task(name: str, n_sequences: int, length: int, seed: int, **params) -> Task:
+    """Generate ``n_sequences`` sequences of ``length`` steps of task ``name``.
+
+    Deterministic in ``(name, seed, n_sequences, length, params)``.
+    """
+    _check_name(name)
+    p = _resolve_params(name, params)
+    n, t = _check_size("n_sequences", n_sequences, length, name)
+    ss = np.random.SeedSequence(_check_seed(seed), spawn_key=(_DOMAIN, _TASK_IDS[name]))
+    return _GENERATORS[name](np.random.default_rng(ss), n, t, p)
+
+
+def make_splits(
+    name: str, sizes: Mapping[str, int], length: int, seed: int, **params
+) -> dict[str, Task]:
+    """Generate one :class:`Task` per split, e.g. ``sizes={"train": 1000, "test": 200}``.
+
+    Each split has its own random stream derived from ``(seed, task, split name)``, so a
+    split does not depend on the other splits' sizes and no two splits share a stream.
+    """
+    _check_name(name)
+    p = _resolve_params(name, params)
+    seed = _check_seed(seed)
+    if not sizes:
+        raise ValueError("sizes must name at least one split")
+    out: dict[str, Task] = {}
+    for split, size in sizes.items():
+        if not isinstance(split, str):
+            raise ValueError(f"sizes keys must be split names (str), got {split!r}")
+        n, t = _check_size(f"sizes[{split!r}]", size, length, name)
+        key = (_DOMAIN, _TASK_IDS[name], zlib.crc32(split.encode()))
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+        out[split] = _GENERATORS[name](rng, n, t, p)
+    return out

@@ -1,0 +1,57 @@
+rule analyse_events:
+    input:
+        lib("events", "experiment"),
+        gates=RUNS_DIR + "/gates.npz",
+    output:
+        contrast=RUNS_DIR + "/eta_contrast.csv",
+        aligned=RUNS_DIR + "/eta_aligned.csv",
+        saturation=RUNS_DIR + "/saturation.csv",
+    log:
+        log("analyse_events"),
+    benchmark:
+        bench("analyse_events")
+    params:
+        config=sections("analysis"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/analyse_events.py"
+
+
+rule aggregate:
+    input:
+        lib("stats", "aggregate"),
+        tests=per_run(RUNS_DIR + "/test.json"),
+        train_logs=per_run(RUNS_DIR + "/train_log.csv"),
+        performance=per_run(RUNS_DIR + "/performance.csv"),
+        contrast=per_run(RUNS_DIR + "/eta_contrast.csv"),
+        aligned=per_run(RUNS_DIR + "/eta_aligned.csv"),
+        saturation=per_run(RUNS_DIR + "/saturation.csv"),
+    output:
+        runs="results/tables/runs.csv",
+        solved="results/tables/solved_by_task.csv",
+        training="results/tables/training_curves.csv",
+        performance="results/tables/checkpoint_performance.csv",
+        contrast="results/tables/eta_contrast.csv",
+        aligned="results/tables/eta_aligned.csv",
+        saturation="results/tables/saturation.csv",
+        saturation_summary="results/tables/saturation_summary.csv",
+        c2="results/tables/c2_verdicts.csv",
+    log:
+        log("aggregate", per_run_job=False),
+    benchmark:
+        bench("aggregate", per_run_job=False)
+    params:
+        config=sections("analysis"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/aggregate.py"
