@@ -6,13 +6,22 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
-
-
 REPO = Path(workflow.basedir)
 
 
+configfile: str(REPO / "config" / "config.yaml")
+
+
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    task="|".join(config["study"]["tasks"]),
+    arch="lstm|gru",
+    init="default|forget_bias_1|chrono",
+    seed=r"\d+",
+
+
 include: "workflow/rules/train.smk"
 include: "workflow/rules/analyse.smk"
 include: "workflow/rules/figures.smk"

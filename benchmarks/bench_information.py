@@ -1,7 +1,8 @@
 """Benchmark: all-pairs binned MI vs. per-pair scikit-learn KSG, single-threaded.
 
 Default size is one checkpoint of the project: N = 20,000 samples of 96 gate-unit codes
-(3 gates x 32 units), values = sigmoid of correlated Gaussians (float32, some saturation).
+(3 gates x 32 units), values = sigmoid of correlated Gaussians (float32, ~9% of values
+within 1e-3 of 0 or 1).
 ``pairwise_mutual_information`` is timed over all code pairs (best of ``--repeats``);
 sklearn's ``mutual_info_regression`` (KSG, n_neighbors=3) is timed on a random sample of
 pairs and extrapolated to all p (p - 1) / 2 pairs. Target: all pairs < 1 s on one core and
@@ -33,7 +34,7 @@ def make_codes(n: int, n_codes: int, seed: int) -> np.ndarray:
     """Sigmoid of correlated Gaussians (shared low-rank part + private noise), float32."""
     rng = np.random.default_rng(seed)
     shared = rng.standard_normal((n, 8)) @ rng.standard_normal((8, n_codes)) / np.sqrt(8)
-    pre = 2.5 * (0.6 * shared + 0.8 * rng.standard_normal((n, n_codes)))
+    pre = 4.0 * (0.6 * shared + 0.8 * rng.standard_normal((n, n_codes)))
     return (1.0 / (1.0 + np.exp(-pre))).astype(np.float32)
 
 
@@ -69,7 +70,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     iu = np.transpose(np.triu_indices(p, k=1))
     pairs = iu[rng.choice(len(iu), size=min(args.sample_pairs, len(iu)), replace=False)]
-    saturated = np.mean((codes == 0) | (codes == 1))
+    saturated = np.mean(np.minimum(codes, 1 - codes) < 1e-3)
 
     rows = []
     for bins in sorted({16, default_bins(n)}):
@@ -87,7 +88,7 @@ def main() -> None:
         rows.append((f"{name} (extrapolated)", per_pair * n_pairs, per_pair))
 
     print(f"N = {n}, codes = {args.gates} x {args.units} = {p}, pairs = {n_pairs}, "
-          f"exact 0/1 = {saturated:.1%}, threads = 1, KSG sampled on {len(pairs)} pairs")
+          f"within 1e-3 of 0/1: {saturated:.1%}, threads = 1, KSG sampled on {len(pairs)} pairs")
     reference = rows[-2][1]
     print(f"{'method':<44} {'all pairs [s]':>14} {'per pair [ms]':>14} {'sklearn / this':>15}")
     for name, total, per_pair in rows:

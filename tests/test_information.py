@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 from sklearn.feature_selection import mutual_info_regression
 
+from gateroles import information
 from gateroles.information import (
     default_bins,
     discretize,
@@ -220,6 +221,20 @@ def test_pairwise_equals_per_pair(bins, binning):
             ]
         )
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+
+
+def test_pairwise_chunked_path(monkeypatch):
+    """Small chunks (as for very large N) give the same matrix and p-values."""
+    a = correlated_gates(3000, 4, seed=5)
+    full = pairwise_mutual_information(a, bins=16)
+    cross = pairwise_mutual_information(a, a[:, :2], bins=16)
+    mi, p = permutation_test(a[:, 0], a[:, 1], n_permutations=50)
+    monkeypatch.setattr(information, "_CHUNK", 1000)
+    np.testing.assert_allclose(pairwise_mutual_information(a, bins=16), full, atol=1e-12)
+    np.testing.assert_allclose(pairwise_mutual_information(a, a[:, :2]), cross, atol=1e-12)
+    mi_chunked, p_chunked = permutation_test(a[:, 0], a[:, 1], n_permutations=50)
+    assert mi_chunked == pytest.approx(mi, abs=1e-12)
+    assert p_chunked == pytest.approx(p, abs=0.1)
 
 
 def test_pairwise_validation():

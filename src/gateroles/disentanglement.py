@@ -250,9 +250,12 @@ def dci(
     informativeness = mean test accuracy of the classifiers.
 
     ``n_estimators`` defaults to 20 (sklearn's default, used by disentanglement_lib, is 100)
-    to keep the metric cheap on large code sets; the importance pattern converges much faster
-    than accuracy. ``classifier_kwargs`` are passed to the classifier. K = 1 gives
-    disentanglement 1 (and n_codes = 1 completeness 1) by definition.
+    to keep the metric ~4x cheaper. The importances settle faster than the accuracy: on the
+    planted test cases 20 vs 100 trees moved disentanglement/completeness by <= 0.03 but
+    informativeness by up to 0.12 (0.86-0.91 vs 0.98 on rotated codes), so pass
+    ``n_estimators=100`` when informativeness itself is reported. ``classifier_kwargs`` are
+    passed to the classifier. K = 1 gives disentanglement 1 (and n_codes = 1 completeness 1)
+    by definition.
     """
     x_tr, y_tr, x_te, y_te = _train_test(codes, factors, codes_test, factors_test, seed)
     _require_classes(y_tr)

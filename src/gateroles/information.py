@@ -14,9 +14,11 @@ mind:
 
 Bin-count guidance: the plug-in estimator needs roughly ten samples per *joint* cell, i.e.
 ``bins**2 <= N / 10``; :func:`default_bins` returns 16 bins below N = 10,000 and 32 from
-there on, which satisfies the guidance for N >= 2,560 and N >= 10,240 respectively (slightly
-fewer samples are acceptable thanks to the Miller-Madow correction, whose residual bias was
-measured in the tests to be < 0.01 nats at N = 2,000).
+there on, which satisfies the guidance for N >= 2,560 and N >= 10,240 respectively. Slightly
+fewer samples are acceptable thanks to the Miller-Madow correction: at N = 2,000 with 16
+bins the measured bias on independent data is +0.001 nats. The larger (negative) errors at
+strong dependence are discretisation loss, which coarser bins make worse (rho = 0.9,
+N = 2,000: -0.054 nats with 16 bins, -0.135 with 8); see tests/test_information.py.
 
 All MI values are in nats. Arrays follow the scikit-learn layout ``[n_samples, n_features]``.
 Estimates are *not* clipped at zero, so that the null distribution of an independent pair is
@@ -26,7 +28,6 @@ centred at ~0 (averages over many pairs stay unbiased); clip downstream if neede
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 from scipy.spatial import cKDTree
 from scipy.special import digamma, xlogy
 
@@ -46,12 +47,8 @@ __all__ = [
 METHODS = ("binned", "ksg")
 BINNINGS = ("quantile", "uniform")
 
-# Rows per block when accumulating one-hot products: float32 sums of 0/1 stay exact (< 2**24)
-# and the one-hot block stays small (8192 x 1536 float32 = 50 MB at 96 codes x 16 bins).
-_ROW_BLOCK = 8192
-# Largest bins_a * bins_b handled by a dense one-hot matmul; beyond, the dense product wastes
-# too many flops on zero cells and a sparse product is faster.
-_DENSE_MAX_CELLS = 256
+# Integers per bincount call (keys of one pass); bounds temporary memory to ~32 MB.
+_CHUNK = 1 << 22
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,41 +172,42 @@ def _binned_mi_codes(cx: np.ndarray, cy: np.ndarray, miller_madow: bool = True) 
     return float(mi)
 
 
-def _onehot_block(codes: np.ndarray, width: int, dtype) -> np.ndarray:
-    """Dense one-hot [rows, n_cols * width] with column j's code c at j * width + c."""
-    rows, cols = codes.shape
-    out = np.zeros((rows, cols * width), dtype=dtype)
-    out[np.arange(rows)[:, None], codes + np.arange(cols) * width] = 1
-    return out
+def _joint_terms(ca: np.ndarray, cb: np.ndarray, wa: int, wb: int, same: bool):
+    """``sum c ln c`` and the number of non-empty cells of every column pair's joint histogram.
 
-
-def _onehot_sparse(codes: np.ndarray, width: int) -> sparse.csr_matrix:
-    rows, cols = codes.shape
-    indptr = np.arange(0, rows * cols + 1, cols)
-    indices = (codes + np.arange(cols) * width).ravel()
-    data = np.ones(rows * cols, dtype=np.float64)
-    return sparse.csr_matrix((data, indices, indptr), shape=(rows, cols * width))
-
-
-def _joint_counts(ca: np.ndarray, cb: np.ndarray, wa: int, wb: int, same: bool) -> np.ndarray:
-    """Joint histograms of every column pair, shaped [p, wa, q, wb].
-
-    All pairs come from one product of one-hot matrices, ``onehot(a).T @ onehot(b)``; no
-    Python loop over pairs. Small bin counts use dense float32 BLAS over row blocks (exact for
-    0/1 sums below 2**24, accumulated in float64); larger ones a sparse product.
+    Each pass takes one column of ``a`` and histograms it jointly with *all* columns of ``b``
+    in a single ``np.bincount`` (keys ``code_a * wb + code_b`` offset per column of ``b``), so
+    there is no Python loop over pairs; with ``same`` only the upper triangle is counted and
+    mirrored. The cost is ~N p q / 2 integer ops whatever the number of bins; a one-hot
+    matrix product (``onehot(a).T @ onehot(b)``) does the same job with N p q wa wb flops,
+    which at 32 bins is ~4x slower even with AVX-512 BLAS (measured: 2.0 s vs 0.5 s at
+    N = 20k, 96 codes).
     """
-    p, q = ca.shape[1], cb.shape[1]
-    if wa * wb <= _DENSE_MAX_CELLS:
-        total = np.zeros((p * wa, q * wb))
-        for start in range(0, ca.shape[0], _ROW_BLOCK):
-            oa = _onehot_block(ca[start : start + _ROW_BLOCK], wa, np.float32)
-            ob = oa if same else _onehot_block(cb[start : start + _ROW_BLOCK], wb, np.float32)
-            total += oa.T @ ob
-    else:
-        oa = _onehot_sparse(ca, wa)
-        ob = oa if same else _onehot_sparse(cb, wb)
-        total = (oa.T @ ob).toarray()
-    return total.reshape(p, wa, q, wb)
+    n, p = ca.shape
+    q = cb.shape[1]
+    cells = wa * wb
+    clogc = xlogy(np.arange(n + 1.0), np.arange(n + 1.0))  # lookup table, counts <= n
+    # Row-major [columns, n] copies so that each pass reads and writes contiguous memory.
+    base = np.ascontiguousarray(cb.T) + (np.arange(q) * cells)[:, None]  # keys of b's cols
+    shift = np.ascontiguousarray(ca.T) * wb
+    s = np.zeros((p, q))
+    m = np.zeros((p, q), dtype=np.intp)
+    for i in range(p):
+        j0 = i if same else 0
+        width = (q - j0) * cells
+        step = max(1, _CHUNK // (q - j0))  # samples per bincount; one chunk at N = 20k
+        counts = np.zeros(width, dtype=np.intp)
+        for start in range(0, n, step):
+            stop = start + step
+            keys = base[j0:, start:stop] + (shift[i, start:stop] - j0 * cells)
+            counts += np.bincount(keys.ravel(), minlength=width)
+        counts = counts.reshape(q - j0, cells)
+        s[i, j0:] = clogc[counts].sum(axis=1)
+        m[i, j0:] = np.count_nonzero(counts, axis=1)
+    if same:
+        s = np.triu(s) + np.triu(s, 1).T
+        m = np.triu(m) + np.triu(m, 1).T
+    return s, m
 
 
 def _marginal_counts(codes: np.ndarray, width: int) -> np.ndarray:
@@ -233,13 +231,12 @@ def mi_matrix_discrete(codes_a, codes_b=None, miller_madow: bool = True) -> np.n
         raise ValueError(f"codes have different n_samples: {ca.shape[0]} != {cb.shape[0]}")
     n = ca.shape[0]
     wa, wb = int(ca.max()) + 1, int(cb.max()) + 1
-    joint = _joint_counts(ca, cb, wa, wb, same)
+    clogc_ab, m_ab = _joint_terms(ca, cb, wa, wb, same)
     ma, mb = _marginal_counts(ca, wa), _marginal_counts(cb, wb)
     h_a, h_b = _entropy(ma, n), _entropy(mb, n)
-    h_ab = np.log(n) - xlogy(joint, joint).sum(axis=(1, 3)) / n
+    h_ab = np.log(n) - clogc_ab / n
     mi = h_a[:, None] + h_b[None, :] - h_ab
     if miller_madow:
-        m_ab = np.count_nonzero(joint, axis=(1, 3))
         m_a, m_b = np.count_nonzero(ma, axis=1), np.count_nonzero(mb, axis=1)
         mi += _miller_madow(m_a[:, None], m_b[None, :], m_ab, n)
     return mi
@@ -259,9 +256,9 @@ def pairwise_mutual_information(a, b=None, bins: int = 16, binning: str = "quant
     """Binned MI (Miller-Madow) of every column of ``a`` [N, p] with every column of ``b``.
 
     Returns a [p, q] matrix (``b=None``: ``a`` against itself, [p, p], symmetric; the diagonal
-    holds the corrected entropies). Each column is discretised once and all joint histograms
-    come from one one-hot matrix product, so the cost is one BLAS call rather than p*q
-    histogram passes. Equals :func:`mutual_information` with ``method="binned"`` per pair.
+    holds the corrected entropies). Each column is discretised once and the joint histograms
+    are built column-against-all-columns in single bincounts (see :func:`_joint_terms`), not
+    pair by pair. Equals :func:`mutual_information` with ``method="binned"`` per pair.
     """
     a = _check_matrix(a, "a")
     ca = discretize(a, bins, binning)
@@ -368,7 +365,7 @@ def _binned_mi_permuted(cx: np.ndarray, cy: np.ndarray, perms: np.ndarray) -> np
     """Binned MI (Miller-Madow) of cx with cy[perm] for each row of ``perms`` -> [n_perm].
 
     Marginals are permutation invariant, so only the joint histograms are recomputed, all
-    with one bincount per block of permutations.
+    with one bincount.
     """
     n = cx.shape[0]
     wx, wy = int(cx.max()) + 1, int(cy.max()) + 1
@@ -376,16 +373,11 @@ def _binned_mi_permuted(cx: np.ndarray, cy: np.ndarray, perms: np.ndarray) -> np
     counts_x, counts_y = np.bincount(cx), np.bincount(cy)
     h_marg = _entropy(counts_x, n) + _entropy(counts_y, n)
     m_marg = np.count_nonzero(counts_x) + np.count_nonzero(counts_y)
-    out = np.empty(perms.shape[0])
-    block = max(1, (1 << 22) // n)
-    for start in range(0, perms.shape[0], block):
-        pb = perms[start : start + block]
-        keys = cx[None, :] * wy + cy[pb] + (np.arange(pb.shape[0]) * cells)[:, None]
-        joint = np.bincount(keys.ravel(), minlength=pb.shape[0] * cells).reshape(-1, cells)
-        h_joint = _entropy(joint, n, axis=1)
-        m_joint = np.count_nonzero(joint, axis=1)
-        out[start : start + block] = h_marg - h_joint + (m_marg - m_joint - 1) / (2.0 * n)
-    return out
+    keys = cx[None, :] * wy + cy[perms] + (np.arange(perms.shape[0]) * cells)[:, None]
+    joint = np.bincount(keys.ravel(), minlength=perms.shape[0] * cells).reshape(-1, cells)
+    h_joint = _entropy(joint, n, axis=1)
+    m_joint = np.count_nonzero(joint, axis=1)
+    return h_marg - h_joint + (m_marg - m_joint - 1) / (2.0 * n)
 
 
 def permutation_test(
@@ -404,14 +396,19 @@ def permutation_test(
         raise ValueError(f"n_permutations must be >= 1, got {n_permutations}")
     n = x.shape[0]
     rng = np.random.default_rng(seed)
-    perms = rng.permuted(np.broadcast_to(np.arange(n), (n_permutations, n)), axis=1)
     if method == "binned":
         bins, binning = kw.pop("bins", 16), kw.pop("binning", "quantile")
         if kw:
             raise TypeError(f"unexpected keyword(s) for method='binned': {sorted(kw)}")
         cx, cy = discretize(x, bins, binning), discretize(y, bins, binning)
-        values = _binned_mi_permuted(cx, cy, np.vstack([np.arange(n), perms]))
-        mi, null = values[0], values[1:]
+        mi = _binned_mi_permuted(cx, cy, np.arange(n)[None, :])[0]
+        null = []
+        block = max(1, _CHUNK // n)  # permutations per vectorised block
+        for start in range(0, n_permutations, block):
+            size = min(block, n_permutations - start)
+            perms = rng.permuted(np.broadcast_to(np.arange(n), (size, n)), axis=1)
+            null.append(_binned_mi_permuted(cx, cy, perms))
+        null = np.concatenate(null)
     else:
         k = kw.pop("k", 3)
         if kw:
@@ -423,6 +420,6 @@ def permutation_test(
         jitter_rng = np.random.default_rng(seed)
         xs, ys = _prepare_ksg(x, jitter_rng), _prepare_ksg(y, jitter_rng)
         mi = _ksg_core(xs, ys, k)
-        null = np.array([_ksg_core(xs, ys[p], k) for p in perms])
+        null = np.array([_ksg_core(xs, ys[rng.permutation(n)], k) for _ in range(n_permutations)])
     p_value = (1.0 + np.count_nonzero(null >= mi)) / (1.0 + n_permutations)
     return float(mi), float(p_value)

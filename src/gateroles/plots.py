@@ -131,7 +131,9 @@ def event_averages(aligned: pd.DataFrame) -> plt.Figure:
             ax.set_ylabel("mean gate activation")
             if r == len(panels) - 1:
                 ax.set_xlabel("steps from event")
-            ax.legend(fontsize=7, loc="best", ncol=1)
+        handles, labels = axes[r, 0].get_legend_handles_labels()
+        axes[r, -1].legend(handles, labels, fontsize=9, loc="center left",
+                           bbox_to_anchor=(1.02, 0.5), frameon=False)
     fig.suptitle("Event-triggered gate averages (mean over units; band: 95% CI over solved "
                  "seeds)", y=1.0)
     fig.tight_layout()
@@ -159,12 +161,13 @@ def saturation(saturation_table: pd.DataFrame, low: float, high: float) -> plt.F
                 ax.set_axis_off()
                 continue
             g = part[part["gate"] == gates[c]]
-            init = g[g["step"] == 0]
-            ax.scatter(init["left"], init["right"], s=6, color="0.7", label="initial")
             trained = g[g["step"] == g["final_step"]]
             for task, pts in trained.groupby("task"):
                 ax.scatter(pts["left"], pts["right"], s=8, alpha=0.6, color=TASK_COLOURS[task],
                            label=f"{task} (trained)")
+            init = g[g["step"] == 0]  # drawn last: at initialisation they pile up near (0, 0)
+            ax.scatter(init["left"], init["right"], s=14, marker="x", linewidths=0.8,
+                       color="black", label="initial (all tasks)")
             ax.plot([0, 1], [1, 0], color="black", lw=0.6, ls=":")
             ax.set_xlim(-0.02, 1.02)
             ax.set_ylim(-0.02, 1.02)
@@ -174,8 +177,8 @@ def saturation(saturation_table: pd.DataFrame, low: float, high: float) -> plt.F
             ax.set_ylabel(f"fraction of steps > {high:g} (right)")
             if r == 0 and c == 0:
                 ax.legend(fontsize=8, loc="upper right", markerscale=2)
-    fig.suptitle("Gate saturation per unit, all solved seeds (GRU update: z near 1 keeps)",
-                 y=1.0)
+    fig.suptitle("Gate saturation per unit, all solved seeds (GRU update: z near 1 keeps; "
+                 "black x: initialisation)", y=1.0)
     fig.tight_layout()
     return fig
 

@@ -54,14 +54,20 @@ def git_commit(repo: str | Path) -> str:
     return head + ("-dirty" if dirty else "")
 
 
-def fmt(x, digits: int = 3) -> str:
-    if isinstance(x, float | np.floating):
-        return "–" if not np.isfinite(x) else f"{x:.{digits}g}" if abs(x) >= 1e-3 else f"{x:.2e}"
+def fmt(x, decimals: int = 3) -> str:
+    """Fixed decimals (comparable down a column); '–' for missing values."""
+    if isinstance(x, float | np.floating | int | np.integer):
+        return "–" if not np.isfinite(x) else f"{x:.{decimals}f}"
     return str(x)
 
 
-def ci(mean, lo, hi) -> str:
-    return f"{fmt(mean)} [{fmt(lo)}, {fmt(hi)}]"
+def ci(mean, lo, hi, decimals: int = 3) -> str:
+    return f"{fmt(mean, decimals)} [{fmt(lo, decimals)}, {fmt(hi, decimals)}]"
+
+
+def cis(frame: pd.DataFrame, columns: list[str], decimals: int = 3) -> list[str]:
+    """'mean [low, high]' strings from three columns of `frame`."""
+    return [ci(*row, decimals=decimals) for row in frame[columns].to_numpy(dtype=float)]
 
 
 def html_table(frame: pd.DataFrame) -> str:
@@ -69,14 +75,16 @@ def html_table(frame: pd.DataFrame) -> str:
 
 
 def solved_table(solved: pd.DataFrame) -> pd.DataFrame:
+    decimals = np.where(solved["metric"] == "mse", 4, 3)
     return pd.DataFrame({
         "task": solved["task"], "arch": solved["arch"], "init": solved["init"],
-        "metric": solved["metric"], "chance": solved["chance"].map(fmt),
-        "threshold": solved["threshold"].map(fmt),
+        "metric": solved["metric"], "chance": [fmt(c, d) for c, d in
+                                               zip(solved["chance"], decimals, strict=True)],
+        "threshold": solved["threshold"].map(lambda t: f"{t:g}"),
         "solved seeds": [f"{s} / {n}" for s, n in zip(solved["n_solved"], solved["n_seeds"],
                                                       strict=True)],
-        "test score, mean [95% CI]": [ci(*r) for r in
-                                      solved[["test_score", "ci_low", "ci_high"]].to_numpy()],
+        "test score, mean [95% CI]": [ci(*row, decimals=d) for row, d in zip(
+            solved[["test_score", "ci_low", "ci_high"]].to_numpy(), decimals, strict=True)],
         "unsolved seeds": solved["unsolved_seeds"].fillna("").astype(str),
     })
 
@@ -88,27 +96,31 @@ def c2_table(c2: pd.DataFrame) -> pd.DataFrame:
         "task": c2["task"], "arch": c2["arch"], "init": c2["init"],
         "prediction": [f"{g} {p} at {e}" for g, p, e in
                        zip(c2["gate"], c2["predicted"], c2["event"], strict=True)],
-        "effect, trained [CI]": [ci(*r) for r in c2[["effect", "ci_low", "ci_high"]].to_numpy()],
-        "Cohen's d [CI]": [ci(*r) for r in c2[["cohens_d", "d_ci_low", "d_ci_high"]].to_numpy()],
+        "effect, trained [CI]": cis(c2, ["effect", "ci_low", "ci_high"]),
+        "Cohen's d [CI]": cis(c2, ["cohens_d", "d_ci_low", "d_ci_high"], 2),
         "seeds agreeing": [f"{a} / {n}" for a, n in zip(c2["seeds_agreeing"], c2["n_seeds"],
                                                         strict=True)],
         "verdict": c2["verdict"],
-        "effect at init [CI]": [ci(*r) for r in
-                                c2[["effect_at_init", "init_ci_low", "init_ci_high"]].to_numpy()],
-        "verdict at init": c2["verdict_at_init"],
+        "effect at init [CI]": cis(c2, ["effect_at_init", "init_ci_low", "init_ci_high"]),
+        "sign at init": c2["verdict_at_init"],
     })
 
 
 def saturation_table(summary: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "task": summary["task"], "arch": summary["arch"], "init": summary["init"],
-        "gate": summary["gate"], "phase": summary["phase"],
-        "left-saturated [CI]": [ci(*r) for r in
-                                summary[["left", "left_ci_low", "left_ci_high"]].to_numpy()],
-        "right-saturated [CI]": [ci(*r) for r in
-                                 summary[["right", "right_ci_low", "right_ci_high"]].to_numpy()],
-        "seeds": summary["n_seeds"],
-    })
+    """One row per task x arch x init x gate; initial and trained side by side."""
+    keys = ["task", "arch", "init", "gate"]
+    rows = []
+    for key, group in summary.groupby(keys, sort=True):
+        row = dict(zip(keys, key, strict=True))
+        for phase in ("initial", "trained"):
+            part = group[group["phase"] == phase]
+            for side in ("left", "right"):
+                row[f"{side}, {phase} [CI]"] = (
+                    cis(part, [side, f"{side}_ci_low", f"{side}_ci_high"])[0]
+                    if len(part) else "–")
+        row["seeds"] = int(group["n_seeds"].max())
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def runtime_table(benchmark_paths: list[str]) -> pd.DataFrame:
@@ -153,7 +165,7 @@ def figure_entry(name: str, png: str, caption_path: str) -> dict:
 def render(*, config: dict, tables: dict[str, str], figures: dict[str, str],
            captions_dir: str | Path, benchmarks: list[str], prov: dict) -> str:
     """The report's HTML text from the aggregate tables and the figure PNGs."""
-    solved = storage.read_csv(tables["solved"])
+    solved = storage.read_csv(tables["solved"], dtype={"unsolved_seeds": str})
     c2 = storage.read_csv(tables["c2"])
     saturation = storage.read_csv(tables["saturation_summary"])
     runs = storage.read_csv(tables["runs"])

@@ -30,6 +30,7 @@ def atomic_path(path: str | Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs are for everyone
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -38,14 +39,20 @@ def atomic_path(path: str | Path):
             os.unlink(tmp)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.6g")
 
 
-def read_csv(path: str | Path) -> pd.DataFrame:
+def read_csv(path: str | Path, **kwargs) -> pd.DataFrame:
     try:
-        return pd.read_csv(path)
+        return pd.read_csv(path, **kwargs)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataFileError(f"cannot read table {path}: {exc}") from exc
 

@@ -1,11 +1,11 @@
 rule analyse_events:
     input:
         lib("events", "experiment"),
-        gates=RUNS_DIR + "/gates.npz",
+        gates="results/runs/{task}/{arch}/{init}/seed{seed}/gates.npz",
     output:
-        contrast=RUNS_DIR + "/eta_contrast.csv",
-        aligned=RUNS_DIR + "/eta_aligned.csv",
-        saturation=RUNS_DIR + "/saturation.csv",
+        contrast="results/runs/{task}/{arch}/{init}/seed{seed}/eta_contrast.csv",
+        aligned="results/runs/{task}/{arch}/{init}/seed{seed}/eta_aligned.csv",
+        saturation="results/runs/{task}/{arch}/{init}/seed{seed}/saturation.csv",
     log:
         log("analyse_events"),
     benchmark:
@@ -25,12 +25,12 @@ rule analyse_events:
 rule aggregate:
     input:
         lib("stats", "aggregate"),
-        tests=per_run(RUNS_DIR + "/test.json"),
-        train_logs=per_run(RUNS_DIR + "/train_log.csv"),
-        performance=per_run(RUNS_DIR + "/performance.csv"),
-        contrast=per_run(RUNS_DIR + "/eta_contrast.csv"),
-        aligned=per_run(RUNS_DIR + "/eta_aligned.csv"),
-        saturation=per_run(RUNS_DIR + "/saturation.csv"),
+        tests=per_run("results/runs/{task}/{arch}/{init}/seed{seed}/test.json"),
+        train_logs=per_run("results/runs/{task}/{arch}/{init}/seed{seed}/train_log.csv"),
+        performance=per_run("results/runs/{task}/{arch}/{init}/seed{seed}/performance.csv"),
+        contrast=per_run("results/runs/{task}/{arch}/{init}/seed{seed}/eta_contrast.csv"),
+        aligned=per_run("results/runs/{task}/{arch}/{init}/seed{seed}/eta_aligned.csv"),
+        saturation=per_run("results/runs/{task}/{arch}/{init}/seed{seed}/saturation.csv"),
     output:
         runs="results/tables/runs.csv",
         solved="results/tables/solved_by_task.csv",

@@ -7,14 +7,6 @@ validate(config, REPO / "config" / "schema.yaml")
 
 ENV = "../../envs/gateroles.yaml"
 RUN = "{task}/{arch}/{init}/seed{seed}"
-RUNS_DIR = "results/runs/" + RUN
-
-
-wildcard_constraints:
-    task="|".join(config["study"]["tasks"]),
-    arch="lstm|gru",
-    init="default|forget_bias_1|chrono",
-    seed=r"\d+",
 
 
 def runs():
@@ -36,14 +28,22 @@ def lib(*modules):
     return [str(REPO / "src" / "gateroles" / f"{m}.py") for m in modules]
 
 
-def log(rule, per_run_job=True):
-    return f"results/logs/{rule}/{RUN}.log" if per_run_job else f"results/logs/{rule}.log"
+def log(name, per_run_job=True):
+    return f"results/logs/{name}/{RUN}.log" if per_run_job else f"results/logs/{name}.log"
 
 
-def bench(rule, per_run_job=True):
-    return f"results/benchmarks/{rule}/{RUN}.tsv" if per_run_job else f"results/benchmarks/{rule}.tsv"
+def bench(name, per_run_job=True):
+    return f"results/benchmarks/{name}/{RUN}.tsv" if per_run_job else f"results/benchmarks/{name}.tsv"
 
 
 def sections(*names):
-    """The config sections a rule depends on (params: a change to them reruns the rule)."""
+    """The config sections a job depends on (params: a change to them reruns its jobs)."""
     return {name: config[name] for name in names}
+
+
+def benchmark_files():
+    """Benchmark files of every job upstream of the report (runtime of each step)."""
+    per_model = ["train", "extract_gates", "analyse_events"]
+    fixed = ["aggregate", "fig_training_curves", "fig_event_averages", "fig_saturation"]
+    files = [f for name in per_model for f in per_run(bench(name))]
+    return files + [bench(name, per_run_job=False) for name in fixed]

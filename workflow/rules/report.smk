@@ -1,11 +1,3 @@
-def benchmark_files():
-    """Benchmark files of every job upstream of the report (runtime per rule)."""
-    per_model = ["train", "extract_gates", "analyse_events"]
-    fixed = ["aggregate", "fig_training_curves", "fig_event_averages", "fig_saturation"]
-    files = [f for rule in per_model for f in per_run(bench(rule))]
-    return files + [bench(rule, per_run_job=False) for rule in fixed]
-
-
 rule report_html:
     input:
         lib("report"),
@@ -25,8 +17,6 @@ rule report_html:
         log("report_html", per_run_job=False),
     params:
         config=config,
-        repo=str(REPO),
-        captions=str(REPO / "workflow" / "report"),
     threads: 1
     conda:
         ENV

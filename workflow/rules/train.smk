@@ -2,9 +2,9 @@ rule train:
     input:
         lib("tasks", "models", "training", "experiment"),
     output:
-        checkpoints=RUNS_DIR + "/checkpoints.pt",
-        train_log=RUNS_DIR + "/train_log.csv",
-        test=RUNS_DIR + "/test.json",
+        checkpoints="results/runs/{task}/{arch}/{init}/seed{seed}/checkpoints.pt",
+        train_log="results/runs/{task}/{arch}/{init}/seed{seed}/train_log.csv",
+        test="results/runs/{task}/{arch}/{init}/seed{seed}/test.json",
     log:
         log("train"),
     benchmark:
@@ -24,10 +24,10 @@ rule train:
 rule extract_gates:
     input:
         lib("tasks", "models", "gates", "experiment"),
-        checkpoints=RUNS_DIR + "/checkpoints.pt",
+        checkpoints="results/runs/{task}/{arch}/{init}/seed{seed}/checkpoints.pt",
     output:
-        gates=RUNS_DIR + "/gates.npz",
-        performance=RUNS_DIR + "/performance.csv",
+        gates="results/runs/{task}/{arch}/{init}/seed{seed}/gates.npz",
+        performance="results/runs/{task}/{arch}/{init}/seed{seed}/performance.csv",
     log:
         log("extract_gates"),
     benchmark:

@@ -1,15 +1,18 @@
 """Render results/report.html (self-contained) and results/provenance.json."""
 
+from pathlib import Path
+
 from gateroles import jobs, report, storage
 
 jobs.start(snakemake.threads, snakemake.log[0])
 inp, params = snakemake.input, snakemake.params
-prov = report.provenance(params.config, params.repo)
+repo = Path(snakemake.scriptdir).resolve().parents[1]
+prov = report.provenance(params.config, repo)
 html = report.render(
     config=params.config,
     tables={k: inp[k] for k in ("runs", "solved", "c2", "saturation_summary")},
     figures={k: inp[k] for k in ("training_curves", "event_averages", "saturation")},
-    captions_dir=params.captions, benchmarks=list(inp.benchmarks), prov=prov)
+    captions_dir=repo / "workflow" / "report", benchmarks=list(inp.benchmarks), prov=prov)
 with storage.atomic_path(snakemake.output.html) as tmp:
     tmp.write_text(html, encoding="utf-8")
 storage.write_json(prov, snakemake.output.provenance)

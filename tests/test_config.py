@@ -1,0 +1,84 @@
+"""A bad config fails at parse time with a message naming the key."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from gateroles.config import ConfigError, validate
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "config" / "schema.yaml"
+
+
+def default_config():
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def test_default_config_is_valid_and_defaults_are_filled():
+    config = validate(default_config(), SCHEMA)
+    assert config["analysis"]["confidence"] == 0.95
+    assert config["task_params"]["reset_recall"]["n_values"] == 4
+
+
+def test_every_schema_key_has_a_description_and_default():
+    schema = yaml.safe_load(SCHEMA.read_text())
+
+    def walk(node, path):
+        for name, sub in node.get("properties", {}).items():
+            here = f"{path}.{name}" if path else name
+            assert "default" in sub, here
+            if not path.startswith("training.solved_threshold"):
+                assert "description" in sub, here
+            walk(sub, here)
+
+    walk(schema, "")
+
+
+def _set(config, dotted, value):
+    node = config
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    return config
+
+
+BAD = [
+    ("stdy", {}, "'(top level)'", "stdy"),
+    ("study.tasks", ["reset_recall", "sorting"], "study.tasks[1]", "sorting"),
+    ("study.tasks", [], "study.tasks", "should be non-empty"),
+    ("study.architectures", ["lstm", "transformer"], "study.architectures[1]", "gru"),
+    ("study.inits", ["xavier"], "study.inits[0]", "chrono"),
+    ("study.seeds", [0, -1], "study.seeds[1]", "minimum"),
+    ("study.seeds", [1, 1], "study.seeds", "non-unique"),
+    ("study.seeds", [0, "one"], "study.seeds[1]", "integer"),
+    ("model.hidden_size", 0, "model.hidden_size", "minimum"),
+    ("model.hidden_size", 3.5, "model.hidden_size", "integer"),
+    ("training.lr", -0.1, "training.lr", "less than or equal"),
+    ("training.checkpoints", [0, 10, 99999], "training.checkpoints[2]", "beyond"),
+    ("training.solved_threshold.reset_recall", 1.5, "training.solved_threshold.reset_recall",
+     "maximum"),
+    ("training.device", "tpu", "training.device", "cpu"),
+    ("training.batch_size", "64", "training.batch_size", "integer"),
+    ("data.length", 2, "data.length", "minimum"),
+    ("extraction.n_sequences", 10000, "extraction.n_sequences", "test split"),
+    ("analysis.confidence", 1.5, "analysis.confidence", "maximum"),
+    ("task_params.reset_recall.p_store", 0.9, "task_params.reset_recall", "sum"),
+    ("task_params.adding.n_values", 3, "task_params.adding", "n_values"),
+    ("resources.train_threads", 0, "resources.train_threads", "minimum"),
+]
+
+
+@pytest.mark.parametrize("key,value,named,hint", BAD, ids=[f"{k}={v!r}" for k, v, *_ in BAD])
+def test_bad_config_is_rejected_naming_the_key(key, value, named, hint):
+    config = _set(copy.deepcopy(default_config()), key, value)
+    with pytest.raises(ConfigError) as info:
+        validate(config, SCHEMA)
+    message = str(info.value)
+    assert named in message and hint in message, message
+
+
+def test_not_a_mapping():
+    with pytest.raises(ConfigError, match="mapping"):
+        validate(["study"], SCHEMA)

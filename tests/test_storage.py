@@ -1,0 +1,61 @@
+"""Bad or truncated files stop a rule with an error naming the file; nothing is unpickled."""
+
+
+import numpy as np
+import pytest
+import torch
+from gateroles import storage
+
+
+def test_roundtrip_and_atomic_failure_leaves_nothing(tmp_path):
+    path = tmp_path / "a.npz"
+    storage.write_npz({"x": np.arange(5)}, path)
+    np.testing.assert_array_equal(storage.read_npz(path)["x"], np.arange(5))
+    target = tmp_path / "b.csv"
+    with pytest.raises(RuntimeError), storage.atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert not target.exists() and list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize("cut", [0, 10, 100])
+def test_truncated_npz_names_the_file(tmp_path, cut):
+    path = tmp_path / "gates.npz"
+    storage.write_npz({"x": np.random.default_rng(0).normal(size=1000)}, path)
+    path.write_bytes(path.read_bytes()[:cut])
+    with pytest.raises(storage.DataFileError, match="gates.npz"):
+        storage.read_npz(path)
+
+
+def test_truncated_or_missing_checkpoint_names_the_file(tmp_path):
+    path = tmp_path / "checkpoints.pt"
+    storage.save_torch({"steps": {"0": {"w": torch.ones(100)}}}, path)
+    assert storage.load_torch(path)["steps"]["0"]["w"].sum() == 100
+    path.write_bytes(path.read_bytes()[:50])
+    with pytest.raises(storage.DataFileError, match="checkpoints.pt"):
+        storage.load_torch(path)
+    with pytest.raises(storage.DataFileError, match="missing.pt"):
+        storage.load_torch(tmp_path / "missing.pt")
+
+
+class Exploit:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"x": Exploit()}, path)
+    with pytest.raises(storage.DataFileError, match="evil.pt"):
+        storage.load_torch(path)
+    npz = tmp_path / "evil.npz"
+    np.savez(npz, x=np.array([Exploit()], dtype=object))
+    with pytest.raises(storage.DataFileError, match="evil.npz"):
+        storage.read_npz(npz)
+
+
+def test_bad_csv_names_the_file(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"")
+    with pytest.raises(storage.DataFileError, match="t.csv"):
+        storage.read_csv(path)

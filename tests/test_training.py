@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+import torch
+from gateroles.tasks import make_splits
+from gateroles.training import TrainSettings, train
+
+SIZES = {"train": 256, "validation": 64, "test": 64}
+
+
+def small(**kw):
+    base = dict(hidden_size=16, batch_size=32, lr=1e-2, max_steps=60, eval_every=20,
+                checkpoints=(0, 10, 40), solved_threshold=1.01)  # never solved: run to the end
+    return TrainSettings(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return make_splits("count_reset", SIZES, 30, seed=0)
+
+
+def test_checkpoints_schedule_and_step_zero_is_initialisation(splits):
+    result = train(splits, "lstm", "default", 0, small(), progress=open("/dev/null", "w"))
+    assert sorted(result.checkpoints) == [0, 10, 40, 60]
+    assert result.stopped_at == 60
+    first = result.checkpoints[0]["rnn.weight_hh_l0"]
+    assert not torch.equal(first, result.checkpoints[60]["rnn.weight_hh_l0"])
+    assert [row["step"] for row in result.log] == [0, 20, 40, 60]
+
+
+def test_learning_lowers_the_loss(splits):
+    result = train(splits, "gru", "default", 0, small(max_steps=200, eval_every=50),
+                   progress=open("/dev/null", "w"))
+    assert result.log[-1]["val_loss"] < 0.7 * result.log[0]["val_loss"]
+
+
+def test_same_seed_same_numbers(splits):
+    a = train(splits, "lstm", "chrono", 3, small(), progress=open("/dev/null", "w"))
+    b = train(splits, "lstm", "chrono", 3, small(), progress=open("/dev/null", "w"))
+    assert a.log == b.log
+    for key, value in a.checkpoints[60].items():
+        assert torch.equal(value, b.checkpoints[60][key])
+
+
+def test_early_stop_when_solved(splits):
+    result = train(splits, "lstm", "default", 0, small(solved_threshold=0.01, max_steps=500),
+                   progress=open("/dev/null", "w"))
+    assert result.stopped_at == 20  # the first evaluation already passes a 1% bar
+    assert 20 in result.checkpoints and 40 not in result.checkpoints
+
+
+def test_nan_loss_stops_with_a_clear_message():
+    bad = make_splits("count_reset", SIZES, 30, seed=0)
+    bad["train"].inputs[:] = np.nan
+    with pytest.raises(FloatingPointError, match="loss became nan at step 1"):
+        train(bad, "lstm", "default", 0, small(), progress=open("/dev/null", "w"))
+
+
+def test_cuda_requested_without_gpu_is_an_error(splits):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(RuntimeError, match="no CUDA device"):
+        train(splits, "lstm", "default", 0, small(device="cuda"))

@@ -1,0 +1,87 @@
+"""End to end: the workflow on a tiny config in a temporary directory."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
+
+TINY = {
+    "study": {"tasks": ["reset_recall"], "architectures": ["lstm", "gru"], "seeds": [0, 1]},
+    "data": {"length": 30, "n_train": 256, "n_validation": 64, "n_test": 64},
+    "model": {"hidden_size": 8},
+    # A low bar so that some tiny models count as solved and every table has rows.
+    "training": {"batch_size": 32, "max_steps": 100, "eval_every": 25,
+                 "checkpoints": [0, 25, 50], "solved_threshold": {"reset_recall": 0.4}},
+    "extraction": {"n_sequences": 16},
+    "analysis": {"bootstrap_samples": 200},
+}
+
+
+def run(workdir, config, *args):
+    path = workdir / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path),
+                           "--replace-workflow-config", *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("study")
+    result = run(workdir, TINY, "--cores", "2", "-q")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return workdir
+
+
+@pytest.mark.slow
+def test_report_has_every_section_and_embedded_figures(finished):
+    html = (finished / "results" / "report.html").read_text()
+    for section in ("summary", "tasks", "c2", "saturation", "config", "provenance"):
+        assert f'id="{section}"' in html
+    assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 3
+    assert "reset_recall" in html and "Runtime per rule" in html
+    assert 'src="http' not in html  # self-contained
+
+
+@pytest.mark.slow
+def test_tables_carry_run_keys_and_flags(finished):
+    tables = finished / "results" / "tables"
+    runs = pd.read_csv(tables / "runs.csv")
+    assert len(runs) == 4 and set(runs["arch"]) == {"lstm", "gru"}
+    assert runs["solved"].dtype == bool
+    for name in ("eta_contrast", "saturation", "training_curves", "checkpoint_performance"):
+        table = pd.read_csv(tables / f"{name}.csv")
+        assert {"task", "arch", "init", "seed", "solved"} <= set(table.columns), name
+    contrast = pd.read_csv(tables / "eta_contrast.csv")
+    assert set(contrast["step"]) >= {0}
+    for fig in ("training_curves", "event_averages", "saturation"):
+        assert (finished / "results" / "figures" / f"{fig}.pdf").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_second_run_has_nothing_to_do(finished):
+    result = run(finished, TINY, "--cores", "2", "-n")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_snakemake_report_works(finished):
+    result = run(finished, TINY, "--report", "snakemake_report.html")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (finished / "snakemake_report.html").stat().st_size > 10_000
+
+
+def test_bad_config_fails_at_parse_time_naming_the_key(tmp_path):
+    bad = {**TINY, "study": {**TINY["study"], "architectures": ["lstm", "transformer"]}}
+    result = run(tmp_path, bad, "--cores", "1")
+    assert result.returncode != 0
+    assert "study.architectures[1]" in result.stderr and "'gru'" in result.stderr
+    assert not (tmp_path / "results").exists()  # no job ran
