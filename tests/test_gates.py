@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+
 from gateroles import gates
 from gateroles.models import RecurrentModel
 

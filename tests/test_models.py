@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+
 from gateroles.models import build_model, effective_bias
 
 

@@ -1,4 +1,5 @@
 import numpy as np
+
 from gateroles.stats import bootstrap_ci, directional_verdict
 
 

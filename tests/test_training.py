@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+
 from gateroles.tasks import make_splits
 from gateroles.training import TrainSettings, train
 
