@@ -22,11 +22,6 @@ from gateroles.config import config_hash
 
 PACKAGES = ("gateroles", "torch", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib",
             "seaborn", "snakemake")
-FIGURE_TITLES = {
-    "training_curves": "Training curves",
-    "event_averages": "Event-triggered gate averages (C2)",
-    "saturation": "Gate saturation per unit",
-}
 
 
 def provenance(config: dict, repo: str | Path) -> dict:
@@ -156,19 +151,31 @@ def claim_rows(c2: pd.DataFrame) -> list[dict]:
     return [{"claim": "C2 event-locked dynamics", "verdict": overall, "css": css, "basis": basis}]
 
 
-def figure_entry(name: str, png: str, caption_path: str) -> dict:
+def figure_entry(name: str, png: str, captions_dir: str | Path) -> dict:
+    """An embedded figure; its caption file's first sentence is the title."""
     data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
-    caption = " ".join(Path(caption_path).read_text().split())
-    return {"id": name, "title": FIGURE_TITLES[name], "caption": caption, "data": data}
+    text = " ".join((Path(captions_dir) / f"{name}.rst").read_text().split())
+    title, _, caption = text.partition(". ")
+    return {"id": name, "title": title, "caption": caption, "data": data}
 
 
-def render(*, config: dict, tables: dict[str, str], figures: dict[str, str],
-           captions_dir: str | Path, benchmarks: list[str], prov: dict) -> str:
-    """The report's HTML text from the aggregate tables and the figure PNGs."""
-    solved = storage.read_csv(tables["solved"], dtype={"unsolved_seeds": str})
-    c2 = storage.read_csv(tables["c2"])
-    saturation = storage.read_csv(tables["saturation_summary"])
-    runs = storage.read_csv(tables["runs"])
+class Inputs:
+    """What a section builder may read: the report rule's tables and figures, and the config."""
+
+    def __init__(self, config: dict, tables: dict[str, str], figures: dict[str, str],
+                 captions_dir: str | Path):
+        self.config, self.tables, self.figure_paths = config, tables, figures
+        self.captions_dir = captions_dir
+
+    def table(self, name: str, **kwargs) -> pd.DataFrame:
+        return storage.read_csv(self.tables[name], **kwargs)
+
+    def figures(self, *names: str) -> dict[str, dict]:
+        return {n: figure_entry(n, self.figure_paths[n], self.captions_dir) for n in names}
+
+
+def tasks_section(inputs: Inputs) -> dict:
+    runs = inputs.table("runs")
     unsolved = runs[~runs["solved"]]
     note = ""
     if len(unsolved):
@@ -176,19 +183,42 @@ def render(*, config: dict, tables: dict[str, str], figures: dict[str, str],
                           unsolved.itertuples())
         note = (f"{len(unsolved)} of {len(runs)} models did not solve their task and are "
                 f"excluded from the verdicts: {names}.")
+    solved = inputs.table("solved", dtype={"unsolved_seeds": str})
+    return {"template": "sections/tasks.html.j2", "claims": [],
+            "solved_table": html_table(solved_table(solved)), "unsolved_note": note,
+            "figures": inputs.figures("training_curves")}
+
+
+def c2_section(inputs: Inputs) -> dict:
+    c2 = inputs.table("c2")
+    return {"template": "sections/c2.html.j2", "claims": claim_rows(c2),
+            "c2_table": html_table(c2_table(c2)), "figures": inputs.figures("event_averages")}
+
+
+def saturation_section(inputs: Inputs) -> dict:
+    analysis = inputs.config["analysis"]
+    return {"template": "sections/saturation.html.j2", "claims": [],
+            "saturation_table": html_table(saturation_table(inputs.table("saturation_summary"))),
+            "low": analysis["saturation_low"], "high": analysis["saturation_high"],
+            "figures": inputs.figures("saturation")}
+
+
+# The report's sections in order; a new analysis adds its builder (and template) here.
+SECTIONS = [tasks_section, c2_section, saturation_section]
+
+
+def render(*, config: dict, tables: dict[str, str], figures: dict[str, str],
+           captions_dir: str | Path, benchmarks: list[str], prov: dict) -> str:
+    """The report's HTML text from the aggregate tables and the figure PNGs."""
+    inputs = Inputs(config, tables, figures, captions_dir)
+    sections = [build(inputs) for build in SECTIONS]
     env = jinja2.Environment(loader=jinja2.PackageLoader("gateroles", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined)
-    analysis = config["analysis"]
     return env.get_template("report.html.j2").render(
-        n_models=len(runs), n_seeds=len(config["study"]["seeds"]),
-        confidence_pct=f"{100 * analysis['confidence']:g}",
-        claims=claim_rows(c2),
-        solved_table=html_table(solved_table(solved)), unsolved_note=note,
-        c2_table=html_table(c2_table(c2)),
-        saturation_table=html_table(saturation_table(saturation)),
-        low=analysis["saturation_low"], high=analysis["saturation_high"],
-        figures={name: figure_entry(name, png, Path(captions_dir) / f"{name}.rst")
-                 for name, png in figures.items()},
+        n_models=len(inputs.table("runs")), n_seeds=len(config["study"]["seeds"]),
+        confidence_pct=f"{100 * config['analysis']['confidence']:g}",
+        claims=[row for section in sections for row in section["claims"]],
+        sections=sections,
         config_yaml=yaml.safe_dump(config, sort_keys=False, default_flow_style=None),
         provenance=prov, runtime_table=html_table(runtime_table(benchmarks)),
     )

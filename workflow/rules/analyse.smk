@@ -1,3 +1,13 @@
+PER_MODEL_RULES.append("analyse_events")
+SINGLE_RULES.append("aggregate")
+REPORT_TABLES.update(
+    runs="results/tables/runs.csv",
+    solved="results/tables/solved_by_task.csv",
+    c2="results/tables/c2_verdicts.csv",
+    saturation_summary="results/tables/saturation_summary.csv",
+)
+
+
 rule analyse_events:
     input:
         lib("events", "experiment"),

@@ -41,9 +41,19 @@ def sections(*names):
     return {name: config[name] for name in names}
 
 
+# What the report reads. Each rules file registers its own tables, figures and per-model
+# rules (for the runtime table), so adding an analysis does not mean editing the report rule.
+REPORT_TABLES = {}
+REPORT_FIGURES = {}
+PER_MODEL_RULES = []
+SINGLE_RULES = []
+
+
 def benchmark_files():
     """Benchmark files of every job upstream of the report (runtime of each step)."""
-    per_model = ["train", "extract_gates", "analyse_events"]
-    fixed = ["aggregate", "fig_training_curves", "fig_event_averages", "fig_saturation"]
-    files = [f for name in per_model for f in per_run(bench(name))]
-    return files + [bench(name, per_run_job=False) for name in fixed]
+    files = [f for name in PER_MODEL_RULES for f in per_run(bench(name))]
+    return files + [bench(name, per_run_job=False) for name in SINGLE_RULES]
+
+
+def report_inputs(wildcards):
+    return {**REPORT_TABLES, **REPORT_FIGURES, "benchmarks": benchmark_files()}

@@ -1,6 +1,8 @@
 # One rule per figure: editing one figure's script reruns that figure only.
-FIGURES = expand("results/figures/{name}.{ext}",
-                 name=["training_curves", "event_averages", "saturation"], ext=["png", "pdf"])
+FIGURE_NAMES = ["training_curves", "event_averages", "saturation"]
+FIGURES = expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf"])
+SINGLE_RULES += [f"fig_{name}" for name in FIGURE_NAMES]
+REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in FIGURE_NAMES})
 
 
 rule fig_training_curves:

@@ -1,15 +1,8 @@
 rule report_html:
     input:
-        lib("report"),
-        str(REPO / "src" / "gateroles" / "templates" / "report.html.j2"),
-        runs="results/tables/runs.csv",
-        solved="results/tables/solved_by_task.csv",
-        c2="results/tables/c2_verdicts.csv",
-        saturation_summary="results/tables/saturation_summary.csv",
-        training_curves="results/figures/training_curves.png",
-        event_averages="results/figures/event_averages.png",
-        saturation="results/figures/saturation.png",
-        benchmarks=benchmark_files(),
+        unpack(report_inputs),
+        code=lib("report"),
+        templates=sorted(map(str, (REPO / "src" / "gateroles" / "templates").rglob("*.j2"))),
     output:
         html="results/report.html",
         provenance="results/provenance.json",
@@ -17,6 +10,8 @@ rule report_html:
         log("report_html", per_run_job=False),
     params:
         config=config,
+        tables=list(REPORT_TABLES),
+        figures=list(REPORT_FIGURES),
     threads: 1
     conda:
         ENV

@@ -1,3 +1,6 @@
+PER_MODEL_RULES += ["train", "extract_gates"]
+
+
 rule train:
     input:
         lib("tasks", "models", "training", "experiment"),

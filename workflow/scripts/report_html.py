@@ -10,8 +10,8 @@ repo = Path(snakemake.scriptdir).resolve().parents[1]
 prov = report.provenance(params.config, repo)
 html = report.render(
     config=params.config,
-    tables={k: inp[k] for k in ("runs", "solved", "c2", "saturation_summary")},
-    figures={k: inp[k] for k in ("training_curves", "event_averages", "saturation")},
+    tables={k: inp[k] for k in params.tables},
+    figures={k: inp[k] for k in params.figures},
     captions_dir=repo / "workflow" / "report", benchmarks=list(inp.benchmarks), prov=prov)
 with storage.atomic_path(snakemake.output.html) as tmp:
     tmp.write_text(html, encoding="utf-8")
