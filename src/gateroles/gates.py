@@ -95,30 +95,37 @@ def _project(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch
     return torch.mm(x_aug, w_aug.T).view(t_len, n, -1)
 
 
+def _tanh(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """tanh(x) = 2 sigmoid(2x) - 1: on these CPUs torch's sigmoid is ~6x faster than its tanh."""
+    result = torch.sigmoid(2 * x, out=out)
+    return result.mul_(2).sub_(1)
+
+
 def _lstm_layer(x, w_ih, w_hh, b_ih, b_hh, keep_all: bool) -> dict[str, torch.Tensor]:
     n, t_len, _ = x.shape
     hidden = w_hh.shape[1]
-    # Rows reordered i, f, o, g so that one sigmoid covers the three sigmoid gates per step.
+    three = 3 * hidden
+    # Rows reordered i, f, o, g and the g rows doubled, so that one sigmoid per step gives all
+    # four gates (g = tanh(z) = 2 sigmoid(2z) - 1).
     order = torch.cat([torch.arange(0, 2 * hidden), torch.arange(3 * hidden, 4 * hidden),
                        torch.arange(2 * hidden, 3 * hidden)])
-    bias = (_zero_bias(w_ih, b_ih) + _zero_bias(w_hh, b_hh))[order]
+    scale = torch.ones(4 * hidden, 1)
+    scale[three:] = 2.0
+    bias = (_zero_bias(w_ih, b_ih) + _zero_bias(w_hh, b_hh))[order] * scale[:, 0]
     # Pre-activations of all steps at once, time-major [T, N, 4H]; the loop adds the recurrence
     # in place, so `logits` ends up holding the full logits, and `act` the activations.
-    logits = _project(x, w_ih[order], bias)
-    w_hh_t = w_hh[order].T.contiguous()
+    logits = _project(x, w_ih[order] * scale, bias)
+    w_hh_t = (w_hh[order] * scale).T.contiguous()
     act = torch.empty_like(logits)
     cs = torch.empty(t_len, n, hidden)
     hs = torch.empty(t_len, n, hidden)
     h = torch.zeros(n, hidden)
     c = torch.zeros(n, hidden)
-    three = 3 * hidden
     for t in range(t_len):
-        z = logits[t].addmm_(h, w_hh_t)
-        a = act[t]
-        torch.sigmoid(z[:, :three], out=a[:, :three])
-        torch.tanh(z[:, three:], out=a[:, three:])
-        c = torch.addcmul(a[:, hidden: 2 * hidden] * c, a[:, :hidden], a[:, three:], out=cs[t])
-        h = torch.mul(a[:, 2 * hidden: three], torch.tanh(c), out=hs[t])
+        a = torch.sigmoid(logits[t].addmm_(h, w_hh_t), out=act[t])
+        g = a[:, three:].mul_(2).sub_(1)
+        c = torch.addcmul(a[:, hidden: 2 * hidden] * c, a[:, :hidden], g, out=cs[t])
+        h = torch.mul(a[:, 2 * hidden: three], _tanh(c), out=hs[t])
     hs = hs.transpose(0, 1)
     if not keep_all:
         return {"hidden": hs}
@@ -146,7 +153,7 @@ def _gru_layer(x, w_ih, w_hh, b_ih, b_hh, keep_all: bool) -> dict[str, torch.Ten
         hr, hz, hn = h_part.chunk(3, dim=1)
         r_logit, z_logit = xr + hr, xz + hz
         r, z = torch.sigmoid(r_logit), torch.sigmoid(z_logit)
-        cand_t = torch.tanh(xn + r * hn)
+        cand_t = _tanh(torch.addcmul(xn, r, hn))
         h = cand_t + z * (h - cand_t)  # = (1 - z) * n + z * h
         hs[:, t] = h
         if keep_all:
