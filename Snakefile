@@ -25,6 +25,7 @@ wildcard_constraints:
 include: "workflow/rules/train.smk"
 include: "workflow/rules/analyse.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/probes.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from gateroles import stats, storage
-from gateroles.events import PREDICTIONS
+from gateroles.events import PREDICTIONS, SIGMOID_GATES
+from gateroles.tasks import EVENTS
 
 RUN_KEYS = ["task", "arch", "init", "seed"]
 GROUP_KEYS = ["task", "arch", "init"]
@@ -95,5 +96,97 @@ def c2_verdicts(contrast: pd.DataFrame, n_boot: int, confidence: float) -> pd.Da
                 "init_ci_high": at_init["ci_high"], "verdict_at_init": at_init["verdict"],
                 "change_from_init": change[0], "change_ci_low": change[1],
                 "change_ci_high": change[2],
+            })
+    return pd.DataFrame(rows)
+
+
+# Claim C1: event role -> the gate predicted to carry that role's variable (`tasks.EVENTS` maps
+# each task's roles to its binary factors). GRU translation (PyTorch convention, z near 1 keeps
+# the state): the update gate z carries both reset and store (it alone decides to overwrite);
+# the GRU has no output gate, so no query prediction.
+C1_ROLES = {"lstm": {"reset": "forget", "store": "input", "query": "output"},
+            "gru": {"reset": "update", "store": "update"}}
+
+
+def _seed_wide(phases: pd.DataFrame, variable: str) -> pd.DataFrame:
+    """Selectivity of one variable, rows (phase, seed), columns source."""
+    sel = phases[phases["variable"] == variable]
+    return sel.pivot_table(index=["phase", "seed"], columns="source", values="selectivity")
+
+
+def c1_ranking(probes: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:
+    """Per task x arch x init x phase x variable: the most selective source and its margin.
+
+    Solved seeds only. The best and runner-up sources are ranked by mean selectivity over seeds;
+    `margin` is best minus runner-up per seed (CI over seeds); `seeds_best` counts the seeds in
+    which the best source is the most selective of all sources.
+    """
+    phases = at_phase(probes[probes["solved"]])
+    rows = []
+    for (task, arch, init, variable), group in phases.groupby(GROUP_KEYS + ["variable"],
+                                                              sort=True):
+        wide = _seed_wide(group, variable)
+        for phase in ("initial", "trained"):
+            if phase not in wide.index.get_level_values("phase"):
+                continue
+            per_seed = wide.loc[phase].dropna(axis=1, how="all")
+            order = per_seed.mean().sort_values(ascending=False).index
+            best, second = order[0], order[1]
+            b = stats.bootstrap_ci(per_seed[best], n_boot, confidence)
+            r = stats.bootstrap_ci(per_seed[second], n_boot, confidence)
+            m = stats.bootstrap_ci(per_seed[best] - per_seed[second], n_boot, confidence)
+            base = per_seed.get("input_window")
+            rows.append({
+                "task": task, "arch": arch, "init": init, "variable": variable,
+                "phase": phase, "best_source": best, "best": b[0], "best_ci_low": b[1],
+                "best_ci_high": b[2], "runner_up": second, "runner_up_selectivity": r[0],
+                "margin": m[0], "margin_ci_low": m[1], "margin_ci_high": m[2],
+                "seeds_best": int((per_seed.idxmax(axis=1) == best).sum()),
+                "n_seeds": len(per_seed),
+                "input_window": float(base.mean()) if base is not None else float("nan"),
+            })
+    return pd.DataFrame(rows)
+
+
+def c1_verdicts(probes: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:
+    """Claim C1 per task x arch x init x role: does the predicted gate carry the role's variable
+    more selectively than every other sigmoid gate?
+
+    Effect per seed = selectivity of the predicted gate minus the best of the other sigmoid
+    gates, at the last checkpoint (`supported` if the CI over solved seeds is above zero); the
+    same effect at step 0 is the symmetry control (no gate should be preferred before training).
+    `n_unsolved` counts the seeds left out.
+    """
+    unsolved = (probes[~probes["solved"]].groupby(GROUP_KEYS)["seed"].nunique())
+    phases = at_phase(probes[probes["solved"]])
+    rows = []
+    for (task, arch, init), group in phases.groupby(GROUP_KEYS, sort=True):
+        for role, gate in C1_ROLES[arch].items():
+            variable = EVENTS[task].get(role)
+            if variable is None:
+                continue  # this task has no such event
+            wide = _seed_wide(group, variable)
+            others = [g for g in SIGMOID_GATES[arch] if g != gate]
+            effect = wide[gate] - wide[others].max(axis=1)
+            best_other = wide[others].idxmax(axis=1)
+            trained, initial = effect.xs("trained"), effect.xs("initial")
+            verdict = stats.directional_verdict(trained, +1, n_boot, confidence)
+            at_init = stats.directional_verdict(initial, +1, n_boot, confidence)
+            change = stats.bootstrap_ci(trained - initial.reindex(trained.index), n_boot,
+                                        confidence)
+            sel = stats.bootstrap_ci(wide[gate].xs("trained"), n_boot, confidence)
+            rows.append({
+                "task": task, "arch": arch, "init": init, "role": role, "variable": variable,
+                "gate": gate, "other_gates": " ".join(others),
+                "best_other_trained": best_other.xs("trained").mode().iloc[0],
+                "selectivity": sel[0], "sel_ci_low": sel[1], "sel_ci_high": sel[2],
+                "effect": verdict["mean"], "ci_low": verdict["ci_low"],
+                "ci_high": verdict["ci_high"], "n_seeds": verdict["n_seeds"],
+                "seeds_agreeing": verdict["seeds_agreeing"], "verdict": verdict["verdict"],
+                "effect_at_init": at_init["mean"], "init_ci_low": at_init["ci_low"],
+                "init_ci_high": at_init["ci_high"], "verdict_at_init": at_init["verdict"],
+                "change_from_init": change[0], "change_ci_low": change[1],
+                "change_ci_high": change[2],
+                "n_unsolved": int(unsolved.get((task, arch, init), 0)),
             })
     return pd.DataFrame(rows)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gateroles import events, gates, storage
+from gateroles import events, gates, probes, storage
 from gateroles.models import checkpoint_payload, models_from_payload
 from gateroles.tasks import EVENTS, Task, make_splits
 from gateroles.training import TaskTensors, TrainSettings, evaluate, is_solved, train
@@ -118,3 +118,35 @@ def analyse_events_one(config: dict, task: str, arch: str, init: str, seed: int,
         table = pd.concat(frames, ignore_index=True).assign(**columns, final_step=final)
         storage.write_csv(table, path)
 
+
+
+def probe_one(config: dict, task: str, arch: str, init: str, seed: int, *, gates_path: str,
+              probes_path: str) -> None:
+    """Linear probes with control tasks, every source x factor x checkpoint of one model (C1).
+
+    Sources: every extracted gate and state (all units) and the input-only window (the raw
+    inputs at the last `probes.input_window` steps; independent of the checkpoint, so probed
+    once and listed under every step).  The control task's token type is the tuple of the last
+    `probes.control_window` input tokens (continuous inputs cut into deciles; see
+    `probes.input_types`).  The first `probes.n_sequences` extracted sequences are used.
+    """
+    settings = config["probes"]
+    steps, factors, per_step = load_gates(gates_path)
+    test = task_splits(config, task, seed)["test"]
+    n_seq = min(settings["n_sequences"], len(factors[next(iter(factors))]))
+    inputs = test.inputs[:n_seq]
+    factors = {k: v[:n_seq] for k, v in factors.items()}
+    types = probes.window_types(probes.input_types(inputs), settings["control_window"])
+    kwargs = {"control_types": types, "continuous": test.continuous_factors, "seed": seed}
+    baseline = probes.probe_sources(
+        {"input_window": probes.input_window(inputs, settings["input_window"])}, factors, **kwargs)
+    rows = []
+    for step in steps:
+        sources = {k: v[:n_seq] for k, v in per_step[step].items()}
+        rows += [{**r, "step": int(step)} for r in probes.probe_sources(sources, factors, **kwargs)]
+        rows += [{**r, "step": int(step)} for r in baseline]
+    table = pd.DataFrame(rows).assign(**run_columns(task, arch, init, seed),
+                                      final_step=int(steps.max()),
+                                      control_window=settings["control_window"],
+                                      n_sequences=n_seq)
+    storage.write_csv(table, probes_path)

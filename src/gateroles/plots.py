@@ -182,3 +182,153 @@ def saturation(saturation_table: pd.DataFrame, low: float, high: float) -> plt.F
     fig.tight_layout()
     return fig
 
+
+
+# --------------------------------------------------------------------------- C1: probes
+
+SOURCE_COLOURS = {**GATE_COLOURS, "cell_candidate": "#a6761d", "candidate": "#a6761d",
+                  "cell": "#1f78b4", "hidden": "#333333", "input_window": "#999999"}
+SOURCE_ORDER = ("input", "forget", "output", "reset", "update", "cell_candidate", "candidate",
+                "cell", "hidden", "input_window")
+
+
+def _sources(frame: pd.DataFrame) -> list[str]:
+    present = set(frame["source"])
+    return [s for s in SOURCE_ORDER if s in present] + sorted(present - set(SOURCE_ORDER))
+
+
+def selectivity_heatmap(probes: pd.DataFrame) -> plt.Figure:
+    """Mean selectivity over solved seeds, source x variable; rows = task, columns = arch x
+    (initial, trained)."""
+    data = probes[probes["solved"]]
+    if data.empty:
+        return no_data("No model solved its task: no probes to show.")
+    tasks = list(dict.fromkeys(data["task"]))
+    archs = list(dict.fromkeys(data["arch"]))
+    phases = (("initial", data["step"] == 0), ("trained", data["step"] == data["final_step"]))
+    fig, axes = plt.subplots(len(tasks), 2 * len(archs),
+                             figsize=(3.3 * 2 * len(archs), 0.9 + 2.9 * len(tasks)),
+                             squeeze=False)
+    for r, task in enumerate(tasks):
+        for a, arch in enumerate(archs):
+            for p, (phase, keep) in enumerate(phases):
+                ax = axes[r, 2 * a + p]
+                part = data[keep & (data["task"] == task) & (data["arch"] == arch)]
+                if part.empty:
+                    ax.set_axis_off()
+                    continue
+                grid = (part.groupby(["source", "variable"])["selectivity"].mean().unstack()
+                        .reindex(_sources(part)))
+                sns.heatmap(grid, ax=ax, cmap="vlag", center=0, vmin=-1, vmax=1, annot=True,
+                            fmt=".2f", annot_kws={"size": 8}, cbar=False, linewidths=0.5)
+                ax.set_title(f"{task} / {arch.upper()}, {phase}", fontsize=10)
+                ax.set_xlabel("")
+                ax.set_ylabel("source" if p == 0 and a == 0 else "")
+                ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+                ax.tick_params(axis="y", labelrotation=0, labelsize=8)
+                for label in ax.get_xticklabels():
+                    label.set_horizontalalignment("right")
+    fig.suptitle("Probe selectivity (task minus control score), mean over solved seeds; "
+                 "initial = step 0, trained = last checkpoint", y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def emergence_curves(probes: pd.DataFrame, roles: dict[str, dict[str, str]],
+                     events: dict[str, dict[str, str]], gates: dict[str, tuple[str, ...]]
+                     ) -> plt.Figure:
+    """Selectivity against training step of every sigmoid gate, for each role's variable.
+
+    `roles`: arch -> {role: predicted gate}; `events`: task -> {role: variable}; `gates`:
+    arch -> the sigmoid gates compared. The predicted gate is drawn thick; solved seeds only.
+    """
+    data = probes[probes["solved"]]
+    panels = [(task, arch, role, events[task][role], gate)
+              for task in dict.fromkeys(data["task"]) for arch in dict.fromkeys(data["arch"])
+              for role, gate in roles[arch].items() if role in events[task]
+              and not data[(data["task"] == task) & (data["arch"] == arch)].empty]
+    if not panels:
+        return no_data("No model solved its task: no emergence curves to show.")
+    n_cols = 3
+    n_rows = -(-len(panels) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.6 * n_cols, 3.3 * n_rows),
+                             squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_axis_off()
+    for ax, (task, arch, role, variable, predicted) in zip(axes.flat, panels):
+        part = _select(data, {"task": task, "arch": arch, "variable": variable})
+        for gate in gates[arch]:
+            band = _mean_band(part[part["source"] == gate], "step", "selectivity")
+            thick = gate == predicted
+            ax.plot(band["step"], band["mean"], color=GATE_COLOURS[gate], lw=2.4 if thick else 1.1,
+                    marker="o", ms=3, label=gate + (" (predicted)" if thick else ""))
+            ax.fill_between(band["step"], band["lo"], band["hi"], color=GATE_COLOURS[gate],
+                            alpha=0.2 if thick else 0.08)
+        base = _mean_band(part[part["source"] == "input_window"], "step", "selectivity")
+        ax.plot(base["step"], base["mean"], color="grey", lw=1, ls=":", label="input window")
+        ax.set_xscale("symlog", linthresh=25)
+        ax.set_title(f"{task} / {arch.upper()}: {variable} ({role})", fontsize=10)
+        ax.set_xlabel("training step (symlog)")
+        ax.set_ylabel("selectivity")
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle("Emergence of role selectivity over training (mean over solved seeds, "
+                 "band: 95% CI; a seed's last point is its final checkpoint)", y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def task_vs_control(probes: pd.DataFrame) -> plt.Figure:
+    """Task score against control score per source and variable (mean over solved seeds).
+
+    Rows = architecture, columns = task; filled = trained, open = initial. Points below the
+    diagonal are selective; the distance to it is the selectivity.
+    """
+    data = probes[probes["solved"]]
+    if data.empty:
+        return no_data("No model solved its task: no probe scores to show.")
+    tasks = list(dict.fromkeys(data["task"]))
+    archs = list(dict.fromkeys(data["arch"]))
+    fig, axes = plt.subplots(len(archs), len(tasks), figsize=(4.3 * len(tasks), 4.2 * len(archs)),
+                             squeeze=False)
+    for r, arch in enumerate(archs):
+        for c, task in enumerate(tasks):
+            ax = axes[r, c]
+            part = _select(data, {"task": task, "arch": arch})
+            if part.empty:
+                ax.set_axis_off()
+                continue
+            variables = list(dict.fromkeys(part["variable"]))
+            markers = dict(zip(variables, "osD^v<>", strict=False))
+            for phase, keep, filled in (("initial", part["step"] == 0, False),
+                                        ("trained", part["step"] == part["final_step"], True)):
+                means = (part[keep].groupby(["source", "variable"])[["task_score",
+                                                                    "control_score"]]
+                         .mean().reset_index())
+                for row in means.itertuples():
+                    colour = SOURCE_COLOURS.get(row.source, "black")
+                    ax.scatter(row.control_score, row.task_score, marker=markers[row.variable],
+                               s=34, linewidths=1.1, edgecolors=colour,
+                               facecolors=colour if filled else "none", alpha=0.85)
+            ax.plot([0, 1], [0, 1], color="black", lw=0.6, ls=":")
+            ax.set_xlim(-0.05, 1.05)
+            ax.set_ylim(-0.05, 1.05)
+            ax.set_aspect("equal")
+            ax.set_title(f"{task} / {arch.upper()}", fontsize=10)
+            ax.set_xlabel("control score")
+            ax.set_ylabel("task score")
+            handles = [plt.Line2D([], [], ls="", marker=markers[v], color="black", mfc="none",
+                                  label=v) for v in variables]
+            ax.legend(handles=handles, fontsize=7, loc="lower right", title="variable",
+                      title_fontsize=7)
+    sources = _sources(data)
+    handles = [plt.Line2D([], [], ls="", marker="o", color=SOURCE_COLOURS.get(s, "black"),
+                          label=s) for s in sources]
+    handles += [plt.Line2D([], [], ls="", marker="o", color="black", mfc="none",
+                           label="initial (open)"),
+                plt.Line2D([], [], ls="", marker="o", color="black", label="trained (filled)")]
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
+               frameon=False, title="source")
+    fig.suptitle("Probe task vs control score (balanced accuracy or R^2; mean over solved "
+                 "seeds)", y=1.0)
+    fig.tight_layout()
+    return fig

@@ -383,3 +383,89 @@ def selectivity(
     task = probe(X, y, groups, kind, seed, n_splits)
     control = probe(X, y_control, groups, kind, seed, n_splits)
     return {"task": task, "control": control, "selectivity": task - control}
+
+
+# --------------------------------------------------------------------------- one checkpoint
+
+
+def input_types(inputs: np.ndarray, bins: int = 10) -> np.ndarray:
+    """Discrete input-token type per step from raw input vectors ``[N, T, C]`` -> ``[N, T]``.
+
+    Each channel is cut into ``bins`` equal-width bins over its range (a one-hot channel falls
+    into its two end bins), and each distinct row of bin indices is one type.  For one-hot
+    inputs this is the token id up to relabelling; for the adding task (value, marker) it is
+    (value decile, marker).
+    """
+    inputs = np.asarray(inputs, dtype=float)
+    if inputs.ndim != 3:
+        raise ValueError(f"inputs must be [N, T, C], got shape {inputs.shape}")
+    lo, hi = inputs.min(axis=(0, 1)), inputs.max(axis=(0, 1))
+    span = np.where(hi > lo, hi - lo, 1.0)
+    binned = np.clip(((inputs - lo) / span * bins).astype(np.int64), 0, bins - 1)
+    _, ids = np.unique(binned.reshape(-1, inputs.shape[2]), axis=0, return_inverse=True)
+    return ids.reshape(inputs.shape[:2])
+
+
+def window_types(types: np.ndarray, window: int) -> np.ndarray:
+    """Id of the tuple (type at t, t-1, ..., t-window+1) at every step: ``[N, T]`` -> ``[N, T]``.
+
+    Steps before the start of a sequence count as one extra "padding" type, so the first steps
+    of a sequence have their own tuples.  ``window=1`` relabels the types themselves.
+    """
+    types = np.asarray(types)
+    if types.ndim != 2:
+        raise ValueError(f"types must be [N, T], got shape {types.shape}")
+    if window < 1:
+        raise ValueError("window must be >= 1")
+    _, ids = np.unique(types, return_inverse=True)
+    ids = ids.reshape(types.shape) + 1  # 0 = before the start
+    n, t = types.shape
+    lags = np.zeros((n, t, window), dtype=np.int64)
+    for lag in range(min(window, t)):
+        lags[:, lag:, lag] = ids[:, : t - lag]
+    _, tuples = np.unique(lags.reshape(-1, window), axis=0, return_inverse=True)
+    return tuples.reshape(n, t)
+
+
+def input_window(inputs: np.ndarray, window: int) -> np.ndarray:
+    """Input-only baseline features: the raw inputs at lags 0..window-1, ``[N*T, window*C]``.
+
+    For one-hot inputs this equals :func:`input_window_features`; zeros before the start.
+    """
+    inputs = np.asarray(inputs, dtype=float)
+    n, t, c = inputs.shape
+    out = np.zeros((n, t, window, c))
+    for lag in range(min(window, t)):
+        out[:, lag:, lag] = inputs[:, : t - lag]
+    return out.reshape(n * t, window * c)
+
+
+def probe_sources(sources: dict[str, np.ndarray], factors: dict[str, np.ndarray],
+                  control_types: np.ndarray, continuous: tuple[str, ...] = (),
+                  seed: int = 0, n_splits: int = 5) -> list[dict]:
+    """Task score, control score and selectivity of every (source, factor) pair.
+
+    ``sources``: name -> ``[N, T, d]`` (or already flat ``[N*T, d]``) features of the same N
+    sequences of T steps; ``factors``: name -> ``[N, T]`` labels (regression for names in
+    ``continuous``, classification otherwise); ``control_types``: ``[N, T]`` token type of each
+    step, the domain of the control task (e.g. :func:`window_types`).  Sequences are the CV
+    groups; one control labelling per factor (seeded) is shared by all sources.
+    """
+    n, t = control_types.shape
+    groups = sequence_groups(n, t)
+    types = np.ravel(control_types)
+    labels = {}
+    for name, y in factors.items():
+        kind = "regression" if name in continuous else "classification"
+        y = np.ravel(y)
+        labels[name] = (kind, y, control_labels(types, y, seed))
+    rows = []
+    for source, X in sources.items():
+        X = np.asarray(X)
+        X = X.reshape(n * t, -1) if X.ndim == 3 else X
+        for name, (kind, y, y_control) in labels.items():
+            task = probe(X, y, groups, kind, seed, n_splits)
+            control = probe(X, y_control, groups, kind, seed, n_splits)
+            rows.append({"source": source, "variable": name, "kind": kind, "task_score": task,
+                         "control_score": control, "selectivity": task - control})
+    return rows
