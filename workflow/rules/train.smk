@@ -18,6 +18,9 @@ rule train:
     resources:
         mem_mb=2000,
         runtime=60,
+        # A GPU only when the config insists on CUDA (a SLURM job then gets `--gpus=1`);
+        # per-rule memory and time for clusters live in profiles/slurm.
+        gpu=1 if config["training"]["device"] == "cuda" else 0,
     conda:
         ENV
     script:
