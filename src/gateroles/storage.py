@@ -7,6 +7,7 @@ with `torch.load(weights_only=True)` and arrays with `np.load(allow_pickle=False
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -70,9 +71,15 @@ def read_json(path: str | Path) -> dict:
 
 
 def write_npz(arrays: dict[str, np.ndarray], path: str | Path) -> None:
+    """A compressed `.npz` whose bytes depend only on the arrays (no zip timestamps)."""
     with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, value in arrays.items():
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, np.asanyarray(value), allow_pickle=False)
+                member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                member.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(member, buffer.getvalue())
 
 
 def read_npz(path: str | Path) -> dict[str, np.ndarray]:
@@ -88,8 +95,12 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
 def save_torch(obj, path: str | Path) -> None:
     import torch
 
+    # Saved through a buffer: torch names the archive after the file, and the temporary
+    # file's name is random, so saving to it directly would make the bytes differ per run.
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        tmp.write_bytes(buffer.getvalue())
 
 
 def load_torch(path: str | Path):
