@@ -26,6 +26,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/analyse.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/probes.smk"
+include: "workflow/rules/information.smk"
 include: "workflow/rules/report.smk"
 
 

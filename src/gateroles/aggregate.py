@@ -190,3 +190,150 @@ def c1_verdicts(probes: pd.DataFrame, n_boot: int, confidence: float) -> pd.Data
                 "n_unsolved": int(unsolved.get((task, arch, init), 0)),
             })
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# C5: dependence between gates and disentanglement (gateroles.gate_information)
+# --------------------------------------------------------------------------------------------
+CHANGE = {"supported": "rises", "contradicted": "falls", "inconclusive": "no clear change"}
+
+
+def change_table(table: pd.DataFrame, keys: list[str], value: str, n_boot: int,
+                 confidence: float) -> pd.DataFrame:
+    """Initial vs trained `value` per group of `keys` (+ GROUP_KEYS), solved seeds only.
+
+    Per seed: the value at step 0 and at the last step, and trained minus initial; means with
+    bootstrap CIs over seeds; `change` = rises / falls / no clear change (CI of the
+    difference excludes zero or not); `n_unsolved` counts the seeds left out.
+    """
+    rows = []
+    phases = at_phase(table)
+    for group_keys, group in phases.groupby(GROUP_KEYS + keys, sort=True):
+        row = dict(zip(GROUP_KEYS + keys, group_keys, strict=True))
+        row["n_unsolved"] = int(group.loc[~group["solved"], "seed"].nunique())
+        wide = group[group["solved"]].pivot_table(index="seed", columns="phase", values=value)
+        if not {"initial", "trained"} <= set(wide.columns):
+            continue
+        diff = wide["trained"] - wide["initial"]
+        verdict = stats.directional_verdict(diff, +1, n_boot, confidence)
+        for phase in ("initial", "trained"):
+            mean, lo, hi = stats.bootstrap_ci(wide[phase], n_boot, confidence)
+            row.update({phase: mean, f"{phase}_ci_low": lo, f"{phase}_ci_high": hi})
+        row.update({"change": verdict["mean"], "change_ci_low": verdict["ci_low"],
+                    "change_ci_high": verdict["ci_high"], "n_seeds": verdict["n_seeds"],
+                    "seeds_rising": int((diff > 0).sum()),
+                    "direction": CHANGE[verdict["verdict"]]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def c5_dependence(gate_mi: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:
+    """MI between gate types, initial vs trained, and its excess over the permutation null.
+
+    One row per task x arch x init x pair x representation x bins x summary. Where the null
+    was computed: `excess` = MI minus the null's mean at the last step (CI over seeds), and
+    `seeds_above_null` = seeds with permutation p below 1 - confidence (with 20
+    permutations p >= 1/21, so that means MI above every shuffled value).
+    """
+    keys = ["pair", "representation", "bins", "summary"]
+    out = change_table(gate_mi, keys, "mi", n_boot, confidence)
+    if out.empty:
+        return out
+    trained = at_phase(gate_mi[gate_mi["solved"]])
+    trained = trained[(trained["phase"] == "trained") & trained["p_value"].notna()]
+    extra = []
+    for group_keys, group in trained.groupby(GROUP_KEYS + keys, sort=True):
+        excess = group["mi"] - group["null_mean"]
+        mean, lo, hi = stats.bootstrap_ci(excess, n_boot, confidence)
+        extra.append({**dict(zip(GROUP_KEYS + keys, group_keys, strict=True)),
+                      "excess": mean, "excess_ci_low": lo, "excess_ci_high": hi,
+                      "null_q95": group["null_q95"].mean(),
+                      "seeds_above_null": int((group["p_value"] < 1 - confidence).sum()),
+                      "p_max": group["p_value"].max()})
+    if extra:
+        out = out.merge(pd.DataFrame(extra), on=GROUP_KEYS + keys, how="left")
+    return out
+
+
+def c5_disentanglement(scores: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:
+    """MIG, modularity, DCI and SAP, initial vs trained, per task x arch x init x metric."""
+    return change_table(scores, ["metric"], "value", n_boot, confidence)
+
+
+SPECIALISATION_METRICS = ("mig", "modularity", "dci_disentanglement")
+
+
+def c5_verdicts(dependence: pd.DataFrame, disent: pd.DataFrame, main_bins: int
+                ) -> pd.DataFrame:
+    """The C5 headline per task x arch x init: two questions, one row per measure.
+
+    * `independent`: same-unit MI between two gate types on the logits (no saturation loss)
+      at `main_bins` bins. `dependent` when its excess over the permutation null has a CI
+      above zero and every solved seed beats the null; `independent` when the excess CI
+      contains zero; otherwise `unclear`. `direction` says whether it rose or fell with
+      training.
+    * `specialised`: MIG, modularity and DCI disentanglement, trained vs initial; `more
+      specialised` / `less specialised` when the CI of the change excludes zero.
+    """
+    rows = []
+    if not dependence.empty:
+        sel = dependence[(dependence["representation"] == "logit")
+                         & (dependence["bins"] == main_bins)
+                         & (dependence["summary"] == "same_unit")]
+        for r in sel.itertuples(index=False):
+            if r.excess_ci_low > 0 and r.seeds_above_null == r.n_seeds:
+                verdict = "dependent"
+            elif r.excess_ci_low <= 0 <= r.excess_ci_high:
+                verdict = "independent"
+            else:
+                verdict = "unclear"
+            rows.append({"task": r.task, "arch": r.arch, "init": r.init,
+                         "question": "independent", "measure": f"MI {r.pair}",
+                         "trained": r.trained, "trained_ci_low": r.trained_ci_low,
+                         "trained_ci_high": r.trained_ci_high, "initial": r.initial,
+                         "change": r.change, "change_ci_low": r.change_ci_low,
+                         "change_ci_high": r.change_ci_high, "direction": r.direction,
+                         "n_seeds": r.n_seeds, "seeds_agreeing": r.seeds_above_null,
+                         "verdict": verdict})
+    if not disent.empty:
+        sel = disent[disent["metric"].isin(SPECIALISATION_METRICS)]
+        for r in sel.itertuples(index=False):
+            verdict = {"rises": "more specialised", "falls": "less specialised"}.get(
+                r.direction, "no clear change")
+            rows.append({"task": r.task, "arch": r.arch, "init": r.init,
+                         "question": "specialised", "measure": r.metric,
+                         "trained": r.trained, "trained_ci_low": r.trained_ci_low,
+                         "trained_ci_high": r.trained_ci_high, "initial": r.initial,
+                         "change": r.change, "change_ci_low": r.change_ci_low,
+                         "change_ci_high": r.change_ci_high, "direction": r.direction,
+                         "n_seeds": r.n_seeds, "seeds_agreeing": r.seeds_rising,
+                         "verdict": verdict})
+    columns = ["task", "arch", "init", "question", "measure", "trained", "trained_ci_low",
+               "trained_ci_high", "initial", "change", "change_ci_low", "change_ci_high",
+               "direction", "n_seeds", "seeds_agreeing", "verdict"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def c1_controls(probes: pd.DataFrame) -> pd.DataFrame:
+    """The two control definitions side by side, per task x arch x init x phase x variable.
+
+    Means over solved seeds and over the recurrent sources (every gate and state; the input
+    window separately): control score and selectivity with the token-window control (the one
+    the verdicts use) and with Hewitt & Liang's single-token control (`*_token`).
+    """
+    phases = at_phase(probes[probes["solved"]])
+    if "control_score_token" not in phases:
+        return pd.DataFrame()
+    phases = phases.assign(group=phases["source"].where(phases["source"] == "input_window",
+                                                        "recurrent"))
+    columns = ["task_score", "control_score", "selectivity", "control_score_token",
+               "selectivity_token"]
+    table = (phases.groupby(GROUP_KEYS + ["phase", "variable", "group"], sort=True)[columns]
+             .mean().reset_index())
+    spread = (phases[phases["group"] == "recurrent"]
+              .groupby(GROUP_KEYS + ["phase", "variable", "seed"])[["selectivity",
+                                                                     "selectivity_token"]]
+              .agg(lambda s: s.max() - s.min())
+              .groupby(GROUP_KEYS + ["phase", "variable"]).mean()
+              .add_suffix("_spread").reset_index().assign(group="recurrent"))
+    return table.merge(spread, on=GROUP_KEYS + ["phase", "variable", "group"], how="left")

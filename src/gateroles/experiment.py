@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gateroles import events, gates, probes, storage
+from gateroles import events, gate_information, gates, probes, storage
 from gateroles.models import checkpoint_payload, models_from_payload
 from gateroles.tasks import EVENTS, Task, make_splits
 from gateroles.training import TaskTensors, TrainSettings, evaluate, is_solved, train
@@ -72,8 +72,12 @@ def extract_one(config: dict, task: str, seed: int, *, checkpoints_path: str,
     scores = []
     test_tensors = TaskTensors(test, torch.device("cpu"))
     for step, model in models_from_payload(payload).items():
-        for name, value in gates.extract(model, test.inputs[sample]).items():
-            arrays[f"step{step}__{name}"] = value.astype(np.float16)
+        for name, value in gates.extract(model, test.inputs[sample], preactivations=True).items():
+            # Logits go under their own prefix (`load_logits`), so `load_gates` is unchanged.
+            # float16 keeps ~3 significant digits up to |logit| 65504: enough for rank-based MI.
+            gate = name.removesuffix("_logit")
+            key = f"logit{step}__{gate}" if gate != name else f"step{step}__{name}"
+            arrays[key] = value.astype(np.float16)
         scores.append({"step": step, **evaluate(model, test_tensors)})
     arrays["steps"] = np.array(sorted(int(s) for s in payload["steps"]))
     storage.write_npz(arrays, gates_path)
@@ -94,6 +98,23 @@ def load_gates(path: str) -> tuple[np.ndarray, dict[str, np.ndarray], dict[int, 
     except (KeyError, ValueError) as exc:
         raise storage.DataFileError(f"{path} is not a gate-activation file: {exc}") from exc
     return np.array(steps), factors, per_step
+
+
+def load_logits(path: str) -> dict[int, dict[str, np.ndarray]]:
+    """{step: {sigmoid gate: logits [N, T, H]}} from an `extract_one` file ({} if absent).
+
+    Reads only the logit members of the archive.
+    """
+    per_step: dict[int, dict[str, np.ndarray]] = {}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            for key in data.files:
+                if key.startswith("logit") and "__" in key:
+                    step, gate = key.removeprefix("logit").split("__", 1)
+                    per_step.setdefault(int(step), {})[gate] = data[key]
+    except (OSError, ValueError, EOFError, KeyError) as exc:
+        raise storage.DataFileError(f"cannot read logits from {path}: {exc}") from exc
+    return per_step
 
 
 def analyse_events_one(config: dict, task: str, arch: str, init: str, seed: int, *,
@@ -150,3 +171,18 @@ def probe_one(config: dict, task: str, arch: str, init: str, seed: int, *, gates
                                       control_window=settings["control_window"],
                                       n_sequences=n_seq)
     storage.write_csv(table, probes_path)
+
+
+def information_one(config: dict, task: str, arch: str, init: str, seed: int, *,
+                    gates_path: str, gate_mi_path: str, unit_factor_path: str,
+                    disentanglement_path: str) -> None:
+    """Claim C5 for one model: MI between gates, unit x variable MI and disentanglement
+    (MIG, modularity, DCI, SAP) at every checkpoint (`gate_information.information_tables`)."""
+    steps, factors, per_step = load_gates(gates_path)
+    tables = gate_information.information_tables(
+        steps, factors, per_step, load_logits(gates_path), arch, config["information"],
+        seed=seed)
+    columns = {**run_columns(task, arch, init, seed), "final_step": int(steps.max())}
+    for name, path in (("gate_mi", gate_mi_path), ("unit_factor_mi", unit_factor_path),
+                       ("disentanglement", disentanglement_path)):
+        storage.write_csv(tables[name].assign(**columns), path)

@@ -332,3 +332,163 @@ def task_vs_control(probes: pd.DataFrame) -> plt.Figure:
                  "seeds)", y=1.0)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# C5: dependence between gates and disentanglement
+# --------------------------------------------------------------------------------------------
+PAIR_COLOURS = {"forget-input": "#d95f02", "forget-output": "#7570b3", "input-output": "#1b9e77",
+                "reset-update": "#e7298a"}
+METRIC_LABELS = {"mig": "MIG", "modularity": "modularity",
+                 "dci_disentanglement": "DCI disentanglement",
+                 "dci_completeness": "DCI completeness",
+                 "dci_informativeness": "DCI informativeness", "sap": "SAP"}
+
+
+def _step_axis(ax) -> None:
+    """Steps on a symlog axis, so step 0 and late checkpoints both show."""
+    ax.set_xscale("symlog", linthresh=25)
+    ax.set_xlim(left=0)
+
+
+def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
+    """MI between gate types of the same unit against training step, solved seeds.
+
+    Rows = architecture, columns = task; colour = gate pair. Solid: logits; dashed:
+    activations; dotted: logits of *different* units (unit j vs j+1, the shared-input
+    baseline). Mean over seeds with a 95% CI band (logits, same unit).
+    """
+    data = gate_mi[gate_mi["solved"] & (gate_mi["bins"] == bins)]
+    if data.empty:
+        return no_data("No model solved its task: no MI between gates to show.")
+    archs = list(dict.fromkeys(data["arch"]))
+    tasks = list(dict.fromkeys(data["task"]))
+    fig, axes = plt.subplots(len(archs), len(tasks), figsize=(4.6 * len(tasks),
+                                                                3.6 * len(archs)),
+                             squeeze=False, sharey=True)
+    styles = (("logit", "same_unit", "-"), ("activation", "same_unit", "--"),
+              ("logit", "shifted_unit", ":"))
+    for r, arch in enumerate(archs):
+        for c, task in enumerate(tasks):
+            ax = axes[r, c]
+            here = _select(data, {"arch": arch, "task": task})
+            if here.empty:
+                ax.set_axis_off()
+                continue
+            for pair, part in here.groupby("pair"):
+                for rep, summary, ls in styles:
+                    sel = _select(part, {"representation": rep, "summary": summary})
+                    band = _mean_band(sel, "step", "mi")
+                    label = pair if (rep, summary) == ("logit", "same_unit") else None
+                    ax.plot(band["step"], band["mean"], color=PAIR_COLOURS.get(pair, "black"),
+                            ls=ls, lw=2 if ls == "-" else 1.2, label=label)
+                    if ls == "-":
+                        ax.fill_between(band["step"], band["lo"], band["hi"], alpha=0.2,
+                                        color=PAIR_COLOURS.get(pair, "black"))
+            _step_axis(ax)
+            ax.set_title(f"{task} / {arch.upper()}", fontsize=11)
+            if c == 0:
+                ax.set_ylabel(f"MI (nats, {bins} quantile bins)")
+            if r == len(archs) - 1:
+                ax.set_xlabel("training step (symlog)")
+            ax.legend(fontsize=8, loc="upper right", title="pair (solid: logits)",
+                      title_fontsize=8)
+    fig.suptitle("MI between gate types of the same unit over training (solid: logits; "
+                 "dashed: activations; dotted: different units)", y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def c5_disentanglement(scores: pd.DataFrame) -> plt.Figure:
+    """MIG, modularity and DCI against training step, every solved seed (thin) and means.
+
+    Rows = architecture, columns = metric; colour = task. MIG and modularity are computed at
+    every checkpoint; DCI (and SAP) at step 0 and the last step only.
+    """
+    data = scores[scores["solved"]]
+    if data.empty:
+        return no_data("No model solved its task: no disentanglement scores to show.")
+    archs = list(dict.fromkeys(data["arch"]))
+    metrics = [m for m in METRIC_LABELS if m in set(data["metric"]) and m != "sap"]
+    fig, axes = plt.subplots(len(archs), len(metrics), figsize=(3.5 * len(metrics),
+                                                                3.3 * len(archs)),
+                             squeeze=False, sharex=True)
+    for r, arch in enumerate(archs):
+        for c, metric in enumerate(metrics):
+            ax = axes[r, c]
+            here = _select(data, {"arch": arch, "metric": metric})
+            for task, part in here.groupby("task", sort=False):
+                colour = TASK_COLOURS.get(task, "black")
+                for _, seed_part in part.groupby("seed"):
+                    seed_part = seed_part.sort_values("step")
+                    ax.plot(seed_part["step"], seed_part["value"], color=colour, lw=0.7,
+                            alpha=0.45, marker="." if len(seed_part) < 3 else None)
+                init = part[part["step"] == 0]["value"].mean()
+                trained = part[part["step"] == part["final_step"]]
+                ax.plot([0, trained["final_step"].median()], [init, trained["value"].mean()],
+                        color=colour, lw=0, marker="o", ms=7, mec="black", mew=0.6,
+                        label=task)
+            _step_axis(ax)
+            ax.set_title(f"{arch.upper()}: {METRIC_LABELS[metric]}", fontsize=11)
+            if r == len(archs) - 1:
+                ax.set_xlabel("training step (symlog)")
+        axes[r, 0].set_ylabel("score")
+    axes[0, -1].legend(fontsize=8, loc="best", title="task (dots: mean at init / end)",
+                       title_fontsize=8)
+    fig.suptitle("Disentanglement of gate units from task variables over training "
+                 "(thin: seeds; DCI at step 0 and the last step only)", y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def c5_unit_factor_mi(unit_factor: pd.DataFrame) -> plt.Figure:
+    """MI of every gate unit with every task variable: one trained model per architecture.
+
+    The model: the first solved seed of `reset_recall` (or of the first task). Left: at
+    initialisation; right: trained. Units are sorted within each gate by the variable they
+    carry most (in the trained model), so blocks show specialisation.
+    """
+    data = unit_factor[unit_factor["solved"]]
+    if data.empty:
+        return no_data("No model solved its task: no unit x variable MI to show.")
+    task = "reset_recall" if "reset_recall" in set(data["task"]) else data["task"].iloc[0]
+    archs = list(dict.fromkeys(data[data["task"] == task]["arch"]))
+    fig, axes = plt.subplots(len(archs), 2, figsize=(15, 2.6 * len(archs) + 0.8),
+                             squeeze=False)
+    for r, arch in enumerate(archs):
+        here = _select(data, {"task": task, "arch": arch})
+        seed = int(here["seed"].min())
+        here = here[here["seed"] == seed]
+        final = int(here["final_step"].iloc[0])
+        factors = list(dict.fromkeys(here["factor"]))
+        gates = list(dict.fromkeys(here["gate"]))
+        trained = here[here["step"] == final].pivot_table(index="factor",
+                                                          columns=["gate", "unit"], values="mi")
+        order = []
+        for gate in gates:
+            block = trained[gate].reindex(factors)
+            key = sorted(block.columns, key=lambda u: (int(np.argmax(block[u].to_numpy())),
+                                                       -float(block[u].max())))
+            order += [(gate, u) for u in key]
+        vmax = max(float(here["mi"].max()), 1e-6)
+        for c, (step, label) in enumerate(((0, "initialisation"), (final, f"trained (step "
+                                                                          f"{final})"))):
+            ax = axes[r, c]
+            mat = (here[here["step"] == step].pivot_table(index="factor", columns=["gate", "unit"],
+                                                          values="mi")
+                   .reindex(index=factors, columns=pd.MultiIndex.from_tuples(order)))
+            im = ax.imshow(np.clip(mat.to_numpy(), 0, None), aspect="auto", cmap="viridis",
+                           vmin=0, vmax=vmax, interpolation="nearest")
+            ax.set_yticks(range(len(factors)), factors)
+            bounds = np.cumsum([sum(1 for g, _ in order if g == gate) for gate in gates])
+            for b in bounds[:-1]:
+                ax.axvline(b - 0.5, color="white", lw=1.5)
+            centres = np.concatenate([[0], bounds[:-1]]) + np.diff(np.concatenate([[0], bounds])) / 2
+            ax.set_xticks(centres - 0.5, [f"{g} units" for g in gates])
+            ax.tick_params(axis="x", length=0)
+            ax.grid(False)
+            ax.set_title(f"{task} / {arch.upper()} seed {seed}: {label}", fontsize=11)
+        fig.colorbar(im, ax=axes[r, :].tolist(), label="MI (nats)", fraction=0.025, pad=0.01)
+    fig.suptitle("MI of each gate unit with each task variable (units sorted by the variable "
+                 "they carry most when trained)", y=1.0)
+    return fig

@@ -203,8 +203,140 @@ def saturation_section(inputs: Inputs) -> dict:
             "figures": inputs.figures("saturation")}
 
 
+def c5_verdict_table(c5: pd.DataFrame) -> pd.DataFrame:
+    if c5.empty:
+        return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
+    labels = {"mig": "MIG", "modularity": "modularity",
+              "dci_disentanglement": "DCI disentanglement"}
+    return pd.DataFrame({
+        "task": c5["task"], "arch": c5["arch"], "init": c5["init"],
+        "question": c5["question"], "measure": c5["measure"].map(lambda m: labels.get(m, m)),
+        "initial": c5["initial"].map(fmt),
+        "trained [CI]": cis(c5, ["trained", "trained_ci_low", "trained_ci_high"]),
+        "trained − initial [CI]": cis(c5, ["change", "change_ci_low", "change_ci_high"]),
+        "direction": c5["direction"],
+        "seeds agreeing": [f"{a} / {n}" for a, n in zip(c5["seeds_agreeing"], c5["n_seeds"],
+                                                        strict=True)],
+        "verdict": c5["verdict"],
+    })
+
+
+def c5_bins_table(dependence: pd.DataFrame) -> pd.DataFrame:
+    """Same-unit MI change (trained − initial) for every representation x bin count."""
+    sel = dependence[dependence["summary"] == "same_unit"] if len(dependence) else dependence
+    if sel.empty:
+        return pd.DataFrame({"note": ["no solved models"]})
+    rows = []
+    for key, group in sel.groupby(["task", "arch", "init", "pair"], sort=True):
+        row = dict(zip(["task", "arch", "init", "pair"], key, strict=True))
+        for rep in ("activation", "logit"):
+            for r in group[group["representation"] == rep].sort_values("bins").itertuples():
+                row[f"{rep}, {r.bins} bins"] = (f"{fmt(r.initial)} → {fmt(r.trained)} "
+                                               f"({fmt(r.change, 2)} "
+                                               f"[{fmt(r.change_ci_low, 2)}, "
+                                               f"{fmt(r.change_ci_high, 2)}])")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def c5_baseline_table(dependence: pd.DataFrame, bins: int) -> pd.DataFrame:
+    """Same unit vs different units vs population means (logits), and the null."""
+    if dependence.empty:
+        return pd.DataFrame({"note": ["no solved models"]})
+    sel = dependence[(dependence["representation"] == "logit") & (dependence["bins"] == bins)]
+    rows = []
+    for key, group in sel.groupby(["task", "arch", "init", "pair"], sort=True):
+        by = {r.summary: r for r in group.itertuples()}
+        same = by.get("same_unit")
+        row = dict(zip(["task", "arch", "init", "pair"], key, strict=True))
+        for summary, label in (("same_unit", "same unit"), ("shifted_unit", "different units"),
+                               ("population", "population means")):
+            r = by.get(summary)
+            row[f"{label}: initial → trained"] = ("–" if r is None else
+                                                   f"{fmt(r.initial)} → {fmt(r.trained)}")
+        if same is not None:
+            row["same unit: excess over null, trained [CI]"] = ci(
+                same.excess, same.excess_ci_low, same.excess_ci_high, 3)
+            row["null 95% quantile"] = fmt(same.null_q95, 4)
+            row["seeds above null"] = f"{same.seeds_above_null} / {same.n_seeds}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def c5_scores_table(disent: pd.DataFrame) -> pd.DataFrame:
+    """Every disentanglement score, initial → trained (change [CI]), one row per model group."""
+    if disent.empty:
+        return pd.DataFrame({"note": ["no solved models"]})
+    order = ["mig", "modularity", "dci_disentanglement", "dci_completeness",
+             "dci_informativeness", "sap"]
+    rows = []
+    for key, group in disent.groupby(["task", "arch", "init"], sort=True):
+        row = dict(zip(["task", "arch", "init"], key, strict=True))
+        by = {r.metric: r for r in group.itertuples()}
+        for m in order:
+            r = by.get(m)
+            row[m.replace("_", " ")] = ("–" if r is None else
+                                        f"{fmt(r.initial, 2)} → {fmt(r.trained, 2)} "
+                                        f"({fmt(r.change, 2)} [{fmt(r.change_ci_low, 2)}, "
+                                        f"{fmt(r.change_ci_high, 2)}])")
+        row["seeds"] = int(group["n_seeds"].max())
+        row["unsolved left out"] = int(group["n_unsolved"].max())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def c5_claim_rows(c5: pd.DataFrame) -> list[dict]:
+    """Two summary lines: are the gates specialised, and are they independent?"""
+    spec_name, ind_name = "C5 specialised (disentanglement rises)", "C5 statistically independent gates"
+    if c5.empty:
+        return [{"claim": n, "verdict": "not decided", "css": "", "basis": "no solved models"}
+                for n in (spec_name, ind_name)]
+    rows = []
+    spec = c5[c5["question"] == "specialised"]
+    parts, ups, downs = [], 0, 0
+    for metric, group in spec.groupby("measure", sort=False):
+        up, down = int((group["direction"] == "rises").sum()), int((group["direction"] == "falls").sum())
+        ups, downs = ups + up, downs + down
+        parts.append(f"{metric} rises in {up}, falls in {down} of {len(group)}")
+    overall = ("supported" if ups == len(spec) else "contradicted" if downs == len(spec)
+               else "mixed")
+    rows.append({"claim": spec_name, "verdict": overall,
+                 "css": {"supported": "supported", "contradicted": "contradicted"}.get(
+                     overall, "inconclusive"),
+                 "basis": "; ".join(parts) + " task x architecture groups (trained − initial, "
+                          "CI over solved seeds excludes 0)"})
+    dep = c5[c5["question"] == "independent"]
+    n_dep = int((dep["verdict"] == "dependent").sum())
+    n_ind = int((dep["verdict"] == "independent").sum())
+    overall = ("contradicted" if n_dep == len(dep) else "supported" if n_ind == len(dep)
+               else "mixed")
+    rises, falls = int((dep["direction"] == "rises").sum()), int((dep["direction"] == "falls").sum())
+    rows.append({"claim": ind_name, "verdict": overall,
+                 "css": {"supported": "supported", "contradicted": "contradicted"}.get(
+                     overall, "inconclusive"),
+                 "basis": f"same-unit MI between gate types (logits) above the permutation "
+                          f"null in {n_dep} of {len(dep)} gate pairs x task x architecture "
+                          f"(every solved seed); with training it rises in {rises}, falls in "
+                          f"{falls}, no clear change in {len(dep) - rises - falls}"})
+    return rows
+
+
+def c5_section(inputs: Inputs) -> dict:
+    c5 = inputs.table("c5")
+    dependence = inputs.table("c5_dependence")
+    info = inputs.config["information"]
+    return {"template": "sections/c5.html.j2", "claims": c5_claim_rows(c5),
+            "verdict_table": html_table(c5_verdict_table(c5)),
+            "bins_table": html_table(c5_bins_table(dependence)),
+            "baseline_table": html_table(c5_baseline_table(dependence, info["main_bins"])),
+            "scores_table": html_table(c5_scores_table(inputs.table("c5_scores"))),
+            "info": info,
+            "figures": inputs.figures("c5_gate_mi", "c5_disentanglement",
+                                      "c5_unit_factor_mi")}
+
+
 # The report's sections in order; a new analysis adds its builder (and template) here.
-SECTIONS = [tasks_section, c2_section, saturation_section]
+SECTIONS = [tasks_section, c2_section, c5_section, saturation_section]
 
 
 def render(*, config: dict, tables: dict[str, str], figures: dict[str, str],
