@@ -57,7 +57,7 @@ def train_one(config: dict, task: str, arch: str, init: str, seed: int, *,
                         "test_score": test["score"], "test_loss": test["loss"],
                         "chance": splits["test"].chance, "threshold": settings.solved_threshold,
                         "solved": is_solved(kind, test["score"], settings.solved_threshold),
-                        "steps": result.stopped_at}, test_path)
+                        "steps": result.stopped_at, **splits["test"].meta}, test_path)
 
 
 def extract_one(config: dict, task: str, seed: int, *, checkpoints_path: str,
@@ -149,7 +149,9 @@ def probe_one(config: dict, task: str, arch: str, init: str, seed: int, *, gates
     inputs at the last `probes.input_window` steps; independent of the checkpoint, so probed
     once and listed under every step).  The control task's token type is the tuple of the last
     `probes.control_window` input tokens (continuous inputs cut into deciles; see
-    `probes.input_types`).  The first `probes.n_sequences` extracted sequences are used.
+    `probes.input_types`); at the first and last checkpoints the control with the current token
+    alone as the type is also scored (columns `*_token`).  The first `probes.n_sequences`
+    extracted sequences are used.
     """
     settings = config["probes"]
     steps, factors, per_step = load_gates(gates_path)
@@ -157,14 +159,21 @@ def probe_one(config: dict, task: str, arch: str, init: str, seed: int, *, gates
     n_seq = min(settings["n_sequences"], len(factors[next(iter(factors))]))
     inputs = test.inputs[:n_seq]
     factors = {k: v[:n_seq] for k, v in factors.items()}
-    types = probes.window_types(probes.input_types(inputs), settings["control_window"])
+    token_types = probes.input_types(inputs)
+    types = probes.window_types(token_types, settings["control_window"])
     kwargs = {"control_types": types, "continuous": test.continuous_factors, "seed": seed}
+    # Hewitt & Liang's own control (type = the current token alone), for comparison, at the
+    # first and last checkpoints only.
+    extra = {"extra_controls": {"token": probes.window_types(token_types, 1)}}
     baseline = probes.probe_sources(
-        {"input_window": probes.input_window(inputs, settings["input_window"])}, factors, **kwargs)
+        {"input_window": probes.input_window(inputs, settings["input_window"])}, factors,
+        **kwargs, **extra)
     rows = []
     for step in steps:
         sources = {k: v[:n_seq] for k, v in per_step[step].items()}
-        rows += [{**r, "step": int(step)} for r in probes.probe_sources(sources, factors, **kwargs)]
+        ends = step in (steps.min(), steps.max())
+        scored = probes.probe_sources(sources, factors, **kwargs, **(extra if ends else {}))
+        rows += [{**r, "step": int(step)} for r in scored]
         rows += [{**r, "step": int(step)} for r in baseline]
     table = pd.DataFrame(rows).assign(**run_columns(task, arch, init, seed),
                                       final_step=int(steps.max()),
