@@ -1,0 +1,359 @@
+"""Reproducible anywhere, survives faults and bad input (issue 5).
+
+Every workflow run here uses a private copy of the workflow (so a test may edit a script) and
+the tiny config with every default written out. The SLURM test brings up a real single-node
+cluster (tools/slurm-cluster.sh) and checks its result files equal a local run's, byte for byte.
+"""
+
+import copy
+import fcntl
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import yaml
+from test_config import BAD, _set
+from test_workflow import TINY
+
+from gateroles import report
+from gateroles.config import ConfigError, validate
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "config" / "schema.yaml"
+COPIED = ("Snakefile", "workflow", "config", "src/gateroles", "profiles")
+CLUSTER = REPO / "tools" / "slurm-cluster.sh"
+# Files that record how a run went rather than what it found.
+NOT_RESULTS = ("logs/", "benchmarks/", "report.html", "provenance.json")
+
+
+def full(config: dict) -> dict:
+    """The config with every default written out (a remote job re-reads it from the file)."""
+    return validate(copy.deepcopy(config), SCHEMA)
+
+
+def copy_workflow(dest: Path) -> Path:
+    for item in COPIED:
+        source, target = REPO / item, dest / item
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return dest
+
+
+def snakemake(repo: Path, workdir: Path, config: Path, *args, env=None, timeout=900, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory",
+         str(workdir), "--configfile", str(config), "--replace-workflow-config", *args],
+        capture_output=True, text=True, timeout=timeout, env=env, **kw)
+
+
+def result_files(workdir: Path) -> dict[str, bytes]:
+    root = workdir / "results"
+    files = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
+    return {name: path.read_bytes() for name, path in sorted(files.items())
+            if not name.startswith(NOT_RESULTS)}
+
+
+def assert_same_results(reference: Path, other: Path) -> None:
+    expected, got = result_files(reference), result_files(other)
+    assert sorted(got) == sorted(expected)
+    differ = [name for name in expected if expected[name] != got[name]]
+    assert not differ, f"result files differ from the reference run: {differ}"
+    assert any(name.startswith("tables/") for name in expected)
+
+
+def failure(result) -> str:
+    return result.stdout[-3000:] + "\n" + result.stderr[-5000:]
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """The tiny study run once, locally, from a private copy of the workflow."""
+    root = tmp_path_factory.mktemp("robust")
+    repo = copy_workflow(root / "repo")
+    config = root / "tiny.yaml"
+    config.write_text(yaml.safe_dump(full(TINY)))
+    local = root / "local"
+    result = snakemake(repo, local, config, "--cores", "2", "-q")
+    assert result.returncode == 0, failure(result)
+    return SimpleNamespace(root=root, repo=repo, config=config, local=local)
+
+
+# --- reproducibility and SLURM -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def slurm_env(tmp_path_factory):
+    """A running single-node SLURM cluster (environment for its clients); skipped if impossible."""
+    if os.geteuid() != 0:
+        pytest.skip("starting a SLURM cluster needs root (tools/slurm-cluster.sh)")
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        pytest.skip("snakemake-executor-plugin-slurm is not installed (pip install -e '.[test]')")
+    installed = subprocess.run([str(CLUSTER), "install"], capture_output=True, text=True,
+                               timeout=600)
+    if installed.returncode != 0:
+        pytest.skip(f"cannot install Debian's SLURM packages: {installed.stderr.strip()}")
+    # One test cluster per machine at a time (fixed ports): wait for another test run's.
+    lock = open("/tmp/gateroles-slurm-test.lock", "w")  # noqa: SIM115 - held until teardown
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    state = Path(tempfile.mkdtemp(prefix="gateroles-slurm-"))
+    env = {**os.environ, "SLURM_CONF": str(state / "slurm.conf")}
+    try:
+        up = subprocess.run([str(CLUSTER), "up", str(state)], capture_output=True, text=True,
+                            timeout=120)
+        assert up.returncode == 0, f"SLURM cluster did not start:\n{up.stdout}\n{up.stderr}"
+        yield env
+    finally:
+        subprocess.run([str(CLUSTER), "down", str(state)], capture_output=True, timeout=120)
+        shutil.rmtree(state, ignore_errors=True)
+        lock.close()
+
+
+@pytest.fixture(scope="module")
+def on_slurm(study, slurm_env):
+    workdir = study.root / "slurm"
+    result = snakemake(study.repo, workdir, study.config,
+                       "--profile", str(study.repo / "profiles" / "slurm"),
+                       "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "2",
+                       env=slurm_env, timeout=600)
+    assert result.returncode == 0, failure(result)
+    return workdir
+
+
+@pytest.mark.slow
+def test_slurm_run_gives_the_local_results(study, on_slurm):
+    assert_same_results(study.local, on_slurm)
+    assert list((on_slurm / ".snakemake").glob("**/*")), "no trace of the SLURM run"
+
+
+@pytest.fixture(scope="module")
+def second_run(study, request):
+    """The same config run a second time: on SLURM, or locally where no cluster can start."""
+    try:
+        return request.getfixturevalue("on_slurm")
+    except pytest.skip.Exception:
+        again = study.root / "again"
+        result = snakemake(study.repo, again, study.config, "--cores", "2", "-q")
+        assert result.returncode == 0, failure(result)
+        return again
+
+
+@pytest.mark.slow
+def test_same_config_twice_gives_byte_identical_results(study, second_run):
+    assert_same_results(study.local, second_run)
+
+
+def test_provenance_is_its_own_file_and_tables_carry_no_host_or_time(study):
+    provenance = (study.local / "results" / "provenance.json").read_text()
+    assert "config_hash" in provenance
+    host = os.uname().nodename
+    stamp = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
+    for name, data in result_files(study.local).items():
+        if name.endswith((".csv", ".json")):
+            text = data.decode()
+            assert not stamp.search(text), f"{name} has a timestamp"
+            assert not re.search(rf"\b{re.escape(host)}\b", text), f"{name} names the host"
+            assert "thread" not in text.lower(), f"{name} records a thread count"
+
+
+# --- faults -------------------------------------------------------------------------------------
+
+# One model trained long enough to be killed midway (it never meets the bar, so all steps run).
+LONG = {**TINY, "study": {**TINY["study"], "architectures": ["gru"], "seeds": [0]},
+        "training": {**TINY["training"], "max_steps": 1500, "checkpoints": [0, 100, 500, 1000],
+                     "solved_threshold": {"reset_recall": 1.0}}}
+RUN_DIR = "results/runs/reset_recall/gru/default/seed0"
+TRAINED = [f"{RUN_DIR}/{name}" for name in ("checkpoints.pt", "train_log.csv", "test.json")]
+
+
+def session_processes(sid: int) -> dict[int, str]:
+    """pid -> command line of every process in session `sid` (Linux /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[3]) == sid:
+            found[int(entry.name)] = cmdline
+    return found
+
+
+@pytest.fixture(scope="module")
+def long_run(study):
+    config = study.root / "long.yaml"
+    config.write_text(yaml.safe_dump(full(LONG)))
+    workdir = study.root / "long-uninterrupted"
+    result = snakemake(study.repo, workdir, config, "--cores", "1", "-q", *TRAINED)
+    assert result.returncode == 0, failure(result)
+    return SimpleNamespace(config=config, workdir=workdir)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("what", ["training job", "whole workflow"])
+def test_sigkill_midway_then_rerun_incomplete_gives_the_uninterrupted_results(study, long_run,
+                                                                              what):
+    workdir = study.root / f"long-killed-{what.replace(' ', '-')}"
+    command = [sys.executable, "-m", "snakemake", "-s", str(study.repo / "Snakefile"),
+               "--directory", str(workdir), "--configfile", str(long_run.config),
+               "--replace-workflow-config", "--cores", "1", *TRAINED]
+    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    train_log = workdir / "results/logs/train/reset_recall/gru/default/seed0.log"
+    deadline = time.monotonic() + 180
+    try:
+        while "step   100" not in (train_log.read_text() if train_log.exists() else ""):
+            assert job.poll() is None and time.monotonic() < deadline, "training never started"
+            time.sleep(0.02)
+        assert not any((workdir / path).exists() for path in TRAINED), "killed too late"
+        if what == "training job":
+            scripts = [pid for pid, cmd in session_processes(job.pid).items()
+                       if "train.py" in cmd]
+            assert scripts, session_processes(job.pid)
+            for pid in scripts:
+                os.kill(pid, signal.SIGKILL)
+        else:
+            os.killpg(job.pid, signal.SIGKILL)
+        job.wait(timeout=60)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
+    assert job.returncode != 0
+    assert not any((workdir / path).exists() for path in TRAINED)  # nothing half-written
+    if what == "whole workflow":  # a crashed Snakemake leaves its lock behind
+        unlock = snakemake(study.repo, workdir, long_run.config, "--unlock")
+        assert unlock.returncode == 0, failure(unlock)
+    rerun = snakemake(study.repo, workdir, long_run.config, "--cores", "1", "-q",
+                      "--rerun-incomplete", *TRAINED)
+    assert rerun.returncode == 0, failure(rerun)
+    for path in TRAINED:
+        assert (workdir / path).read_bytes() == (long_run.workdir / path).read_bytes(), path
+    log = pd.read_csv(workdir / TRAINED[1])
+    assert log["step"].max() == LONG["training"]["max_steps"]
+
+
+@pytest.mark.slow
+def test_truncated_model_or_array_file_fails_its_job_naming_the_file(study):
+    workdir = study.root / "corrupted"
+    shutil.copytree(study.local, workdir, symlinks=True)
+    runs = workdir / "results" / "runs" / "reset_recall"
+    for path in (runs / "lstm/default/seed0/checkpoints.pt", runs / "gru/default/seed1/gates.npz"):
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    result = snakemake(study.repo, workdir, study.config, "--cores", "2", "--keep-going")
+    assert result.returncode != 0
+    logs = workdir / "results" / "logs"
+    extract = (logs / "extract_gates/reset_recall/lstm/default/seed0.log").read_text()
+    assert "cannot read checkpoint file" in extract
+    assert "lstm/default/seed0/checkpoints.pt" in extract
+    analyse = (logs / "analyse_events/reset_recall/gru/default/seed1.log").read_text()
+    assert "cannot read array file" in analyse and "gru/default/seed1/gates.npz" in analyse
+    assert "gates.npz" in result.stdout + result.stderr  # the failed log is shown
+
+
+# --- reruns -------------------------------------------------------------------------------------
+
+def planned_rules(result) -> dict[str, int]:
+    """Rule -> job count from a dry run's job table."""
+    text = result.stdout + result.stderr
+    table = text.split("Job stats:", 1)[1].split("total", 1)[0] if "Job stats:" in text else ""
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.MULTILINE)}
+
+
+@pytest.mark.slow
+def test_editing_one_figure_script_reruns_that_figure_only(study):
+    assert planned_rules(snakemake(study.repo, study.local, study.config, "-n")) == {}
+    script = study.repo / "workflow" / "scripts" / "fig_saturation.py"
+    original = script.read_text()
+    try:
+        script.write_text(original + "\n# a changed figure script\n")
+        result = snakemake(study.repo, study.local, study.config, "-n")
+    finally:
+        script.write_text(original)
+    assert result.returncode == 0, failure(result)
+    assert set(planned_rules(result)) - {"all"} == {"fig_saturation", "report_html"}, \
+        planned_rules(result)
+
+
+@pytest.mark.slow
+def test_every_output_stays_inside_the_project(study):
+    result = snakemake(study.repo, study.local, study.config, "--summary")
+    assert result.returncode == 0, failure(result)
+    paths = [line.split("\t")[0] for line in result.stdout.splitlines()[1:] if line.strip()]
+    assert len(paths) > 20
+    for path in paths:
+        assert not Path(path).is_absolute() and ".." not in Path(path).parts, path
+        assert path.startswith("results/"), path
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+# A representative subset of tests/test_config.py's cases, through `snakemake -n` this time.
+THROUGH_SNAKEMAKE = ["stdy", "study.tasks", "study.seeds", "model.hidden_size",
+                     "training.checkpoints", "training.solved_threshold.reset_recall",
+                     "extraction.n_sequences", "task_params.reset_recall.p_store"]
+CASES = [next(case for case in BAD if case[0] == key) for key in THROUGH_SNAKEMAKE]
+
+
+@pytest.mark.parametrize("key,value,named,hint", CASES,
+                         ids=[f"{k}={v!r}" for k, v, *_ in CASES])
+def test_bad_config_stops_snakemake_before_any_job(tmp_path, key, value, named, hint):
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(_set(full(TINY), key, value)))
+    result = snakemake(REPO, tmp_path / "work", config, "-n", "--cores", "1", timeout=120)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr  # with a profile, Snakemake logs to stdout
+    assert named in output and hint in output, output[-2000:]
+    assert "Job stats" not in output
+    assert not (tmp_path / "work" / "results").exists()
+
+
+def test_no_free_text_in_the_config_schema():
+    """Every string a config may hold is one of a fixed list, so none can carry markup or code."""
+    def walk(node, path):
+        if node.get("type") == "string" or "type" not in node and "enum" not in node:
+            assert "enum" in node, f"{path} accepts free text"
+        for name, sub in node.get("properties", {}).items():
+            walk(sub, f"{path}.{name}" if path else name)
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], f"{path}[]")
+
+    walk(yaml.safe_load(SCHEMA.read_text()), "")
+    for text in ("<script>alert(1)</script>", "__import__('os').system('touch pwned')"):
+        with pytest.raises(ConfigError, match=re.escape("study.tasks[0]")):
+            validate(_set(full(TINY), "study.tasks", [text]), SCHEMA)
+
+
+def test_config_text_in_the_report_is_escaped(study, monkeypatch):
+    config = full(TINY)
+    config["study"]["note"] = "<script>alert('x')</script>"  # what no schema lets through
+    monkeypatch.setattr(report, "SECTIONS", [])
+    html = report.render(config=config, tables={"runs": study.local / "results/tables/runs.csv"},
+                         figures={}, captions_dir=REPO / "workflow" / "report", benchmarks=[],
+                         prov=report.provenance(config, REPO))
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+
+
+def test_no_config_string_is_evaluated_or_unpickled():
+    risky = re.compile(r"(?<![.\w])(eval|exec)\(|yaml\.load\(|yaml\.unsafe_load|pickle\.loads?\("
+                       r"|allow_pickle=True|weights_only=False|shell=True")
+    sources = [*(REPO / "src").rglob("*.py"), *(REPO / "workflow").rglob("*.py"),
+               *(REPO / "workflow").rglob("*.smk"), REPO / "Snakefile"]
+    found = [f"{p.relative_to(REPO)}:{n}" for p in sources
+             for n, line in enumerate(p.read_text().splitlines(), 1) if risky.search(line)]
+    assert not found, found
