@@ -337,28 +337,3 @@ def c1_controls(probes: pd.DataFrame) -> pd.DataFrame:
               .groupby(GROUP_KEYS + ["phase", "variable"]).mean()
               .add_suffix("_spread").reset_index().assign(group="recurrent"))
     return table.merge(spread, on=GROUP_KEYS + ["phase", "variable", "group"], how="left")
-
-
-def c1_controls(probes: pd.DataFrame) -> pd.DataFrame:
-    """The two control definitions side by side, per task x arch x init x phase x variable.
-
-    Means over solved seeds and over the recurrent sources (every gate and state; the input
-    window separately): control score and selectivity with the token-window control (the one
-    the verdicts use) and with Hewitt & Liang's single-token control (`*_token`).
-    """
-    phases = at_phase(probes[probes["solved"]])
-    if "control_score_token" not in phases:
-        return pd.DataFrame()
-    phases = phases.assign(group=phases["source"].where(phases["source"] == "input_window",
-                                                        "recurrent"))
-    columns = ["task_score", "control_score", "selectivity", "control_score_token",
-               "selectivity_token"]
-    table = (phases.groupby(GROUP_KEYS + ["phase", "variable", "group"], sort=True)[columns]
-             .mean().reset_index())
-    spread = (phases[phases["group"] == "recurrent"]
-              .groupby(GROUP_KEYS + ["phase", "variable", "seed"])[["selectivity",
-                                                                     "selectivity_token"]]
-              .agg(lambda s: s.max() - s.min())
-              .groupby(GROUP_KEYS + ["phase", "variable"]).mean()
-              .add_suffix("_spread").reset_index().assign(group="recurrent"))
-    return table.merge(spread, on=GROUP_KEYS + ["phase", "variable", "group"], how="left")

@@ -255,7 +255,7 @@ def emergence_curves(probes: pd.DataFrame, roles: dict[str, dict[str, str]],
                              squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.set_axis_off()
-    for ax, (task, arch, role, variable, predicted) in zip(axes.flat, panels):
+    for ax, (task, arch, role, variable, predicted) in zip(axes.flat, panels, strict=False):
         part = _select(data, {"task": task, "arch": arch, "variable": variable})
         for gate in gates[arch]:
             band = _mean_band(part[part["source"] == gate], "step", "selectivity")
@@ -299,8 +299,8 @@ def task_vs_control(probes: pd.DataFrame) -> plt.Figure:
                 continue
             variables = list(dict.fromkeys(part["variable"]))
             markers = dict(zip(variables, "osD^v<>", strict=False))
-            for phase, keep, filled in (("initial", part["step"] == 0, False),
-                                        ("trained", part["step"] == part["final_step"], True)):
+            for keep, filled in ((part["step"] == 0, False),
+                                 (part["step"] == part["final_step"], True)):
                 means = (part[keep].groupby(["source", "variable"])[["task_score",
                                                                     "control_score"]]
                          .mean().reset_index())

@@ -442,7 +442,8 @@ def input_window(inputs: np.ndarray, window: int) -> np.ndarray:
 
 def probe_sources(sources: dict[str, np.ndarray], factors: dict[str, np.ndarray],
                   control_types: np.ndarray, continuous: tuple[str, ...] = (),
-                  seed: int = 0, n_splits: int = 5) -> list[dict]:
+                  seed: int = 0, n_splits: int = 5,
+                  extra_controls: dict[str, np.ndarray] | None = None) -> list[dict]:
     """Task score, control score and selectivity of every (source, factor) pair.
 
     ``sources``: name -> ``[N, T, d]`` (or already flat ``[N*T, d]``) features of the same N
@@ -450,22 +451,29 @@ def probe_sources(sources: dict[str, np.ndarray], factors: dict[str, np.ndarray]
     ``continuous``, classification otherwise); ``control_types``: ``[N, T]`` token type of each
     step, the domain of the control task (e.g. :func:`window_types`).  Sequences are the CV
     groups; one control labelling per factor (seeded) is shared by all sources.
+    ``extra_controls`` (name -> ``[N, T]`` types) adds columns ``control_score_{name}`` and
+    ``selectivity_{name}`` for alternative control definitions.
     """
     n, t = control_types.shape
     groups = sequence_groups(n, t)
-    types = np.ravel(control_types)
+    controls = {"": control_types, **(extra_controls or {})}
     labels = {}
     for name, y in factors.items():
         kind = "regression" if name in continuous else "classification"
         y = np.ravel(y)
-        labels[name] = (kind, y, control_labels(types, y, seed))
+        labels[name] = (kind, y, {key: control_labels(np.ravel(types), y, seed)
+                                  for key, types in controls.items()})
     rows = []
     for source, X in sources.items():
         X = np.asarray(X)
         X = X.reshape(n * t, -1) if X.ndim == 3 else X
-        for name, (kind, y, y_control) in labels.items():
+        for name, (kind, y, y_controls) in labels.items():
             task = probe(X, y, groups, kind, seed, n_splits)
-            control = probe(X, y_control, groups, kind, seed, n_splits)
-            rows.append({"source": source, "variable": name, "kind": kind, "task_score": task,
-                         "control_score": control, "selectivity": task - control})
+            row = {"source": source, "variable": name, "kind": kind, "task_score": task}
+            for key, y_control in y_controls.items():
+                suffix = f"_{key}" if key else ""
+                control = probe(X, y_control, groups, kind, seed, n_splits)
+                row.update({f"control_score{suffix}": control,
+                            f"selectivity{suffix}": task - control})
+            rows.append(row)
     return rows

@@ -203,6 +203,100 @@ def saturation_section(inputs: Inputs) -> dict:
             "figures": inputs.figures("saturation")}
 
 
+def c1_table(c1: pd.DataFrame) -> pd.DataFrame:
+    if c1.empty:
+        return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
+    return pd.DataFrame({
+        "task": c1["task"], "arch": c1["arch"], "init": c1["init"],
+        "prediction": [f"{g} carries {v} ({r})" for g, v, r in
+                       zip(c1["gate"], c1["variable"], c1["role"], strict=True)],
+        "selectivity of predicted gate [CI]": cis(c1, ["selectivity", "sel_ci_low",
+                                                       "sel_ci_high"]),
+        "vs best other gate, trained [CI]": cis(c1, ["effect", "ci_low", "ci_high"]),
+        "seeds agreeing": [f"{a} / {n}" for a, n in zip(c1["seeds_agreeing"], c1["n_seeds"],
+                                                        strict=True)],
+        "verdict": c1["verdict"],
+        "same at step 0 [CI]": cis(c1, ["effect_at_init", "init_ci_low", "init_ci_high"]),
+        "sign at step 0": c1["verdict_at_init"],
+        "unsolved seeds left out": c1["n_unsolved"],
+    })
+
+
+def c1_ranking_table(ranking: pd.DataFrame) -> pd.DataFrame:
+    if ranking.empty:
+        return pd.DataFrame({"note": ["no solved models"]})
+    ranking = ranking.sort_values(["task", "arch", "init", "variable", "phase"])
+    return pd.DataFrame({
+        "task": ranking["task"], "arch": ranking["arch"], "init": ranking["init"],
+        "variable": ranking["variable"], "phase": ranking["phase"],
+        "most selective source": ranking["best_source"],
+        "its selectivity [CI]": cis(ranking, ["best", "best_ci_low", "best_ci_high"]),
+        "runner-up": ranking["runner_up"],
+        "margin over runner-up [CI]": cis(ranking, ["margin", "margin_ci_low",
+                                                    "margin_ci_high"]),
+        "seeds where best": [f"{a} / {n}" for a, n in zip(ranking["seeds_best"],
+                                                          ranking["n_seeds"], strict=True)],
+        "input window": ranking["input_window"].map(fmt),
+    })
+
+
+def c1_controls_table(controls: pd.DataFrame) -> pd.DataFrame:
+    """Single-token vs token-window control, trained phase, one row per task x arch x variable."""
+    if controls.empty:
+        return pd.DataFrame({"note": ["no solved models"]})
+    rows = []
+    keys = ["task", "arch", "init", "variable"]
+    trained = controls[controls["phase"] == "trained"]
+    for key, group in trained.groupby(keys, sort=True):
+        rec = group[group["group"] == "recurrent"].iloc[0]
+        win = group[group["group"] == "input_window"]
+        win = win.iloc[0] if len(win) else None
+        rows.append({
+            **dict(zip(keys, key, strict=True)), "task score": fmt(rec["task_score"]),
+            "control, 1 token": fmt(rec["control_score_token"]),
+            "selectivity, 1 token": fmt(rec["selectivity_token"]),
+            "control, window": fmt(rec["control_score"]),
+            "selectivity, window": fmt(rec["selectivity"]),
+            "spread across sources, window": fmt(rec["selectivity_spread"]),
+            "input window: selectivity 1 token / window":
+                "–" if win is None else f"{fmt(win['selectivity_token'])} / "
+                                        f"{fmt(win['selectivity'])}",
+        })
+    return pd.DataFrame(rows)
+
+
+def c1_claim_rows(c1: pd.DataFrame) -> list[dict]:
+    name = "C1 role emergence (probes)"
+    if c1.empty:
+        return [{"claim": name, "verdict": "not decided", "css": "", "basis": "no solved models"}]
+    counts = c1["verdict"].value_counts()
+    n = len(c1)
+    supported, contradicted = int(counts.get("supported", 0)), int(counts.get("contradicted", 0))
+    overall = ("supported" if supported == n else "not supported" if supported == 0 else "mixed")
+    at_init = int((c1["verdict_at_init"] != "inconclusive").sum())
+    basis = (f"{supported} of {n} role predictions supported (predicted gate more selective "
+             f"than every other gate after training), {contradicted} contradicted, "
+             f"{n - supported - contradicted} inconclusive; largest trained effect "
+             f"{c1['effect'].max():+.3f}; at step 0, {at_init} of {n} already show a "
+             f"preference of either sign (table below)")
+    css = {"supported": "supported", "not supported": "contradicted"}.get(overall,
+                                                                          "inconclusive")
+    return [{"claim": name, "verdict": overall, "css": css, "basis": basis}]
+
+
+def c1_section(inputs: Inputs) -> dict:
+    c1 = inputs.table("c1")
+    probes = inputs.config["probes"]
+    return {"template": "sections/c1.html.j2", "claims": c1_claim_rows(c1),
+            "c1_table": html_table(c1_table(c1)),
+            "ranking_table": html_table(c1_ranking_table(inputs.table("c1_ranking"))),
+            "controls_table": html_table(c1_controls_table(inputs.table("c1_controls"))),
+            "control_window": probes["control_window"], "input_window": probes["input_window"],
+            "n_sequences": probes["n_sequences"],
+            "figures": inputs.figures("c1_selectivity_heatmap", "c1_emergence",
+                                      "c1_task_vs_control")}
+
+
 def c5_verdict_table(c5: pd.DataFrame) -> pd.DataFrame:
     if c5.empty:
         return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
@@ -333,100 +427,6 @@ def c5_section(inputs: Inputs) -> dict:
             "info": info,
             "figures": inputs.figures("c5_gate_mi", "c5_disentanglement",
                                       "c5_unit_factor_mi")}
-
-
-def c1_table(c1: pd.DataFrame) -> pd.DataFrame:
-    if c1.empty:
-        return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
-    return pd.DataFrame({
-        "task": c1["task"], "arch": c1["arch"], "init": c1["init"],
-        "prediction": [f"{g} carries {v} ({r})" for g, v, r in
-                       zip(c1["gate"], c1["variable"], c1["role"], strict=True)],
-        "selectivity of predicted gate [CI]": cis(c1, ["selectivity", "sel_ci_low",
-                                                       "sel_ci_high"]),
-        "vs best other gate, trained [CI]": cis(c1, ["effect", "ci_low", "ci_high"]),
-        "seeds agreeing": [f"{a} / {n}" for a, n in zip(c1["seeds_agreeing"], c1["n_seeds"],
-                                                        strict=True)],
-        "verdict": c1["verdict"],
-        "same at step 0 [CI]": cis(c1, ["effect_at_init", "init_ci_low", "init_ci_high"]),
-        "sign at step 0": c1["verdict_at_init"],
-        "unsolved seeds left out": c1["n_unsolved"],
-    })
-
-
-def c1_ranking_table(ranking: pd.DataFrame) -> pd.DataFrame:
-    if ranking.empty:
-        return pd.DataFrame({"note": ["no solved models"]})
-    ranking = ranking.sort_values(["task", "arch", "init", "variable", "phase"])
-    return pd.DataFrame({
-        "task": ranking["task"], "arch": ranking["arch"], "init": ranking["init"],
-        "variable": ranking["variable"], "phase": ranking["phase"],
-        "most selective source": ranking["best_source"],
-        "its selectivity [CI]": cis(ranking, ["best", "best_ci_low", "best_ci_high"]),
-        "runner-up": ranking["runner_up"],
-        "margin over runner-up [CI]": cis(ranking, ["margin", "margin_ci_low",
-                                                    "margin_ci_high"]),
-        "seeds where best": [f"{a} / {n}" for a, n in zip(ranking["seeds_best"],
-                                                          ranking["n_seeds"], strict=True)],
-        "input window": ranking["input_window"].map(fmt),
-    })
-
-
-def c1_controls_table(controls: pd.DataFrame) -> pd.DataFrame:
-    """Single-token vs token-window control, trained phase, one row per task x arch x variable."""
-    if controls.empty:
-        return pd.DataFrame({"note": ["no solved models"]})
-    rows = []
-    keys = ["task", "arch", "init", "variable"]
-    trained = controls[controls["phase"] == "trained"]
-    for key, group in trained.groupby(keys, sort=True):
-        rec = group[group["group"] == "recurrent"].iloc[0]
-        win = group[group["group"] == "input_window"]
-        win = win.iloc[0] if len(win) else None
-        rows.append({
-            **dict(zip(keys, key, strict=True)), "task score": fmt(rec["task_score"]),
-            "control, 1 token": fmt(rec["control_score_token"]),
-            "selectivity, 1 token": fmt(rec["selectivity_token"]),
-            "control, window": fmt(rec["control_score"]),
-            "selectivity, window": fmt(rec["selectivity"]),
-            "spread across sources, window": fmt(rec["selectivity_spread"]),
-            "input window: selectivity 1 token / window":
-                "–" if win is None else f"{fmt(win['selectivity_token'])} / "
-                                        f"{fmt(win['selectivity'])}",
-        })
-    return pd.DataFrame(rows)
-
-
-def c1_claim_rows(c1: pd.DataFrame) -> list[dict]:
-    name = "C1 role emergence (probes)"
-    if c1.empty:
-        return [{"claim": name, "verdict": "not decided", "css": "", "basis": "no solved models"}]
-    counts = c1["verdict"].value_counts()
-    n = len(c1)
-    supported, contradicted = int(counts.get("supported", 0)), int(counts.get("contradicted", 0))
-    overall = ("supported" if supported == n else "not supported" if supported == 0 else "mixed")
-    at_init = int((c1["verdict_at_init"] != "inconclusive").sum())
-    basis = (f"{supported} of {n} role predictions supported (predicted gate more selective "
-             f"than every other gate after training), {contradicted} contradicted, "
-             f"{n - supported - contradicted} inconclusive; largest trained effect "
-             f"{c1['effect'].max():+.3f}; at step 0, {at_init} of {n} already show a "
-             f"preference of either sign (table below)")
-    css = {"supported": "supported", "not supported": "contradicted"}.get(overall,
-                                                                          "inconclusive")
-    return [{"claim": name, "verdict": overall, "css": css, "basis": basis}]
-
-
-def c1_section(inputs: Inputs) -> dict:
-    c1 = inputs.table("c1")
-    probes = inputs.config["probes"]
-    return {"template": "sections/c1.html.j2", "claims": c1_claim_rows(c1),
-            "c1_table": html_table(c1_table(c1)),
-            "ranking_table": html_table(c1_ranking_table(inputs.table("c1_ranking"))),
-            "controls_table": html_table(c1_controls_table(inputs.table("c1_controls"))),
-            "control_window": probes["control_window"], "input_window": probes["input_window"],
-            "n_sequences": probes["n_sequences"],
-            "figures": inputs.figures("c1_selectivity_heatmap", "c1_emergence",
-                                      "c1_task_vs_control")}
 
 
 # The report's sections in order; a new analysis adds its builder (and template) here.

@@ -6,6 +6,8 @@ Each task is designed so that one gate role should be necessary to solve it:
 * ``adding`` -- the classic adding problem (Hochreiter & Schmidhuber, 1997): store two
   marked values and read out their sum at the end.
 * ``count_reset`` -- count TARGET tokens since the last RESET (saturating at ``max_count``).
+* ``charlm`` -- next-character prediction on real text: the Python standard library source of
+  the running interpreter (Karpathy et al. 2015), with per-character syntax variables.
 
 Besides inputs/targets, every :class:`Task` carries ``factors``: the latent variables a
 perfect solver must track (memory content, counts, event indicators), aligned with the
@@ -19,18 +21,25 @@ the index of the last state-changing event, ``cumsum`` for counts and sums).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
+import io
 import numbers
+import sysconfig
+import tokenize
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-TASK_NAMES = ("reset_recall", "adding", "count_reset")
+TASK_NAMES = ("reset_recall", "adding", "count_reset", "charlm")
 
 # Fixed per-task stream ids. Never change them: they are part of what makes a dataset
 # reproducible from its seed.
-_TASK_IDS = {"reset_recall": 1, "adding": 2, "count_reset": 3}
+_TASK_IDS = {"reset_recall": 1, "adding": 2, "count_reset": 3, "charlm": 4}
 # Domain tag placed first in the spawn key so that task streams cannot coincide with
 # ``np.random.SeedSequence(seed).spawn(...)`` children used elsewhere (whose keys are (0,),
 # (1,), ...).
@@ -51,6 +60,9 @@ _DEFAULTS: dict[str, dict[str, int | float]] = {
         "p_reset": 0.05,
         "max_count": 8,
     },
+    "charlm": {
+        "max_depth": 3,
+    },
 }
 
 # Event role -> the binary factor that marks it (used for event-triggered averages).
@@ -58,9 +70,12 @@ EVENTS: dict[str, dict[str, str]] = {
     "reset_recall": {"store": "is_store", "reset": "is_reset", "query": "is_query"},
     "adding": {"store": "is_marked"},
     "count_reset": {"store": "is_target", "reset": "is_reset"},
+    # A newline resets the column (a counter, as in count_reset): the only event of real text
+    # with a role the gates' graph positions name.
+    "charlm": {"reset": "is_newline"},
 }
 
-_MIN_LENGTH = {"reset_recall": 1, "adding": 4, "count_reset": 1}
+_MIN_LENGTH = {"reset_recall": 1, "adding": 4, "count_reset": 1, "charlm": 1}
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,6 +97,7 @@ class Task:
     chance: float  # score of the best constant predictor
     events: dict[str, str]  # role -> name of a binary event factor
     continuous_factors: tuple[str, ...]  # factors that are continuous (float32)
+    meta: dict = dataclasses.field(default_factory=dict)  # provenance (e.g. charlm's corpus hash)
 
     def __post_init__(self) -> None:
         if self.kind not in ("classification", "regression"):
@@ -165,7 +181,7 @@ def _resolve_params(name: str, params: Mapping[str, object]) -> dict:
             out[key] = _check_prob(key, value)
         elif key == "n_distractors":
             out[key] = _check_int(key, value, 0)
-        else:  # n_values, max_count
+        else:  # n_values, max_count, max_depth
             out[key] = _check_int(key, value, 1)
     probs = {k: v for k, v in out.items() if k.startswith("p_")}
     total = sum(probs.values())
@@ -340,11 +356,162 @@ def _count_reset(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
     )
 
 
-_GENERATORS: dict[str, Callable[[np.random.Generator, int, int, dict], Task]] = {
+# --------------------------------------------------------------------------- charlm
+
+# Vocabulary: newline, tab, printable ASCII; every other character is the last id ("other").
+CHARLM_VOCAB = "\n\t" + "".join(chr(c) for c in range(32, 127))
+# Column buckets (0-based column of the character in its line): [0,4), [4,8), ..., [64, inf).
+CHARLM_COLUMN_EDGES = (4, 8, 16, 32, 64)
+# Contiguous regions of the corpus (fractions of its characters) per split name; any other
+# split name (and make_task) samples the whole corpus. Held-out text = later files.
+CHARLM_REGIONS = {"train": (0.0, 0.8), "validation": (0.8, 0.9), "test": (0.9, 1.0)}
+
+
+def charlm_files() -> list[Path]:
+    """The corpus: the running interpreter's top-level standard library `*.py` files, sorted."""
+    return sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
+
+
+def _spans(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per character of one file: in a string literal, in a comment, bracket-depth change.
+
+    From Python's own tokenizer, so the spans are exact (f-strings count as strings; brackets
+    inside strings and comments are not brackets).
+    """
+    n = len(text)
+    starts = np.zeros(text.count("\n") + 2, dtype=np.int64)
+    starts[1:-1] = np.flatnonzero(np.frombuffer(text.encode("utf-32-le"), np.uint32) == 10) + 1
+    starts[-1] = n
+    kinds, begin, end, delta_at, delta = [], [], [], [], []
+    fstring_start = None
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        a = starts[tok.start[0] - 1] + tok.start[1]
+        b = starts[min(tok.end[0] - 1, len(starts) - 1)] + tok.end[1]
+        name = tokenize.tok_name[tok.type]
+        if name == "STRING" or name == "COMMENT":
+            kinds.append(name == "STRING")
+            begin.append(a)
+            end.append(b)
+        elif name == "FSTRING_START":  # Python >= 3.12
+            fstring_start = a
+        elif name == "FSTRING_END" and fstring_start is not None:
+            kinds.append(True)
+            begin.append(fstring_start)
+            end.append(b)
+        elif tok.type == tokenize.OP and tok.string in "([{)]}" and len(tok.string) == 1:
+            delta_at.append(a)
+            delta.append(1 if tok.string in "([{" else -1)
+    kinds, begin, end = np.array(kinds, bool), np.array(begin, np.int64), np.array(end, np.int64)
+    marks = []
+    for keep in (kinds, ~kinds):
+        diff = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(diff, begin[keep], 1)
+        np.add.at(diff, end[keep], -1)
+        marks.append(np.cumsum(diff[:n]) > 0)
+    change = np.zeros(n, dtype=np.int64)
+    np.add.at(change, np.array(delta_at, np.int64), np.array(delta, np.int64))
+    return marks[0], marks[1], change
+
+
+@functools.lru_cache(maxsize=1)
+def _charlm_corpus() -> dict:
+    """The corpus text as character ids, with the cheap per-character factors and provenance.
+
+    The tokenizer-based factors (strings, comments, brackets) are computed per file, lazily, by
+    :func:`_charlm_syntax`, so a split only tokenizes the files its region covers.
+    """
+    paths = charlm_files()
+    texts = [path.read_text(encoding="utf-8", errors="replace") for path in paths]
+    text = "".join(texts)
+    codes = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    lookup = np.full(max(128, int(codes.max()) + 1), len(CHARLM_VOCAB), dtype=np.int64)
+    lookup[[ord(ch) for ch in CHARLM_VOCAB]] = np.arange(len(CHARLM_VOCAB))
+    is_newline = codes == 10
+    index = np.arange(len(codes))
+    line_start = np.maximum.accumulate(np.where(np.r_[True, is_newline[:-1]], index, 0))
+    column = np.searchsorted(CHARLM_COLUMN_EDGES, index - line_start, side="right")
+    return {
+        "ids": lookup[codes], "texts": texts,
+        "file_starts": np.cumsum([0] + [len(t) for t in texts]),
+        "column": column.astype(np.int64), "is_newline": is_newline.astype(np.int64),
+        "meta": {"corpus_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                 "corpus_files": len(paths), "corpus_chars": len(text),
+                 "corpus_dir": str(Path(sysconfig.get_paths()["stdlib"]))},
+    }
+
+
+@functools.cache
+def _charlm_syntax(file_index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(in_string, in_comment, bracket depth) of one corpus file, from Python's tokenizer."""
+    text = _charlm_corpus()["texts"][file_index]
+    try:
+        in_string, in_comment, change = _spans(text)
+    except (tokenize.TokenError, SyntaxError) as exc:  # stdlib files are valid Python
+        raise ValueError(f"corpus file {charlm_files()[file_index]} does not tokenize: {exc}"
+                         ) from exc
+    return in_string, in_comment, np.cumsum(change)  # depth after each char; 0 at file start
+
+
+def _charlm_factors(first: int, stop: int, max_depth: int) -> dict[str, np.ndarray]:
+    """Every factor for the corpus characters [first, stop) (full-length arrays, zero outside)."""
+    corpus = _charlm_corpus()
+    starts = corpus["file_starts"]
+    total = int(starts[-1])
+    syntax = {k: np.zeros(total, dtype=np.int64) for k in ("in_string", "in_comment",
+                                                             "bracket_depth")}
+    lo = int(np.searchsorted(starts, first, side="right")) - 1
+    hi = int(np.searchsorted(starts, stop, side="left"))
+    for i in range(lo, hi):
+        for key, value in zip(syntax, _charlm_syntax(i), strict=True):
+            syntax[key][starts[i]:starts[i + 1]] = value
+    syntax["bracket_depth"] = np.clip(syntax["bracket_depth"], 0, max_depth)
+    return {**syntax, "column": corpus["column"], "is_newline": corpus["is_newline"]}
+
+
+def _charlm(rng: np.random.Generator, n: int, t: int, p: dict, split: str | None = None
+            ) -> Task:
+    corpus = _charlm_corpus()
+    ids, total = corpus["ids"], len(corpus["ids"])
+    lo, hi = CHARLM_REGIONS.get(split, (0.0, 1.0))
+    first, last = int(lo * total), int(hi * total) - (t + 1)
+    if last <= first:
+        raise ValueError(f"length {t} is too long for the {split or 'whole'} corpus region")
+    offsets = rng.integers(first, last, size=n)[:, None] + np.arange(t + 1)[None, :]
+    window = ids[offsets]
+    tokens, targets = window[:, :-1], window[:, 1:]
+    vocab = len(CHARLM_VOCAB) + 1
+    mask = np.ones((n, t), dtype=bool)
+    factors = _charlm_factors(int(offsets.min()), int(offsets.max()) + 1, p["max_depth"])
+    return Task(
+        name="charlm",
+        inputs=_one_hot(tokens, vocab),
+        targets=targets.copy(),
+        mask=mask,
+        factors={k: v[offsets[:, :-1]] for k, v in factors.items()},
+        tokens=tokens.copy(),
+        kind="classification",
+        n_outputs=vocab,
+        chance=_majority_rate(targets, mask, vocab),
+        events=dict(EVENTS["charlm"]),
+        continuous_factors=(),
+        meta=dict(corpus["meta"]),
+    )
+
+
+_GENERATORS: dict[str, Callable[..., Task]] = {
     "reset_recall": _reset_recall,
     "adding": _adding,
     "count_reset": _count_reset,
+    "charlm": _charlm,
 }
+
+
+def _generate(name: str, rng: np.random.Generator, n: int, t: int, p: dict,
+              split: str | None = None) -> Task:
+    """Run a generator; only charlm (real text, held-out regions) depends on the split name."""
+    if name == "charlm":
+        return _charlm(rng, n, t, p, split)
+    return _GENERATORS[name](rng, n, t, p)
 
 
 # --------------------------------------------------------------------------- public API
@@ -359,7 +526,7 @@ def make_task(name: str, n_sequences: int, length: int, seed: int, **params) -> 
     p = _resolve_params(name, params)
     n, t = _check_size("n_sequences", n_sequences, length, name)
     ss = np.random.SeedSequence(_check_seed(seed), spawn_key=(_DOMAIN, _TASK_IDS[name]))
-    return _GENERATORS[name](np.random.default_rng(ss), n, t, p)
+    return _generate(name, np.random.default_rng(ss), n, t, p)
 
 
 def make_splits(
@@ -382,5 +549,5 @@ def make_splits(
         n, t = _check_size(f"sizes[{split!r}]", size, length, name)
         key = (_DOMAIN, _TASK_IDS[name], zlib.crc32(split.encode()))
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
-        out[split] = _GENERATORS[name](rng, n, t, p)
+        out[split] = _generate(name, rng, n, t, p, split)
     return out

@@ -4,6 +4,7 @@ SINGLE_RULES.append("aggregate_probes")
 REPORT_TABLES.update(
     c1="results/tables/c1_verdicts.csv",
     c1_ranking="results/tables/c1_ranking.csv",
+    c1_controls="results/tables/c1_controls.csv",
 )
 
 
@@ -38,6 +39,7 @@ rule aggregate_probes:
         probes="results/tables/probes.csv",
         ranking="results/tables/c1_ranking.csv",
         c1="results/tables/c1_verdicts.csv",
+        controls="results/tables/c1_controls.csv",
     log:
         log("aggregate_probes", per_run_job=False),
     benchmark:
