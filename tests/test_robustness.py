@@ -30,7 +30,7 @@ from gateroles.config import ConfigError, validate
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "config" / "schema.yaml"
-COPIED = ("Snakefile", "workflow", "config", "src/gateroles", "profiles")
+COPIED = ("Snakefile", "workflow", "config", "src/gateroles", "profiles", "envs")
 CLUSTER = REPO / "tools" / "slurm-cluster.sh"
 # Files that record how a run went rather than what it found.
 NOT_RESULTS = ("logs/", "benchmarks/", "report.html", "provenance.json")
