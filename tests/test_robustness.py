@@ -357,3 +357,21 @@ def test_no_config_string_is_evaluated_or_unpickled():
     found = [f"{p.relative_to(REPO)}:{n}" for p in sources
              for n, line in enumerate(p.read_text().splitlines(), 1) if risky.search(line)]
     assert not found, found
+
+
+def test_every_writer_is_atomic():
+    """Outputs are written through gateroles.storage (temporary file + rename), figures and the
+    report included: a direct write must sit inside an `atomic_path` block."""
+    writes = re.compile(r"\.to_csv\(|\.savefig\(|\.write_text\(|\.write_bytes\(|np\.savez?\("
+                        r"|torch\.save\(|open\([^)]*[\"'][wa]b?[\"']")
+    sources = [p for p in [*(REPO / "src" / "gateroles").glob("*.py"),
+                           *(REPO / "workflow" / "scripts").glob("*.py")]
+               if p.name != "storage.py"]
+    direct = []
+    for path in sources:
+        lines = path.read_text().splitlines()
+        for n, line in enumerate(lines):
+            if writes.search(line) and "jobs.py" not in str(path):  # jobs.py opens the log
+                if not any("atomic_path" in before for before in lines[max(0, n - 3):n]):
+                    direct.append(f"{path.relative_to(REPO)}:{n + 1}")
+    assert not direct, f"non-atomic writes: {direct}"
