@@ -19,8 +19,8 @@ from gateroles import stats  # noqa: E402
 
 GATE_COLOURS = {"input": "#1b9e77", "forget": "#d95f02", "output": "#7570b3",
                 "reset": "#e7298a", "update": "#66a61e"}
-TASK_COLOURS = dict(zip(("reset_recall", "adding", "count_reset"),
-                        sns.color_palette("colorblind", 3), strict=True))
+TASK_COLOURS = dict(zip(("reset_recall", "adding", "count_reset", "charlm"),
+                        sns.color_palette("colorblind", 4), strict=True))
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.2)
 
 
@@ -483,8 +483,8 @@ def c5_unit_factor_mi(unit_factor: pd.DataFrame) -> plt.Figure:
             bounds = np.cumsum([sum(1 for g, _ in order if g == gate) for gate in gates])
             for b in bounds[:-1]:
                 ax.axvline(b - 0.5, color="white", lw=1.5)
-            centres = np.concatenate([[0], bounds[:-1]]) + np.diff(np.concatenate([[0], bounds])) / 2
-            ax.set_xticks(centres - 0.5, [f"{g} units" for g in gates])
+            starts = np.concatenate([[0], bounds[:-1]])
+            ax.set_xticks((starts + bounds) / 2 - 0.5, [f"{g} units" for g in gates])
             ax.tick_params(axis="x", length=0)
             ax.grid(False)
             ax.set_title(f"{task} / {arch.upper()} seed {seed}: {label}", fontsize=11)
