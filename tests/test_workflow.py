@@ -66,6 +66,26 @@ def test_tables_carry_run_keys_and_flags(finished):
 
 
 @pytest.mark.slow
+def test_c5_section_and_tables(finished):
+    html = (finished / "results" / "report.html").read_text()
+    assert 'id="c5"' in html
+    for fig in ("c5_gate_mi", "c5_disentanglement", "c5_unit_factor_mi"):
+        assert f'id="fig-{fig}"' in html
+    for claim in ("C5 specialised (disentanglement rises)", "C5 statistically independent gates"):
+        assert claim in html  # verdict rows of the summary table
+    tables = finished / "results" / "tables"
+    gate_mi = pd.read_csv(tables / "gate_mi.csv")
+    assert {"task", "arch", "init", "seed", "solved", "step", "final_step", "pair",
+            "representation", "bins", "summary", "mi", "p_value"} <= set(gate_mi.columns)
+    assert 0 in set(gate_mi["step"]) and set(gate_mi["representation"]) == {"activation", "logit"}
+    assert {"forget-input", "forget-output", "input-output", "reset-update"} == set(gate_mi["pair"])
+    scores = pd.read_csv(tables / "disentanglement.csv")
+    assert {"mig", "modularity", "dci_disentanglement", "sap"} <= set(scores["metric"])
+    c5 = pd.read_csv(tables / "c5_verdicts.csv")
+    assert set(c5["question"]) <= {"independent", "specialised"}
+
+
+@pytest.mark.slow
 def test_second_run_has_nothing_to_do(finished):
     result = run(finished, TINY, "--cores", "2", "-n")
     assert result.returncode == 0

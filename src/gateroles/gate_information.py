@@ -128,17 +128,21 @@ def gate_codes(acts: dict[str, np.ndarray], arch: str) -> tuple[np.ndarray, list
 
 def unit_factor_rows(acts: dict[str, np.ndarray], arch: str, factors: dict[str, np.ndarray],
                      bins: int) -> list[dict]:
-    """MI (nats, quantile bins, Miller-Madow) of every gate unit with every discrete variable."""
+    """MI (nats, quantile bins, Miller-Madow) of every gate unit with every discrete variable,
+    and the variable's entropy (`factor_entropy`, the upper bound of that MI)."""
     from gateroles.information import mi_with_factor
 
     codes, labels = gate_codes(acts, arch)
     rows = []
     for name, values in factors.items():
-        if np.unique(values).size < 2:
+        _, counts = np.unique(values, return_counts=True)
+        if counts.size < 2:
             continue
+        p = counts / counts.sum()
+        entropy = float(-np.sum(p * np.log(p)))  # H(variable): the most any code can carry
         mi = mi_with_factor(codes, values.reshape(-1), bins=bins)
-        rows += [{"gate": g, "unit": u, "factor": name, "mi": float(m)}
-                 for (g, u), m in zip(labels, mi, strict=True)]
+        rows += [{"gate": g, "unit": u, "factor": name, "mi": float(m),
+                  "factor_entropy": entropy} for (g, u), m in zip(labels, mi, strict=True)]
     return rows
 
 

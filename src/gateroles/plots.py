@@ -345,10 +345,13 @@ METRIC_LABELS = {"mig": "MIG", "modularity": "modularity",
                  "dci_informativeness": "DCI informativeness", "sap": "SAP"}
 
 
-def _step_axis(ax) -> None:
-    """Steps on a symlog axis, so step 0 and late checkpoints both show."""
+def _step_axis(ax, max_step: float) -> None:
+    """Steps on a symlog axis (step 0 and late checkpoints both show), plain tick labels."""
     ax.set_xscale("symlog", linthresh=25)
-    ax.set_xlim(left=0)
+    ticks = [t for t in (0, 25, 100, 400, 1600, 6400) if t <= max_step * 1.05] or [0]
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlim(0, max(max_step, 25) * 1.1)
 
 
 def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
@@ -385,17 +388,23 @@ def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
                     if ls == "-":
                         ax.fill_between(band["step"], band["lo"], band["hi"], alpha=0.2,
                                         color=PAIR_COLOURS.get(pair, "black"))
-            _step_axis(ax)
+            _step_axis(ax, here["step"].max())
+            ax.set_ylim(bottom=0)
             ax.set_title(f"{task} / {arch.upper()}", fontsize=11)
             if c == 0:
                 ax.set_ylabel(f"MI (nats, {bins} quantile bins)")
             if r == len(archs) - 1:
                 ax.set_xlabel("training step (symlog)")
-            ax.legend(fontsize=8, loc="upper right", title="pair (solid: logits)",
-                      title_fontsize=8)
-    fig.suptitle("MI between gate types of the same unit over training (solid: logits; "
-                 "dashed: activations; dotted: different units)", y=1.0)
+            ax.legend(fontsize=8, loc="lower right", title="gate pair", title_fontsize=8)
+    style_handles = [matplotlib.lines.Line2D([], [], color="grey", ls=ls, lw=2 if ls == "-"
+                                             else 1.2, label=label)
+                     for ls, label in (("-", "same unit, logits (band: 95% CI)"),
+                                       ("--", "same unit, activations"),
+                                       (":", "different units (j, j+1), logits"))]
+    fig.suptitle("MI between gate types over training (mean over units; solved seeds)", y=1.0)
     fig.tight_layout()
+    fig.legend(handles=style_handles, loc="upper center", ncol=3, fontsize=9,
+               bbox_to_anchor=(0.5, 0.0), frameon=False)
     return fig
 
 
@@ -428,16 +437,20 @@ def c5_disentanglement(scores: pd.DataFrame) -> plt.Figure:
                 ax.plot([0, trained["final_step"].median()], [init, trained["value"].mean()],
                         color=colour, lw=0, marker="o", ms=7, mec="black", mew=0.6,
                         label=task)
-            _step_axis(ax)
+            _step_axis(ax, data["step"].max())
+            top = 1.02 if metric != "mig" else min(1.02, 1.2 * float(here["value"].max()))
+            ax.set_ylim(0, top)
             ax.set_title(f"{arch.upper()}: {METRIC_LABELS[metric]}", fontsize=11)
             if r == len(archs) - 1:
                 ax.set_xlabel("training step (symlog)")
         axes[r, 0].set_ylabel("score")
-    axes[0, -1].legend(fontsize=8, loc="best", title="task (dots: mean at init / end)",
-                       title_fontsize=8)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.suptitle("Disentanglement of gate units from task variables over training "
                  "(thin: seeds; DCI at step 0 and the last step only)", y=1.0)
     fig.tight_layout()
+    fig.legend(handles, [f"{t} (dots: mean at step 0 and at the end)" for t in labels],
+               loc="upper center", ncol=len(labels), fontsize=9, bbox_to_anchor=(0.5, 0.0),
+               frameon=False)
     return fig
 
 
@@ -453,8 +466,8 @@ def c5_unit_factor_mi(unit_factor: pd.DataFrame) -> plt.Figure:
         return no_data("No model solved its task: no unit x variable MI to show.")
     task = "reset_recall" if "reset_recall" in set(data["task"]) else data["task"].iloc[0]
     archs = list(dict.fromkeys(data[data["task"] == task]["arch"]))
-    fig, axes = plt.subplots(len(archs), 2, figsize=(15, 2.6 * len(archs) + 0.8),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(archs), 2, figsize=(15, 2.9 * len(archs) + 0.8),
+                             squeeze=False, layout="constrained")
     for r, arch in enumerate(archs):
         here = _select(data, {"task": task, "arch": arch})
         seed = int(here["seed"].min())
@@ -470,6 +483,7 @@ def c5_unit_factor_mi(unit_factor: pd.DataFrame) -> plt.Figure:
             key = sorted(block.columns, key=lambda u: (int(np.argmax(block[u].to_numpy())),
                                                        -float(block[u].max())))
             order += [(gate, u) for u in key]
+        here = here.assign(mi=np.clip(here["mi"] / here["factor_entropy"], 0, None))
         vmax = max(float(here["mi"].max()), 1e-6)
         for c, (step, label) in enumerate(((0, "initialisation"), (final, f"trained (step "
                                                                           f"{final})"))):
@@ -477,7 +491,7 @@ def c5_unit_factor_mi(unit_factor: pd.DataFrame) -> plt.Figure:
             mat = (here[here["step"] == step].pivot_table(index="factor", columns=["gate", "unit"],
                                                           values="mi")
                    .reindex(index=factors, columns=pd.MultiIndex.from_tuples(order)))
-            im = ax.imshow(np.clip(mat.to_numpy(), 0, None), aspect="auto", cmap="viridis",
+            im = ax.imshow(mat.to_numpy(), aspect="auto", cmap="viridis",
                            vmin=0, vmax=vmax, interpolation="nearest")
             ax.set_yticks(range(len(factors)), factors)
             bounds = np.cumsum([sum(1 for g, _ in order if g == gate) for gate in gates])
@@ -488,7 +502,7 @@ def c5_unit_factor_mi(unit_factor: pd.DataFrame) -> plt.Figure:
             ax.tick_params(axis="x", length=0)
             ax.grid(False)
             ax.set_title(f"{task} / {arch.upper()} seed {seed}: {label}", fontsize=11)
-        fig.colorbar(im, ax=axes[r, :].tolist(), label="MI (nats)", fraction=0.025, pad=0.01)
-    fig.suptitle("MI of each gate unit with each task variable (units sorted by the variable "
-                 "they carry most when trained)", y=1.0)
+        fig.colorbar(im, ax=axes[r, :].tolist(), label="MI / H(variable)", aspect=12)
+    fig.suptitle("MI of each gate unit with each task variable, as a fraction of the "
+                 "variable's entropy (units sorted by the variable they carry most when trained)")
     return fig

@@ -381,7 +381,8 @@ def c5_scores_table(disent: pd.DataFrame) -> pd.DataFrame:
 
 def c5_claim_rows(c5: pd.DataFrame) -> list[dict]:
     """Two summary lines: are the gates specialised, and are they independent?"""
-    spec_name, ind_name = "C5 specialised (disentanglement rises)", "C5 statistically independent gates"
+    spec_name = "C5 specialised (disentanglement rises)"
+    ind_name = "C5 statistically independent gates"
     if c5.empty:
         return [{"claim": n, "verdict": "not decided", "css": "", "basis": "no solved models"}
                 for n in (spec_name, ind_name)]
@@ -389,7 +390,8 @@ def c5_claim_rows(c5: pd.DataFrame) -> list[dict]:
     spec = c5[c5["question"] == "specialised"]
     parts, ups, downs = [], 0, 0
     for metric, group in spec.groupby("measure", sort=False):
-        up, down = int((group["direction"] == "rises").sum()), int((group["direction"] == "falls").sum())
+        up = int((group["direction"] == "rises").sum())
+        down = int((group["direction"] == "falls").sum())
         ups, downs = ups + up, downs + down
         parts.append(f"{metric} rises in {up}, falls in {down} of {len(group)}")
     overall = ("supported" if ups == len(spec) else "contradicted" if downs == len(spec)
@@ -404,7 +406,8 @@ def c5_claim_rows(c5: pd.DataFrame) -> list[dict]:
     n_ind = int((dep["verdict"] == "independent").sum())
     overall = ("contradicted" if n_dep == len(dep) else "supported" if n_ind == len(dep)
                else "mixed")
-    rises, falls = int((dep["direction"] == "rises").sum()), int((dep["direction"] == "falls").sum())
+    rises = int((dep["direction"] == "rises").sum())
+    falls = int((dep["direction"] == "falls").sum())
     rows.append({"claim": ind_name, "verdict": overall,
                  "css": {"supported": "supported", "contradicted": "contradicted"}.get(
                      overall, "inconclusive"),
