@@ -198,7 +198,7 @@ def long_run(study):
     config = study.root / "long.yaml"
     config.write_text(yaml.safe_dump(full(LONG)))
     workdir = study.root / "long-uninterrupted"
-    result = snakemake(study.repo, workdir, config, "--cores", "1", "-q", *TRAINED)
+    result = snakemake(study.repo, workdir, config, "--cores", "1", "--quiet", "all", *TRAINED)
     assert result.returncode == 0, failure(result)
     return SimpleNamespace(config=config, workdir=workdir)
 
@@ -238,7 +238,7 @@ def test_sigkill_midway_then_rerun_incomplete_gives_the_uninterrupted_results(st
     if what == "whole workflow":  # a crashed Snakemake leaves its lock behind
         unlock = snakemake(study.repo, workdir, long_run.config, "--unlock")
         assert unlock.returncode == 0, failure(unlock)
-    rerun = snakemake(study.repo, workdir, long_run.config, "--cores", "1", "-q",
+    rerun = snakemake(study.repo, workdir, long_run.config, "--cores", "1", "--quiet", "all",
                       "--rerun-incomplete", *TRAINED)
     assert rerun.returncode == 0, failure(rerun)
     for path in TRAINED:

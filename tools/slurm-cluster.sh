@@ -52,6 +52,7 @@ up() {
     [ -e "$STATE/slurmctld.started" ] && alive "$(cat "$STATE/slurmctld.started")" \
         && die "a cluster from $STATE is already up (run: $0 down $STATE)"
     mkdir -p "$STATE/ctld" "$STATE/spool"
+    chmod 755 "$STATE"  # munged runs as user munge and keeps its PID file in here
     local host cpus mem
     host=$(hostname -s)
     read -r cpus mem < <(slurmd -C | sed -n 's/.*CPUs=\([0-9]*\).*RealMemory=\([0-9]*\).*/\1 \2/p')
