@@ -43,9 +43,12 @@ def finished(tmp_path_factory):
 @pytest.mark.slow
 def test_report_has_every_section_and_embedded_figures(finished):
     html = (finished / "results" / "report.html").read_text()
-    for section in ("summary", "tasks", "c2", "saturation", "config", "provenance"):
+    for section in ("summary", "tasks", "c1", "c2", "saturation", "config", "provenance"):
         assert f'id="{section}"' in html
-    assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 3
+    assert len(re.findall(r'<img src="data:image/png;base64,', html)) >= 6
+    for fig in ("c1_selectivity_heatmap", "c1_emergence", "c1_task_vs_control"):
+        assert f'id="fig-{fig}"' in html
+    assert "C1 role emergence (probes)" in html  # the verdict row of the summary table
     assert "reset_recall" in html and "Runtime per rule" in html
     assert 'src="http' not in html  # self-contained
 
@@ -63,6 +66,19 @@ def test_tables_carry_run_keys_and_flags(finished):
     assert set(contrast["step"]) >= {0}
     for fig in ("training_curves", "event_averages", "saturation"):
         assert (finished / "results" / "figures" / f"{fig}.pdf").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_c1_probe_tables(finished):
+    tables = finished / "results" / "tables"
+    probes = pd.read_csv(tables / "probes.csv")
+    assert {"task", "arch", "init", "seed", "solved", "step", "final_step", "source",
+            "variable", "task_score", "control_score", "selectivity"} <= set(probes.columns)
+    assert 0 in set(probes["step"])
+    assert {"forget", "update", "hidden", "cell", "input_window"} <= set(probes["source"])
+    c1 = pd.read_csv(tables / "c1_verdicts.csv")
+    assert set(c1["role"]) <= {"reset", "store", "query"}
+    assert set(c1["verdict"]) <= {"supported", "contradicted", "inconclusive"}
 
 
 @pytest.mark.slow
