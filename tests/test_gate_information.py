@@ -216,3 +216,25 @@ def test_float16_saturation_lowers_activation_mi_but_not_logit_mi():
     assert same_unit(logits) == pytest.approx(gaussian_mi(rho), abs=0.1)
     # Quantile bins are rank based, so only the ties cost information: measured 0.76 vs 0.81.
     assert same_unit(acts) < same_unit(logits) - 0.02
+
+
+def test_mi_given_the_shared_input_removes_input_driven_dependence():
+    """Two gates driven only by the same input token: dependent, but not given the token."""
+    from gateroles.gate_information import conditional_paired_mi
+
+    rng = np.random.default_rng(5)
+    n, t, h = 100, 100, 4
+    token = rng.integers(0, 5, size=(n, t))
+    wa, wb = rng.standard_normal((5, h)), rng.standard_normal((5, h))
+    arrays = {"reset": sigmoid(3 * wa[token] + 0.3 * rng.standard_normal((n, t, h))),
+              "update": sigmoid(3 * wb[token] + 0.3 * rng.standard_normal((n, t, h)))}
+    rows = pd.DataFrame(gate_pair_rows(arrays, "gru", [16], input_types=token,
+                                       n_permutations=9, main_bins=16)).set_index("summary")
+    assert rows.loc["same_unit", "mi"] > 0.8
+    assert abs(rows.loc["same_unit_given_input", "mi"]) < 0.05
+    assert rows.loc["same_unit_given_input", "p_value"] > 0.1
+    # Coupled beyond the token (b = a + noise): the conditional MI stays high.
+    ca = discretize(arrays["reset"].reshape(-1, h), 16)
+    coupled = arrays["reset"].reshape(-1, h) + 0.01 * rng.standard_normal((n * t, h))
+    cb = discretize(coupled, 16)
+    assert conditional_paired_mi(ca, cb, token.reshape(-1)).mean() > 0.5

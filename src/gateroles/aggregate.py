@@ -268,18 +268,21 @@ def c5_verdicts(dependence: pd.DataFrame, disent: pd.DataFrame, main_bins: int
     """The C5 headline per task x arch x init: two questions, one row per measure.
 
     * `independent`: same-unit MI between two gate types on the logits (no saturation loss)
-      at `main_bins` bins. `dependent` when its excess over the permutation null has a CI
-      above zero and every solved seed beats the null; `independent` when the excess CI
+      at `main_bins` bins; `independent given input`: the same, conditional on the current
+      input's type (the dependence not explained by the shared input token). `dependent`
+      when its excess over the permutation null has a CI above zero and every solved seed
+      beats the null; `independent` when the excess CI
       contains zero; otherwise `unclear`. `direction` says whether it rose or fell with
       training.
     * `specialised`: MIG, modularity and DCI disentanglement, trained vs initial; `more
       specialised` / `less specialised` when the CI of the change excludes zero.
     """
     rows = []
+    questions = {"same_unit": "independent", "same_unit_given_input": "independent given input"}
     if not dependence.empty:
         sel = dependence[(dependence["representation"] == "logit")
                          & (dependence["bins"] == main_bins)
-                         & (dependence["summary"] == "same_unit")]
+                         & dependence["summary"].isin(list(questions))]
         for r in sel.itertuples(index=False):
             if r.excess_ci_low > 0 and r.seeds_above_null == r.n_seeds:
                 verdict = "dependent"
@@ -288,7 +291,7 @@ def c5_verdicts(dependence: pd.DataFrame, disent: pd.DataFrame, main_bins: int
             else:
                 verdict = "unclear"
             rows.append({"task": r.task, "arch": r.arch, "init": r.init,
-                         "question": "independent", "measure": f"MI {r.pair}",
+                         "question": questions[r.summary], "measure": f"MI {r.pair}",
                          "trained": r.trained, "trained_ci_low": r.trained_ci_low,
                          "trained_ci_high": r.trained_ci_high, "initial": r.initial,
                          "change": r.change, "change_ci_low": r.change_ci_low,

@@ -188,9 +188,11 @@ def information_one(config: dict, task: str, arch: str, init: str, seed: int, *,
     """Claim C5 for one model: MI between gates, unit x variable MI and disentanglement
     (MIG, modularity, DCI, SAP) at every checkpoint (`gate_information.information_tables`)."""
     steps, factors, per_step = load_gates(gates_path)
+    n_seq = len(next(iter(factors.values())))
+    types = probes.input_types(task_splits(config, task, seed)["test"].inputs[:n_seq])
     tables = gate_information.information_tables(
         steps, factors, per_step, load_logits(gates_path), arch, config["information"],
-        seed=seed)
+        seed=seed, input_types=types)
     columns = {**run_columns(task, arch, init, seed), "final_step": int(steps.max())}
     for name, path in (("gate_mi", gate_mi_path), ("unit_factor_mi", unit_factor_path),
                        ("disentanglement", disentanglement_path)):

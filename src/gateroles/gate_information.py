@@ -11,7 +11,10 @@ perfectly *specialised*):
   saturate, and quantile bins are rank-based, so MI on logits is the saturation-free reading.
   Summaries per checkpoint: `same_unit` = mean over units j of MI(a_j, b_j); `shifted_unit`
   = mean of MI(a_j, b_{j+1}) (different units: the baseline that any two units of one network
-  share through their common input); `population` = MI of the two gates' population means.
+  share through their common input); `population` = MI of the two gates' population means;
+  `same_unit_given_input` = mean of I(a_j; b_j | current input type): every gate is a function
+  of the same (x_t, h_{t-1}), so much of the dependence is the shared input token; what is
+  left flows through the shared recurrent state.
   A permutation null for "above zero": the sequences of gate b are shuffled against those of
   gate a (time within a sequence kept, so autocorrelation and any dependence on the position
   in the sequence stay in the null, which makes it conservative).
@@ -50,8 +53,23 @@ def paired_mi(codes_a: np.ndarray, codes_b: np.ndarray) -> np.ndarray:
     return _mi_from_joint(joint, n)
 
 
-def _mi_from_joint(joint: np.ndarray, n: int) -> np.ndarray:
-    """MI with Miller-Madow correction from joint histograms `[..., wa, wb]`."""
+def conditional_paired_mi(codes_a: np.ndarray, codes_b: np.ndarray, condition: np.ndarray
+                          ) -> np.ndarray:
+    """I(a_j; b_j | z) per column j: binned MI within each value of the discrete `condition`
+    `[N]` (Miller-Madow per value), weighted by the value's frequency -> `[H]`."""
+    n, h = codes_a.shape
+    _, z, n_z = np.unique(condition, return_inverse=True, return_counts=True)
+    wa, wb = int(codes_a.max()) + 1, int(codes_b.max()) + 1
+    cells = wa * wb
+    keys = (z.reshape(-1, 1) * h + np.arange(h)) * cells + codes_a * wb + codes_b
+    joint = np.bincount(keys.ravel(), minlength=n_z.size * h * cells)
+    mi = _mi_from_joint(joint.reshape(n_z.size, h, wa, wb), n_z[:, None])
+    return (n_z[:, None] / n * mi).sum(axis=0)
+
+
+def _mi_from_joint(joint: np.ndarray, n) -> np.ndarray:
+    """MI with Miller-Madow correction from joint histograms `[..., wa, wb]` of `n` samples
+    (a number, or an array broadcasting against the leading axes)."""
     def clogc(c):
         c = c.astype(float)
         return np.where(c > 0, c * np.log(np.where(c > 0, c, 1)), 0.0)
@@ -72,12 +90,15 @@ def _flat(x: np.ndarray) -> np.ndarray:
 
 def gate_pair_rows(arrays: dict[str, np.ndarray], arch: str, bins: list[int], *,
                    n_permutations: int = 0, main_bins: int | None = None,
-                   seed: int = 0) -> list[dict]:
+                   input_types: np.ndarray | None = None, seed: int = 0) -> list[dict]:
     """Dependence between gate types of one checkpoint, one representation.
 
     `arrays`: gate -> `[N, T, H]` (activations or logits). One row per pair x bins x summary
     with `mi`; rows at `main_bins` also carry the permutation null (`null_mean`, `null_q95`,
     `p_value`; sequences of gate b shuffled against gate a) when `n_permutations` > 0.
+    With `input_types` `[N, T]` (the current input's type), the summary `same_unit_given_input`
+    is I(a_j; b_j | input type) averaged over units: the dependence left once the shared
+    current input is accounted for (what remains flows through the shared state h_{t-1}).
     """
     rng = np.random.default_rng(seed)
     n_seq, t_len, _ = arrays[SIGMOID_GATES[arch][0]].shape
@@ -92,6 +113,9 @@ def gate_pair_rows(arrays: dict[str, np.ndarray], arch: str, bins: list[int], *,
             values = {"same_unit": paired_mi(ca, cb).mean(),
                       "shifted_unit": paired_mi(ca, np.roll(cb, 1, axis=1)).mean(),
                       "population": paired_mi(ma, mb)[0]}
+            if input_types is not None:
+                z = input_types.reshape(-1)
+                values["same_unit_given_input"] = conditional_paired_mi(ca, cb, z).mean()
             null = {}
             if perms and b_count == main_bins:
                 cb3, mb3 = cb.reshape(n_seq, t_len, -1), mb.reshape(n_seq, t_len, 1)
@@ -99,6 +123,9 @@ def gate_pair_rows(arrays: dict[str, np.ndarray], arch: str, bins: list[int], *,
                                               for p in perms])
                 null["population"] = np.array([paired_mi(ma, mb3[p].reshape(-1, 1))[0]
                                                for p in perms])
+                if input_types is not None:
+                    null["same_unit_given_input"] = np.array([conditional_paired_mi(
+                        ca, cb3[p].reshape(ca.shape), z).mean() for p in perms])
             for summary, mi in values.items():
                 row = {"pair": f"{ga}-{gb}", "bins": b_count, "summary": summary,
                        "mi": float(mi), "null_mean": np.nan, "null_q95": np.nan,
@@ -196,8 +223,8 @@ def disentanglement_rows(acts: dict[str, np.ndarray], arch: str,
 
 
 def information_tables(steps, factors: dict[str, np.ndarray], acts_per_step: dict,
-                       logits_per_step: dict, arch: str, settings: dict, seed: int = 0
-                       ) -> dict[str, pd.DataFrame]:
+                       logits_per_step: dict, arch: str, settings: dict, seed: int = 0,
+                       input_types: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
     """The three C5 tables of one model: `gate_mi`, `unit_factor_mi`, `disentanglement`.
 
     `settings` is the config's `information` section. The first `n_sequences` sequences
@@ -205,6 +232,8 @@ def information_tables(steps, factors: dict[str, np.ndarray], acts_per_step: dic
     the permutation null, the unit x variable MI and the fitted metrics (DCI, SAP; unless
     `fitted_every_checkpoint`) are computed at step 0 and the last step only; the other
     checkpoints get MI between gates at `main_bins` bins, MIG and modularity.
+    `input_types` `[N, T]`: the current input's type per step (`probes.input_types`), for
+    the MI between gates given the input.
     """
     n_seq = min(settings["n_sequences"], len(next(iter(factors.values()))))
     factors = {k: v[:n_seq] for k, v in discrete_factors(factors).items()}
@@ -223,7 +252,8 @@ def information_tables(steps, factors: dict[str, np.ndarray], acts_per_step: dic
             gate_rows += [{**r, "representation": rep, "step": step} for r in gate_pair_rows(
                 arrays, arch, bins,
                 n_permutations=settings["n_permutations"] if ends else 0,
-                main_bins=settings["main_bins"], seed=seed)]
+                main_bins=settings["main_bins"], seed=seed,
+                input_types=None if input_types is None else input_types[:n_seq])]
         if ends:
             unit_rows += [{**r, "step": step} for r in unit_factor_rows(
                 acts, arch, factors, settings["main_bins"])]

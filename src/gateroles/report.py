@@ -341,18 +341,21 @@ def c5_baseline_table(dependence: pd.DataFrame, bins: int) -> pd.DataFrame:
     rows = []
     for key, group in sel.groupby(["task", "arch", "init", "pair"], sort=True):
         by = {r.summary: r for r in group.itertuples()}
-        same = by.get("same_unit")
         row = dict(zip(["task", "arch", "init", "pair"], key, strict=True))
-        for summary, label in (("same_unit", "same unit"), ("shifted_unit", "different units"),
+        for summary, label in (("same_unit", "same unit"),
+                               ("same_unit_given_input", "same unit given input"),
+                               ("shifted_unit", "different units"),
                                ("population", "population means")):
             r = by.get(summary)
             row[f"{label}: initial → trained"] = ("–" if r is None else
                                                    f"{fmt(r.initial)} → {fmt(r.trained)}")
-        if same is not None:
-            row["same unit: excess over null, trained [CI]"] = ci(
-                same.excess, same.excess_ci_low, same.excess_ci_high, 3)
-            row["null 95% quantile"] = fmt(same.null_q95, 4)
-            row["seeds above null"] = f"{same.seeds_above_null} / {same.n_seeds}"
+        for summary, label in (("same_unit", "same unit"),
+                               ("same_unit_given_input", "given input")):
+            r = by.get(summary)
+            if r is not None and "excess" in group.columns:
+                row[f"{label}: excess over null, trained [CI]"] = ci(
+                    r.excess, r.excess_ci_low, r.excess_ci_high, 3)
+                row[f"{label}: seeds above null"] = f"{r.seeds_above_null} / {r.n_seeds}"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -401,6 +404,7 @@ def c5_claim_rows(c5: pd.DataFrame) -> list[dict]:
                      overall, "inconclusive"),
                  "basis": "; ".join(parts) + " task x architecture groups (trained − initial, "
                           "CI over solved seeds excludes 0)"})
+    given = c5[c5["question"] == "independent given input"]
     dep = c5[c5["question"] == "independent"]
     n_dep = int((dep["verdict"] == "dependent").sum())
     n_ind = int((dep["verdict"] == "independent").sum())
@@ -414,7 +418,10 @@ def c5_claim_rows(c5: pd.DataFrame) -> list[dict]:
                  "basis": f"same-unit MI between gate types (logits) above the permutation "
                           f"null in {n_dep} of {len(dep)} gate pairs x task x architecture "
                           f"(every solved seed); with training it rises in {rises}, falls in "
-                          f"{falls}, no clear change in {len(dep) - rises - falls}"})
+                          f"{falls}, no clear change in {len(dep) - rises - falls}"
+                          + (f"; given the current input, still dependent in "
+                             f"{int((given['verdict'] == 'dependent').sum())} of {len(given)}"
+                             if len(given) else "")})
     return rows
 
 

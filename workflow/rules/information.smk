@@ -11,7 +11,7 @@ REPORT_TABLES.update(
 
 rule information:
     input:
-        lib("information", "disentanglement", "gate_information", "experiment"),
+        lib("information", "disentanglement", "gate_information", "experiment", "tasks"),
         gates="results/runs/{task}/{arch}/{init}/seed{seed}/gates.npz",
     output:
         gate_mi="results/runs/{task}/{arch}/{init}/seed{seed}/gate_mi.csv",
@@ -22,7 +22,7 @@ rule information:
     benchmark:
         bench("information")
     params:
-        config=sections("information"),
+        config=sections("data", "task_params", "information"),
     threads: 1
     resources:
         mem_mb=2000,
