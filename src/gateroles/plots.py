@@ -204,7 +204,7 @@ def selectivity_heatmap(probes: pd.DataFrame) -> plt.Figure:
     if data.empty:
         return no_data("No model solved its task: no probes to show.")
     tasks = list(dict.fromkeys(data["task"]))
-    archs = list(dict.fromkeys(data["arch"]))
+    archs = sorted(set(data["arch"]), key=["lstm", "gru"].index)
     phases = (("initial", data["step"] == 0), ("trained", data["step"] == data["final_step"]))
     fig, axes = plt.subplots(len(tasks), 2 * len(archs),
                              figsize=(3.3 * 2 * len(archs), 0.9 + 2.9 * len(tasks)),
@@ -230,7 +230,11 @@ def selectivity_heatmap(probes: pd.DataFrame) -> plt.Figure:
                     label.set_horizontalalignment("right")
     fig.suptitle("Probe selectivity (task minus control score), mean over solved seeds; "
                  "initial = step 0, trained = last checkpoint", y=1.0)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.96, 1))
+    bar = fig.add_axes((0.965, 0.3, 0.01, 0.4))
+    fig.colorbar(plt.cm.ScalarMappable(plt.Normalize(-1, 1), sns.color_palette("vlag",
+                                                                               as_cmap=True)),
+                 cax=bar, label="selectivity")
     return fig
 
 
@@ -244,7 +248,8 @@ def emergence_curves(probes: pd.DataFrame, roles: dict[str, dict[str, str]],
     """
     data = probes[probes["solved"]]
     panels = [(task, arch, role, events[task][role], gate)
-              for task in dict.fromkeys(data["task"]) for arch in dict.fromkeys(data["arch"])
+              for task in dict.fromkeys(data["task"])
+              for arch in sorted(set(data["arch"]), key=["lstm", "gru"].index)
               for role, gate in roles[arch].items() if role in events[task]
               and not data[(data["task"] == task) & (data["arch"] == arch)].empty]
     if not panels:
@@ -257,6 +262,14 @@ def emergence_curves(probes: pd.DataFrame, roles: dict[str, dict[str, str]],
         ax.set_axis_off()
     for ax, (task, arch, role, variable, predicted) in zip(axes.flat, panels, strict=False):
         part = _select(data, {"task": task, "arch": arch, "variable": variable})
+        # Seeds stop at different steps: keep the steps every seed passed through, and put
+        # each seed's last checkpoint at one "final" position, so every point averages all seeds.
+        final = part["step"] == part["final_step"]
+        common = set.intersection(*(set(g.loc[g["step"] < g["final_step"], "step"])
+                                    for _, g in part.groupby("seed")))
+        end_x = 2 * max(max(common, default=25), 25)
+        part = part[final | part["step"].isin(common)].assign(
+            step=lambda f: f["step"].where(f["step"] < f["final_step"], end_x))
         for gate in gates[arch]:
             band = _mean_band(part[part["source"] == gate], "step", "selectivity")
             thick = gate == predicted
@@ -267,12 +280,15 @@ def emergence_curves(probes: pd.DataFrame, roles: dict[str, dict[str, str]],
         base = _mean_band(part[part["source"] == "input_window"], "step", "selectivity")
         ax.plot(base["step"], base["mean"], color="grey", lw=1, ls=":", label="input window")
         ax.set_xscale("symlog", linthresh=25)
+        ticks = sorted(common)
+        ax.set_xticks([*ticks, end_x], [*map(str, ticks), "final"], fontsize=7)
+        ax.minorticks_off()
         ax.set_title(f"{task} / {arch.upper()}: {variable} ({role})", fontsize=10)
         ax.set_xlabel("training step (symlog)")
         ax.set_ylabel("selectivity")
         ax.legend(fontsize=7, loc="best")
-    fig.suptitle("Emergence of role selectivity over training (mean over solved seeds, "
-                 "band: 95% CI; a seed's last point is its final checkpoint)", y=1.0)
+    fig.suptitle("Emergence of role selectivity over training (mean over solved seeds, band: "
+                 "95% CI; \"final\" = each seed's last checkpoint)", y=1.0)
     fig.tight_layout()
     return fig
 
@@ -287,7 +303,7 @@ def task_vs_control(probes: pd.DataFrame) -> plt.Figure:
     if data.empty:
         return no_data("No model solved its task: no probe scores to show.")
     tasks = list(dict.fromkeys(data["task"]))
-    archs = list(dict.fromkeys(data["arch"]))
+    archs = sorted(set(data["arch"]), key=["lstm", "gru"].index)
     fig, axes = plt.subplots(len(archs), len(tasks), figsize=(4.3 * len(tasks), 4.2 * len(archs)),
                              squeeze=False)
     for r, arch in enumerate(archs):
