@@ -145,7 +145,8 @@ def c1_ranking(probes: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataF
                 "n_seeds": len(per_seed),
                 "input_window": float(base.mean()) if base is not None else float("nan"),
             })
-    return pd.DataFrame(rows)
+    # Columns even without rows (no solved model), so the table can be read back.
+    return pd.DataFrame(rows, columns=None if rows else GROUP_KEYS + ["variable", "phase"])
 
 
 def c1_verdicts(probes: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:
@@ -189,7 +190,7 @@ def c1_verdicts(probes: pd.DataFrame, n_boot: int, confidence: float) -> pd.Data
                 "change_ci_high": change[2],
                 "n_unsolved": int(unsolved.get((task, arch, init), 0)),
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else GROUP_KEYS + ["role", "verdict"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,8 +326,8 @@ def c1_controls(probes: pd.DataFrame) -> pd.DataFrame:
     the verdicts use) and with Hewitt & Liang's single-token control (`*_token`).
     """
     phases = at_phase(probes[probes["solved"]])
-    if "control_score_token" not in phases:
-        return pd.DataFrame()
+    if "control_score_token" not in phases or phases.empty:
+        return pd.DataFrame(columns=GROUP_KEYS + ["phase", "variable", "group"])
     phases = phases.assign(group=phases["source"].where(phases["source"] == "input_window",
                                                         "recurrent"))
     columns = ["task_score", "control_score", "selectivity", "control_score_token",

@@ -284,13 +284,44 @@ def c1_claim_rows(c1: pd.DataFrame) -> list[dict]:
     return [{"claim": name, "verdict": overall, "css": css, "basis": basis}]
 
 
+def c1_findings(c1: pd.DataFrame, ranking: pd.DataFrame, controls: pd.DataFrame) -> dict:
+    """Numbers the C1 text quotes (all read from the aggregate tables)."""
+    if c1.empty or ranking.empty or controls.empty:
+        return {}
+    recurrent = controls[controls["group"] == "recurrent"]
+    events = recurrent[recurrent["variable"].str.startswith("is_")]
+    states = recurrent[~recurrent["variable"].str.startswith("is_")]
+    trained = ranking[ranking["phase"] == "trained"]
+    kinds = trained["best_source"].map(
+        lambda s: "state" if s in ("hidden", "cell") else "input window"
+        if s == "input_window" else "gate")
+    return {
+        "event_task_initial": fmt(events.loc[events["phase"] == "initial", "task_score"].min()),
+        "event_task_trained": fmt(events.loc[events["phase"] == "trained", "task_score"].min()),
+        "n_rows": len(trained), "best_state": int((kinds == "state").sum()),
+        "best_gate": int((kinds == "gate").sum()),
+        "best_window": int((kinds == "input window").sum()),
+        "max_margin": fmt(trained["margin"].max()),
+        "effect_low": fmt(c1["effect"].min()), "effect_high": fmt(c1["effect"].max()),
+        "n_supported": int((c1["verdict"] == "supported").sum()),
+        "n_contradicted": int((c1["verdict"] == "contradicted").sum()), "n_pred": len(c1),
+        "n_init_pref": int((c1["verdict_at_init"] != "inconclusive").sum()),
+        "sel_low": fmt(c1["selectivity"].min()), "sel_high": fmt(c1["selectivity"].max()),
+        "small": bool(c1["effect"].abs().max() < 0.05),
+        "state_initial": fmt(states.loc[states["phase"] == "initial", "selectivity"].mean()),
+        "state_trained": fmt(states.loc[states["phase"] == "trained", "selectivity"].mean()),
+    }
+
+
 def c1_section(inputs: Inputs) -> dict:
     c1 = inputs.table("c1")
     probes = inputs.config["probes"]
+    ranking, controls = inputs.table("c1_ranking"), inputs.table("c1_controls")
     return {"template": "sections/c1.html.j2", "claims": c1_claim_rows(c1),
+            "findings": c1_findings(c1, ranking, controls),
             "c1_table": html_table(c1_table(c1)),
-            "ranking_table": html_table(c1_ranking_table(inputs.table("c1_ranking"))),
-            "controls_table": html_table(c1_controls_table(inputs.table("c1_controls"))),
+            "ranking_table": html_table(c1_ranking_table(ranking)),
+            "controls_table": html_table(c1_controls_table(controls)),
             "control_window": probes["control_window"], "input_window": probes["input_window"],
             "n_sequences": probes["n_sequences"],
             "figures": inputs.figures("c1_selectivity_heatmap", "c1_emergence",
