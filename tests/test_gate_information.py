@@ -94,7 +94,8 @@ def test_coupling_raises_same_unit_mi_and_beats_the_null(tables):
     # Uncoupled pairs stay near zero.
     other = mi[(mi["pair"] == "forget-output") & (mi["summary"] == "same_unit")]
     assert other["mi"].abs().max() < 0.05
-    assert set(mi["bins"]) == {8, 16} and set(mi["representation"]) == {"activation", "logit"}
+    assert set(mi["bins"]) == {8, 16}
+    assert set(mi["representation"]) == {"activation", "logit", "activation_equal_width"}
 
 
 def test_unit_factor_mi_finds_the_planted_units(tables):

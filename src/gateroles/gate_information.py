@@ -90,7 +90,8 @@ def _flat(x: np.ndarray) -> np.ndarray:
 
 def gate_pair_rows(arrays: dict[str, np.ndarray], arch: str, bins: list[int], *,
                    n_permutations: int = 0, main_bins: int | None = None,
-                   input_types: np.ndarray | None = None, seed: int = 0) -> list[dict]:
+                   input_types: np.ndarray | None = None, binning: str = "quantile",
+                   seed: int = 0) -> list[dict]:
     """Dependence between gate types of one checkpoint, one representation.
 
     `arrays`: gate -> `[N, T, H]` (activations or logits). One row per pair x bins x summary
@@ -99,15 +100,16 @@ def gate_pair_rows(arrays: dict[str, np.ndarray], arch: str, bins: list[int], *,
     With `input_types` `[N, T]` (the current input's type), the summary `same_unit_given_input`
     is I(a_j; b_j | input type) averaged over units: the dependence left once the shared
     current input is accounted for (what remains flows through the shared state h_{t-1}).
+    `binning="uniform"` (equal-width bins) is there to show what saturation does to it.
     """
     rng = np.random.default_rng(seed)
     n_seq, t_len, _ = arrays[SIGMOID_GATES[arch][0]].shape
     perms = [rng.permutation(n_seq) for _ in range(n_permutations)]
     rows = []
     for b_count in bins:
-        codes = {g: discretize(_flat(arrays[g]), b_count) for g in SIGMOID_GATES[arch]}
-        means = {g: discretize(arrays[g].astype(np.float32).mean(-1).reshape(-1, 1), b_count)
-                 for g in SIGMOID_GATES[arch]}
+        codes = {g: discretize(_flat(arrays[g]), b_count, binning) for g in SIGMOID_GATES[arch]}
+        means = {g: discretize(arrays[g].astype(np.float32).mean(-1).reshape(-1, 1), b_count,
+                               binning) for g in SIGMOID_GATES[arch]}
         for ga, gb in GATE_PAIRS[arch]:
             ca, cb, ma, mb = codes[ga], codes[gb], means[ga], means[gb]
             values = {"same_unit": paired_mi(ca, cb).mean(),
@@ -255,6 +257,9 @@ def information_tables(steps, factors: dict[str, np.ndarray], acts_per_step: dic
                 main_bins=settings["main_bins"], seed=seed,
                 input_types=None if input_types is None else input_types[:n_seq])]
         if ends:
+            # Equal-width bins on the activations: the estimator that saturation misleads.
+            gate_rows += [{**r, "representation": "activation_equal_width", "step": step}
+                          for r in gate_pair_rows(acts, arch, bins, binning="uniform")]
             unit_rows += [{**r, "step": step} for r in unit_factor_rows(
                 acts, arch, factors, settings["main_bins"])]
         fitted = ends or settings["fitted_every_checkpoint"]

@@ -347,19 +347,18 @@ def c5_verdict_table(c5: pd.DataFrame) -> pd.DataFrame:
 
 
 def c5_bins_table(dependence: pd.DataFrame) -> pd.DataFrame:
-    """Same-unit MI change (trained − initial) for every representation x bin count."""
+    """Same-unit MI change (trained − initial [CI]) for every representation x bin count."""
     sel = dependence[dependence["summary"] == "same_unit"] if len(dependence) else dependence
     if sel.empty:
         return pd.DataFrame({"note": ["no solved models"]})
     rows = []
     for key, group in sel.groupby(["task", "arch", "init", "pair"], sort=True):
         row = dict(zip(["task", "arch", "init", "pair"], key, strict=True))
-        for rep in ("activation", "logit"):
+        for rep, label in (("activation_equal_width", "activation, equal-width"),
+                           ("activation", "activation"), ("logit", "logit")):
             for r in group[group["representation"] == rep].sort_values("bins").itertuples():
-                row[f"{rep}, {r.bins} bins"] = (f"{fmt(r.initial)} → {fmt(r.trained)} "
-                                               f"({fmt(r.change, 2)} "
-                                               f"[{fmt(r.change_ci_low, 2)}, "
-                                               f"{fmt(r.change_ci_high, 2)}])")
+                row[f"{label}, {r.bins} bins"] = ci(r.change, r.change_ci_low,
+                                                    r.change_ci_high, 2)
         rows.append(row)
     return pd.DataFrame(rows)
 
