@@ -74,8 +74,13 @@ def assert_same_results(reference: Path, other: Path) -> None:
     assert any(name.startswith("tables/") for name in expected)
 
 
-def failure(result) -> str:
-    return result.stdout[-3000:] + "\n" + result.stderr[-5000:]
+def failure(result, workdir: Path | None = None) -> str:
+    """The end of Snakemake's output, and of every job log left behind (SLURM keeps failed ones)."""
+    text = result.stdout[-3000:] + "\n" + result.stderr[-5000:]
+    for log in sorted((workdir / "results" / "logs").rglob("*.log")) if workdir else []:
+        if "Traceback" in (content := log.read_text(errors="replace")):
+            text += f"\n--- {log}:\n{content[-3000:]}"
+    return text
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +92,7 @@ def study(tmp_path_factory):
     config.write_text(yaml.safe_dump(full(TINY)))
     local = root / "local"
     result = snakemake(repo, local, config, "--cores", "2", "-q")
-    assert result.returncode == 0, failure(result)
+    assert result.returncode == 0, failure(result, local)
     return SimpleNamespace(root=root, repo=repo, config=config, local=local)
 
 
@@ -127,7 +132,7 @@ def on_slurm(study, slurm_env):
                        "--profile", str(study.repo / "profiles" / "slurm"),
                        "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "2",
                        env=slurm_env, timeout=600)
-    assert result.returncode == 0, failure(result)
+    assert result.returncode == 0, failure(result, workdir)
     return workdir
 
 
@@ -198,7 +203,7 @@ def long_run(study):
     config = study.root / "long.yaml"
     config.write_text(yaml.safe_dump(full(LONG)))
     workdir = study.root / "long-uninterrupted"
-    result = snakemake(study.repo, workdir, config, "--cores", "1", "--quiet", "all", *TRAINED)
+    result = snakemake(study.repo, workdir, config, "--cores", "1", *TRAINED)
     assert result.returncode == 0, failure(result)
     return SimpleNamespace(config=config, workdir=workdir)
 
@@ -238,7 +243,7 @@ def test_sigkill_midway_then_rerun_incomplete_gives_the_uninterrupted_results(st
     if what == "whole workflow":  # a crashed Snakemake leaves its lock behind
         unlock = snakemake(study.repo, workdir, long_run.config, "--unlock")
         assert unlock.returncode == 0, failure(unlock)
-    rerun = snakemake(study.repo, workdir, long_run.config, "--cores", "1", "--quiet", "all",
+    rerun = snakemake(study.repo, workdir, long_run.config, "--cores", "1",
                       "--rerun-incomplete", *TRAINED)
     assert rerun.returncode == 0, failure(rerun)
     for path in TRAINED:
