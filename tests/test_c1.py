@@ -156,3 +156,20 @@ def test_c1_ranking_names_the_best_source_and_margin():
     assert row["margin"] == pytest.approx(0.18) and row["seeds_best"] == 5
     init = ranking[(ranking["variable"] == "is_reset") & (ranking["phase"] == "initial")]
     assert init.iloc[0]["best_source"] == "output"
+
+
+def test_c1_report_rows_and_findings(tmp_path):
+    from gateroles import report
+
+    table = _synthetic_table(effect_trained=0.2).assign(task_score=1.0, control_score=0.6,
+                                                        control_score_token=1.0,
+                                                        selectivity_token=0.0)
+    c1 = aggregate.c1_verdicts(table, 200, 0.95)
+    claim = report.c1_claim_rows(c1)[0]
+    assert claim["verdict"] == "mixed" and claim["basis"].startswith("2 of 3")
+    findings = report.c1_findings(c1, aggregate.c1_ranking(table, 200, 0.95),
+                                  aggregate.c1_controls(table))
+    assert findings["n_supported"] == 2 and findings["n_pred"] == 3
+    assert findings["event_task_initial"] == "1.000" and not findings["small"]
+    assert report.c1_claim_rows(c1.iloc[0:0])[0]["verdict"] == "not decided"
+    assert report.c1_findings(c1.iloc[0:0], c1, c1) == {}
