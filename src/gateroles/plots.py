@@ -373,9 +373,9 @@ def _step_axis(ax, max_step: float) -> None:
 def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
     """MI between gate types of the same unit against training step, solved seeds.
 
-    Rows = architecture, columns = task; colour = gate pair. Solid: logits; dashed:
-    activations; dotted: logits of *different* units (unit j vs j+1, the shared-input
-    baseline). Mean over seeds with a 95% CI band (logits, same unit).
+    Rows = architecture, columns = task; colour = gate pair; all on logits. Solid: same unit;
+    dash-dot: same unit given the current input's type; dotted: *different* units (unit j vs
+    j+1, the shared-input baseline). Mean over seeds with a 95% CI band (solid).
     """
     data = gate_mi[gate_mi["solved"] & (gate_mi["bins"] == bins)]
     if data.empty:
@@ -385,7 +385,7 @@ def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
     fig, axes = plt.subplots(len(archs), len(tasks), figsize=(4.6 * len(tasks),
                                                                 3.6 * len(archs)),
                              squeeze=False, sharey=True)
-    styles = (("logit", "same_unit", "-"), ("activation", "same_unit", "--"),
+    styles = (("logit", "same_unit", "-"), ("logit", "same_unit_given_input", "-."),
               ("logit", "shifted_unit", ":"))
     for r, arch in enumerate(archs):
         for c, task in enumerate(tasks):
@@ -414,10 +414,11 @@ def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
             ax.legend(fontsize=8, loc="lower right", title="gate pair", title_fontsize=8)
     style_handles = [matplotlib.lines.Line2D([], [], color="grey", ls=ls, lw=2 if ls == "-"
                                              else 1.2, label=label)
-                     for ls, label in (("-", "same unit, logits (band: 95% CI)"),
-                                       ("--", "same unit, activations"),
-                                       (":", "different units (j, j+1), logits"))]
-    fig.suptitle("MI between gate types over training (mean over units; solved seeds)", y=1.0)
+                     for ls, label in (("-", "same unit (band: 95% CI over seeds)"),
+                                       ("-.", "same unit, given the current input"),
+                                       (":", "different units (j, j+1)"))]
+    fig.suptitle("MI between gate types over training (logits, mean over units; solved seeds)",
+                 y=1.0)
     fig.tight_layout()
     fig.legend(handles=style_handles, loc="upper center", ncol=3, fontsize=9,
                bbox_to_anchor=(0.5, 0.0), frameon=False)

@@ -364,10 +364,15 @@ def c5_bins_table(dependence: pd.DataFrame) -> pd.DataFrame:
 
 
 def c5_baseline_table(dependence: pd.DataFrame, bins: int) -> pd.DataFrame:
-    """Same unit vs different units vs population means (logits), and the null."""
+    """Same unit (also given the input) vs different units (logits) vs population means
+    (activations), and the excess over the permutation null."""
     if dependence.empty:
         return pd.DataFrame({"note": ["no solved models"]})
-    sel = dependence[(dependence["representation"] == "logit") & (dependence["bins"] == bins)]
+    # Population means on the activations: a mean of logits is dominated by a few large ones.
+    sel = dependence[(dependence["bins"] == bins) & (
+        ((dependence["representation"] == "logit") & (dependence["summary"] != "population"))
+        | ((dependence["representation"] == "activation")
+           & (dependence["summary"] == "population")))]
     rows = []
     for key, group in sel.groupby(["task", "arch", "init", "pair"], sort=True):
         by = {r.summary: r for r in group.itertuples()}
