@@ -331,8 +331,7 @@ def c1_section(inputs: Inputs) -> dict:
 def c5_verdict_table(c5: pd.DataFrame) -> pd.DataFrame:
     if c5.empty:
         return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
-    labels = {"mig": "MIG", "modularity": "modularity",
-              "dci_disentanglement": "DCI disentanglement"}
+    labels = C5_LABELS
     return pd.DataFrame({
         "task": c5["task"], "arch": c5["arch"], "init": c5["init"],
         "question": c5["question"], "measure": c5["measure"].map(lambda m: labels.get(m, m)),
@@ -431,7 +430,8 @@ def c5_claim_rows(c5: pd.DataFrame) -> list[dict]:
         up = int((group["direction"] == "rises").sum())
         down = int((group["direction"] == "falls").sum())
         ups, downs = ups + up, downs + down
-        parts.append(f"{metric} rises in {up}, falls in {down} of {len(group)}")
+        parts.append(f"{C5_LABELS.get(metric, metric)} rises in {up}, falls in {down} "
+                     f"of {len(group)}")
     overall = ("supported" if ups == len(spec) else "contradicted" if downs == len(spec)
                else "mixed")
     rows.append({"claim": spec_name, "verdict": overall,
@@ -460,6 +460,48 @@ def c5_claim_rows(c5: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def c5_reading(c5: pd.DataFrame, dependence: pd.DataFrame, bins: int) -> dict:
+    """Numbers for the section's reading paragraph (computed here, so the text follows the run).
+
+    Per question: how many task x arch x pair (or metric) groups rise / fall / show no clear
+    change, and the range of the values at initialisation and after training.
+    """
+    out = {"available": not c5.empty, "input_share_init": "–", "equal_width_extra_drop": "–",
+           "activation_vs_logit": "–"}
+    if c5.empty:
+        return out
+    for question, key in (("independent", "plain"), ("independent given input", "given"),
+                          ("specialised", "spec")):
+        part = c5[c5["question"] == question]
+        out[key] = {"n": len(part), "rises": int((part["direction"] == "rises").sum()),
+                    "falls": int((part["direction"] == "falls").sum()),
+                    "dependent": int((part["verdict"] == "dependent").sum()),
+                    "init_lo": fmt(part["initial"].min(), 2),
+                    "init_hi": fmt(part["initial"].max(), 2),
+                    "trained_lo": fmt(part["trained"].min(), 2),
+                    "trained_hi": fmt(part["trained"].max(), 2)}
+    out["spec_metrics"] = [
+        {"metric": C5_LABELS.get(m, m), "rises": int((g["direction"] == "rises").sum()),
+         "falls": int((g["direction"] == "falls").sum()), "n": len(g),
+         "init": fmt(g["initial"].mean(), 2), "trained": fmt(g["trained"].mean(), 2)}
+        for m, g in c5[c5["question"] == "specialised"].groupby("measure", sort=False)]
+    logit = dependence[(dependence["representation"] == "logit") & (dependence["bins"] == bins)]
+    wide = logit.pivot_table(index=["task", "arch", "init", "pair"], columns="summary",
+                             values="initial")
+    if {"same_unit", "same_unit_given_input"} <= set(wide.columns):
+        share = 1 - wide["same_unit_given_input"] / wide["same_unit"]
+        out["input_share_init"] = f"{100 * share.mean():.0f}%"
+    same = dependence[dependence["summary"] == "same_unit"]
+    sweep = same.pivot_table(index=["task", "arch", "init", "pair", "bins"],
+                             columns="representation", values="change")
+    if {"activation_equal_width", "logit"} <= set(sweep.columns):
+        out["equal_width_extra_drop"] = fmt(
+            (sweep["logit"] - sweep["activation_equal_width"]).mean(), 2)
+        out["activation_vs_logit"] = fmt(
+            (sweep["activation"] - sweep["logit"]).abs().max(), 3)
+    return out
+
+
 def c5_section(inputs: Inputs) -> dict:
     c5 = inputs.table("c5")
     dependence = inputs.table("c5_dependence")
@@ -469,7 +511,7 @@ def c5_section(inputs: Inputs) -> dict:
             "bins_table": html_table(c5_bins_table(dependence)),
             "baseline_table": html_table(c5_baseline_table(dependence, info["main_bins"])),
             "scores_table": html_table(c5_scores_table(inputs.table("c5_scores"))),
-            "info": info,
+            "info": info, "reading": c5_reading(c5, dependence, info["main_bins"]),
             "figures": inputs.figures("c5_gate_mi", "c5_disentanglement",
                                       "c5_unit_factor_mi")}
 
