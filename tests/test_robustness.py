@@ -174,7 +174,7 @@ def test_provenance_is_its_own_file_and_tables_carry_no_host_or_time(study):
 
 # --- faults -------------------------------------------------------------------------------------
 
-# One model trained long enough to be killed midway (it never meets the bar, so all steps run).
+# One model, trained long enough to be killed midway (the bar is perfect accuracy).
 LONG = {**TINY, "study": {**TINY["study"], "architectures": ["gru"], "seeds": [0]},
         "training": {**TINY["training"], "max_steps": 1500, "checkpoints": [0, 100, 500, 1000],
                      "solved_threshold": {"reset_recall": 1.0}}}
@@ -221,7 +221,7 @@ def test_sigkill_midway_then_rerun_incomplete_gives_the_uninterrupted_results(st
     train_log = workdir / "results/logs/train/reset_recall/gru/default/seed0.log"
     deadline = time.monotonic() + 180
     try:
-        while "step   100" not in (train_log.read_text() if train_log.exists() else ""):
+        while "step    25" not in (train_log.read_text() if train_log.exists() else ""):
             assert job.poll() is None and time.monotonic() < deadline, "training never started"
             time.sleep(0.02)
         assert not any((workdir / path).exists() for path in TRAINED), "killed too late"
@@ -248,8 +248,7 @@ def test_sigkill_midway_then_rerun_incomplete_gives_the_uninterrupted_results(st
     assert rerun.returncode == 0, failure(rerun)
     for path in TRAINED:
         assert (workdir / path).read_bytes() == (long_run.workdir / path).read_bytes(), path
-    log = pd.read_csv(workdir / TRAINED[1])
-    assert log["step"].max() == LONG["training"]["max_steps"]
+    assert pd.read_csv(workdir / TRAINED[1])["step"].max() > 25  # it was killed midway
 
 
 @pytest.mark.slow
