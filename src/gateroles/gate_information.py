@@ -14,7 +14,8 @@ perfectly *specialised*):
   share through their common input); `population` = MI of the two gates' population means;
   `same_unit_given_input` = mean of I(a_j; b_j | current input type): every gate is a function
   of the same (x_t, h_{t-1}), so much of the dependence is the shared input token; what is
-  left flows through the shared recurrent state.
+  left flows through the shared recurrent state; `shifted_unit_given_input` is its baseline
+  (different units given the input: what any two units share through the state).
   A permutation null for "above zero": the sequences of gate b are shuffled against those of
   gate a (time within a sequence kept, so autocorrelation and any dependence on the position
   in the sequence stay in the null, which makes it conservative).
@@ -118,6 +119,8 @@ def gate_pair_rows(arrays: dict[str, np.ndarray], arch: str, bins: list[int], *,
             if input_types is not None:
                 z = input_types.reshape(-1)
                 values["same_unit_given_input"] = conditional_paired_mi(ca, cb, z).mean()
+                values["shifted_unit_given_input"] = conditional_paired_mi(
+                    ca, np.roll(cb, 1, axis=1), z).mean()
             null = {}
             if perms and b_count == main_bins:
                 cb3, mb3 = cb.reshape(n_seq, t_len, -1), mb.reshape(n_seq, t_len, 1)

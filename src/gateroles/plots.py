@@ -375,7 +375,8 @@ def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
 
     Rows = architecture, columns = task; colour = gate pair; all on logits. Solid: same unit;
     dash-dot: same unit given the current input's type; dotted: *different* units (unit j vs
-    j+1, the shared-input baseline). Mean over seeds with a 95% CI band (solid).
+    j+1) given the input, the baseline of the dash-dot line (what any two units share through
+    the recurrent state). Mean over seeds with a 95% CI band (solid).
     """
     data = gate_mi[gate_mi["solved"] & (gate_mi["bins"] == bins)]
     if data.empty:
@@ -386,7 +387,7 @@ def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
                                                                 3.6 * len(archs)),
                              squeeze=False, sharey=True)
     styles = (("logit", "same_unit", "-"), ("logit", "same_unit_given_input", "-."),
-              ("logit", "shifted_unit", ":"))
+              ("logit", "shifted_unit_given_input", ":"))
     for r, arch in enumerate(archs):
         for c, task in enumerate(tasks):
             ax = axes[r, c]
@@ -416,7 +417,7 @@ def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
                                              else 1.2, label=label)
                      for ls, label in (("-", "same unit (band: 95% CI over seeds)"),
                                        ("-.", "same unit, given the current input"),
-                                       (":", "different units (j, j+1)"))]
+                                       (":", "different units (j, j+1), given the input"))]
     fig.suptitle("MI between gate types over training (logits, mean over units; solved seeds)",
                  y=1.0)
     fig.tight_layout()

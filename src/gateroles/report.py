@@ -377,8 +377,9 @@ def c5_baseline_table(dependence: pd.DataFrame, bins: int) -> pd.DataFrame:
         by = {r.summary: r for r in group.itertuples()}
         row = dict(zip(["task", "arch", "init", "pair"], key, strict=True))
         for summary, label in (("same_unit", "same unit"),
-                               ("same_unit_given_input", "same unit given input"),
                                ("shifted_unit", "different units"),
+                               ("same_unit_given_input", "same unit given input"),
+                               ("shifted_unit_given_input", "different units given input"),
                                ("population", "population means")):
             r = by.get(summary)
             row[f"{label}: initial → trained"] = ("–" if r is None else
@@ -491,6 +492,16 @@ def c5_reading(c5: pd.DataFrame, dependence: pd.DataFrame, bins: int) -> dict:
     if {"same_unit", "same_unit_given_input"} <= set(wide.columns):
         share = 1 - wide["same_unit_given_input"] / wide["same_unit"]
         out["input_share_init"] = f"{100 * share.mean():.0f}%"
+    trained = logit.pivot_table(index=["task", "arch", "init", "pair"], columns="summary",
+                                values="trained")
+    out["given_same_vs_shifted"] = "–"
+    if {"same_unit_given_input", "shifted_unit_given_input"} <= set(trained.columns):
+        gap = trained["same_unit_given_input"] - trained["shifted_unit_given_input"]
+        out["given_same_vs_shifted"] = (f"{int((gap > 0).sum())} of {len(gap)}; mean gap "
+                                        f"{fmt(gap.mean(), 2)} nats")
+        out["given_shifted_trained"] = (f"{fmt(trained['shifted_unit_given_input'].min(), 2)}–"
+                                        f"{fmt(trained['shifted_unit_given_input'].max(), 2)}")
+    out.setdefault("given_shifted_trained", "–")
     same = dependence[dependence["summary"] == "same_unit"]
     sweep = same.pivot_table(index=["task", "arch", "init", "pair", "bins"],
                              columns="representation", values="change")
