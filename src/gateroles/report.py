@@ -328,6 +328,9 @@ def c1_section(inputs: Inputs) -> dict:
                                       "c1_task_vs_control")}
 
 
+C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
+
+
 def c5_verdict_table(c5: pd.DataFrame) -> pd.DataFrame:
     if c5.empty:
         return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
