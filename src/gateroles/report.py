@@ -217,7 +217,9 @@ def c1_table(c1: pd.DataFrame) -> pd.DataFrame:
                                                         strict=True)],
         "verdict": c1["verdict"],
         "same at step 0 [CI]": cis(c1, ["effect_at_init", "init_ci_low", "init_ci_high"]),
-        "sign at step 0": c1["verdict_at_init"],
+        "preference at step 0": c1["verdict_at_init"].map(
+            {"supported": "predicted gate ahead", "contradicted": "another gate ahead",
+             "inconclusive": "none (CI spans 0)"}),
         "unsolved seeds left out": c1["n_unsolved"],
     })
 
