@@ -237,6 +237,7 @@ def c5_dependence(gate_mi: pd.DataFrame, n_boot: int, confidence: float) -> pd.D
     permutations p >= 1/21, so that means MI above every shuffled value).
     """
     keys = ["pair", "representation", "bins", "summary"]
+    gate_mi = pd.concat([gate_mi, unit_specific(gate_mi)], ignore_index=True)
     out = change_table(gate_mi, keys, "mi", n_boot, confidence)
     if out.empty:
         return out
@@ -254,6 +255,21 @@ def c5_dependence(gate_mi: pd.DataFrame, n_boot: int, confidence: float) -> pd.D
     if extra:
         out = out.merge(pd.DataFrame(extra), on=GROUP_KEYS + keys, how="left")
     return out
+
+
+def unit_specific(gate_mi: pd.DataFrame) -> pd.DataFrame:
+    """Rows `unit_specific` (same-unit minus different-unit MI) and `unit_specific_given_input`
+    (the same given the input): the dependence between a unit's own gates beyond what any two
+    units of the network share."""
+    pairs = {"unit_specific": ("same_unit", "shifted_unit"),
+             "unit_specific_given_input": ("same_unit_given_input", "shifted_unit_given_input")}
+    index = RUN_KEYS + ["solved", "step", "final_step", "pair", "representation", "bins"]
+    wide = gate_mi.pivot_table(index=index, columns="summary", values="mi").reset_index()
+    frames = []
+    for name, (same, other) in pairs.items():
+        if {same, other} <= set(wide.columns):
+            frames.append(wide[index].assign(summary=name, mi=wide[same] - wide[other]))
+    return pd.concat(frames, ignore_index=True) if frames else gate_mi.iloc[:0]
 
 
 def c5_disentanglement(scores: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:

@@ -333,6 +333,9 @@ def c1_section(inputs: Inputs) -> dict:
 C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
 
 
+C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
+
+
 def c5_verdict_table(c5: pd.DataFrame) -> pd.DataFrame:
     if c5.empty:
         return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
@@ -389,6 +392,12 @@ def c5_baseline_table(dependence: pd.DataFrame, bins: int) -> pd.DataFrame:
             r = by.get(summary)
             row[f"{label}: initial → trained"] = ("–" if r is None else
                                                    f"{fmt(r.initial)} → {fmt(r.trained)}")
+        for summary, label in (("unit_specific", "unit-specific"),
+                               ("unit_specific_given_input", "unit-specific given input")):
+            r = by.get(summary)
+            if r is not None:
+                row[f"{label} (same − different), trained [CI]"] = ci(
+                    r.trained, r.trained_ci_low, r.trained_ci_high, 2)
         for summary, label in (("same_unit", "same unit"),
                                ("same_unit_given_input", "given input")):
             r = by.get(summary)
@@ -507,6 +516,14 @@ def c5_reading(c5: pd.DataFrame, dependence: pd.DataFrame, bins: int) -> dict:
         out["given_shifted_trained"] = (f"{fmt(trained['shifted_unit_given_input'].min(), 2)}–"
                                         f"{fmt(trained['shifted_unit_given_input'].max(), 2)}")
     out.setdefault("given_shifted_trained", "–")
+    for summary, key in (("unit_specific", "specific"),
+                         ("unit_specific_given_input", "specific_given")):
+        part = logit[logit["summary"] == summary]
+        above = part[part["trained_ci_low"] > 0]
+        out[key] = {"n": len(part), "above": len(above),
+                    "which": ", ".join(f"{r.task} {r.arch.upper()} {r.pair}"
+                                       for r in above.itertuples()) or "none",
+                    "init_max": fmt(part["initial"].abs().max(), 2)}
     same = dependence[dependence["summary"] == "same_unit"]
     sweep = same.pivot_table(index=["task", "arch", "init", "pair", "bins"],
                              columns="representation", values="change")
