@@ -370,6 +370,19 @@ def _step_axis(ax, max_step: float) -> None:
     ax.set_xlim(0, max(max_step, 25) * 1.1)
 
 
+def _final_at_end(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Each seed's last checkpoint moved to one shared x position `end` (seeds stop at
+    different steps, so averaging by raw step would leave one-seed tails)."""
+    before = frame.loc[frame["step"] < frame["final_step"], "step"]
+    end = int(2 * max(before.max() if len(before) else 25, 25))
+    return frame.assign(step=frame["step"].where(frame["step"] < frame["final_step"], end)), end
+
+
+def _end_ticks(ax, end: int) -> None:
+    ticks = [t for t in (0, 25, 100, 400, 1600, 6400) if t < end / 3] + [end]
+    ax.set_xticks(ticks, [str(t) for t in ticks[:-1]] + ["end"])
+
+
 def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
     """MI between gate types of the same unit against training step, solved seeds.
 
@@ -381,6 +394,8 @@ def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
     data = gate_mi[gate_mi["solved"] & (gate_mi["bins"] == bins)]
     if data.empty:
         return no_data("No model solved its task: no MI between gates to show.")
+    data, end = _final_at_end(data)
+    top = 0.0
     archs = list(dict.fromkeys(data["arch"]))
     tasks = list(dict.fromkeys(data["task"]))
     fig, axes = plt.subplots(len(archs), len(tasks), figsize=(4.6 * len(tasks),
@@ -402,24 +417,27 @@ def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
                     label = pair if (rep, summary) == ("logit", "same_unit") else None
                     ax.plot(band["step"], band["mean"], color=PAIR_COLOURS.get(pair, "black"),
                             ls=ls, lw=2 if ls == "-" else 1.2, label=label)
+                    top = max(top, float(band[["mean", "hi"]].max().max()))
                     if ls == "-":
                         ax.fill_between(band["step"], band["lo"], band["hi"], alpha=0.2,
                                         color=PAIR_COLOURS.get(pair, "black"))
-            _step_axis(ax, here["step"].max())
-            ax.set_ylim(bottom=0)
+            _step_axis(ax, end)
+            _end_ticks(ax, end)
             ax.set_title(f"{task} / {arch.upper()}", fontsize=11)
             if c == 0:
                 ax.set_ylabel(f"MI (nats, {bins} quantile bins)")
             if r == len(archs) - 1:
                 ax.set_xlabel("training step (symlog)")
             ax.legend(fontsize=8, loc="lower right", title="gate pair", title_fontsize=8)
+    for ax in axes.ravel():
+        ax.set_ylim(0, 1.05 * top)
     style_handles = [matplotlib.lines.Line2D([], [], color="grey", ls=ls, lw=2 if ls == "-"
                                              else 1.2, label=label)
                      for ls, label in (("-", "same unit (band: 95% CI over seeds)"),
                                        ("-.", "same unit, given the current input"),
                                        (":", "different units (j, j+1), given the input"))]
-    fig.suptitle("MI between gate types over training (logits, mean over units; solved seeds)",
-                 y=1.0)
+    fig.suptitle("MI between gate types over training (logits, mean over units; solved seeds; "
+                 "end: each seed's last checkpoint)", y=1.0)
     fig.tight_layout()
     fig.legend(handles=style_handles, loc="upper center", ncol=3, fontsize=9,
                bbox_to_anchor=(0.5, 0.0), frameon=False)

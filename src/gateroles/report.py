@@ -336,6 +336,9 @@ C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "D
 C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
 
 
+C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
+
+
 def c5_verdict_table(c5: pd.DataFrame) -> pd.DataFrame:
     if c5.empty:
         return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
@@ -520,10 +523,14 @@ def c5_reading(c5: pd.DataFrame, dependence: pd.DataFrame, bins: int) -> dict:
                          ("unit_specific_given_input", "specific_given")):
         part = logit[logit["summary"] == summary]
         above = part[part["trained_ci_low"] > 0]
+        below = part[~(part["trained_ci_low"] > 0)]
         out[key] = {"n": len(part), "above": len(above),
-                    "which": ", ".join(f"{r.task} {r.arch.upper()} {r.pair}"
-                                       for r in above.itertuples()) or "none",
+                    "not_above": ", ".join(f"{r.task} {r.arch.upper()} {r.pair}"
+                                           for r in below.itertuples()) or "none",
+                    "mean": fmt(part["trained"].mean(), 2),
                     "init_max": fmt(part["initial"].abs().max(), 2)}
+    mig = c5[(c5["question"] == "specialised") & (c5["measure"] == "mig")]
+    out["mig_max"] = fmt(mig["trained"].max(), 2)
     same = dependence[dependence["summary"] == "same_unit"]
     sweep = same.pivot_table(index=["task", "arch", "init", "pair", "bins"],
                              columns="representation", values="change")
