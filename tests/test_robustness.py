@@ -54,6 +54,10 @@ def copy_workflow(dest: Path) -> Path:
 
 
 def snakemake(repo: Path, workdir: Path, config: Path, *args, env=None, timeout=900, **kw):
+    """Snakemake on `repo`'s workflow; its jobs import `gateroles` from `repo` too (so a copy is
+    immune to edits of the checkout while the tests run)."""
+    env = {**(env or os.environ), "PYTHONPATH": os.pathsep.join(
+        [str(repo / "src"), *filter(None, [(env or os.environ).get("PYTHONPATH")])])}
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory",
          str(workdir), "--configfile", str(config), "--replace-workflow-config", *args],
