@@ -339,6 +339,9 @@ C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "D
 C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
 
 
+C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
+
+
 def c5_verdict_table(c5: pd.DataFrame) -> pd.DataFrame:
     if c5.empty:
         return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
@@ -534,7 +537,15 @@ def c5_reading(c5: pd.DataFrame, dependence: pd.DataFrame, bins: int) -> dict:
     same = dependence[dependence["summary"] == "same_unit"]
     sweep = same.pivot_table(index=["task", "arch", "init", "pair", "bins"],
                              columns="representation", values="change")
+    out["bins_consistent"] = out["equal_width_flips"] = "–"
+    if "logit" in sweep.columns:
+        dirs = (same[same["representation"] == "logit"]
+                .groupby(["task", "arch", "init", "pair"])["direction"].nunique())
+        out["bins_consistent"] = f"{int((dirs == 1).sum())} of {len(dirs)}"
     if {"activation_equal_width", "logit"} <= set(sweep.columns):
+        sign = np.sign(sweep[["activation_equal_width", "logit"]])
+        flips = int((sign["activation_equal_width"] != sign["logit"]).sum())
+        out["equal_width_flips"] = f"{flips} of {len(sign)}"
         out["equal_width_extra_drop"] = fmt(
             (sweep["logit"] - sweep["activation_equal_width"]).mean(), 2)
         out["activation_vs_logit"] = fmt(
