@@ -342,6 +342,9 @@ C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "D
 C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
 
 
+C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
+
+
 def c5_verdict_table(c5: pd.DataFrame) -> pd.DataFrame:
     if c5.empty:
         return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
@@ -408,9 +411,10 @@ def c5_baseline_table(dependence: pd.DataFrame, bins: int) -> pd.DataFrame:
                                ("same_unit_given_input", "given input")):
             r = by.get(summary)
             if r is not None and "excess" in group.columns:
-                row[f"{label}: excess over null, trained [CI]"] = ci(
-                    r.excess, r.excess_ci_low, r.excess_ci_high, 3)
-                row[f"{label}: seeds above null"] = f"{r.seeds_above_null} / {r.n_seeds}"
+                above = "–" if not np.isfinite(r.seeds_above_null) else int(r.seeds_above_null)
+                row[f"{label}: excess over null, trained [CI] (seeds above)"] = (
+                    f"{ci(r.excess, r.excess_ci_low, r.excess_ci_high, 2)} "
+                    f"({above}/{r.n_seeds})")
         rows.append(row)
     return pd.DataFrame(rows)
 
