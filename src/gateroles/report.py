@@ -333,18 +333,6 @@ def c1_section(inputs: Inputs) -> dict:
 C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
 
 
-C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
-
-
-C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
-
-
-C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
-
-
-C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
-
-
 def c5_verdict_table(c5: pd.DataFrame) -> pd.DataFrame:
     if c5.empty:
         return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
