@@ -60,7 +60,15 @@ def saturation_summary(saturation: pd.DataFrame, n_boot: int, confidence: float)
             mean, lo, hi = stats.bootstrap_ci(group[side], n_boot, confidence)
             row.update({side: mean, f"{side}_ci_low": lo, f"{side}_ci_high": hi})
         rows.append({**row, "n_seeds": len(group)})
-    return pd.DataFrame(rows)
+    columns = GROUP_KEYS + ["phase", "gate"] + [f"{side}{suffix}" for side in ("left", "right")
+                                                 for suffix in ("", "_ci_low", "_ci_high")]
+    return pd.DataFrame(rows, columns=columns + ["n_seeds"])
+
+
+C2_COLUMNS = GROUP_KEYS + [
+    "event", "gate", "predicted", "effect", "ci_low", "ci_high", "cohens_d", "d_ci_low",
+    "d_ci_high", "n_seeds", "seeds_agreeing", "verdict", "effect_at_init", "init_ci_low",
+    "init_ci_high", "verdict_at_init", "change_from_init", "change_ci_low", "change_ci_high"]
 
 
 def c2_verdicts(contrast: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:
@@ -97,7 +105,7 @@ def c2_verdicts(contrast: pd.DataFrame, n_boot: int, confidence: float) -> pd.Da
                 "change_from_init": change[0], "change_ci_low": change[1],
                 "change_ci_high": change[2],
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=C2_COLUMNS)
 
 
 # Claim C1: event role -> the gate predicted to carry that role's variable (`tasks.EVENTS` maps
@@ -225,7 +233,11 @@ def change_table(table: pd.DataFrame, keys: list[str], value: str, n_boot: int,
                     "seeds_rising": int((diff > 0).sum()),
                     "direction": CHANGE[verdict["verdict"]]})
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = GROUP_KEYS + keys + ["n_unsolved"] + [
+        f"{phase}{suffix}" for phase in ("initial", "trained")
+        for suffix in ("", "_ci_low", "_ci_high")] + [
+        "change", "change_ci_low", "change_ci_high", "n_seeds", "seeds_rising", "direction"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def c5_dependence(gate_mi: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:

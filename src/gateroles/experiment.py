@@ -1,9 +1,8 @@
 """One workflow stage for one model, from the validated config to files.
 
 The workflow scripts call these; each reads only the files it is given and writes only its
-outputs. Datasets are not stored: `task_splits` regenerates them from the config and seed
-(generation is deterministic and takes well under a second), so training and extraction see
-the same sequences.
+outputs. Training lives in `gateroles.runs`, apart from the analyses, so that editing an
+analysis does not retrain every model.
 """
 
 from __future__ import annotations
@@ -13,51 +12,10 @@ import pandas as pd
 import torch
 
 from gateroles import events, gate_information, gates, probes, storage
-from gateroles.models import checkpoint_payload, models_from_payload
-from gateroles.tasks import EVENTS, Task, make_splits
-from gateroles.training import TaskTensors, TrainSettings, evaluate, is_solved, train
-
-RUN_KEYS = ("task", "arch", "init", "seed")
-
-
-def task_splits(config: dict, task: str, seed: int) -> dict[str, Task]:
-    data = config["data"]
-    sizes = {"train": data["n_train"], "validation": data["n_validation"], "test": data["n_test"]}
-    return make_splits(task, sizes, data["length"], seed, **config["task_params"][task])
-
-
-def train_settings(config: dict, task: str) -> TrainSettings:
-    t = config["training"]
-    return TrainSettings(hidden_size=config["model"]["hidden_size"], batch_size=t["batch_size"],
-                         lr=t["lr"], clip=t["clip"], max_steps=t["max_steps"],
-                         eval_every=t["eval_every"], checkpoints=tuple(t["checkpoints"]),
-                         solved_threshold=t["solved_threshold"][task], device=t["device"])
-
-
-def run_columns(task: str, arch: str, init: str, seed: int) -> dict:
-    """The config keys that identify a run; every table row carries them."""
-    return {"task": task, "arch": arch, "init": init, "seed": seed}
-
-
-def train_one(config: dict, task: str, arch: str, init: str, seed: int, *,
-              checkpoints_path: str, log_path: str, test_path: str) -> None:
-    splits = task_splits(config, task, seed)
-    settings = train_settings(config, task)
-    result = train(splits, arch, init, seed, settings)
-    test = evaluate(result.model, TaskTensors(splits["test"], next(result.model.parameters())
-                                              .device))
-    meta = {"arch": arch, "init": init, "seed": seed, "task": task,
-            "input_size": splits["train"].input_size, "hidden_size": settings.hidden_size,
-            "n_outputs": splits["train"].n_outputs}
-    storage.save_torch(checkpoint_payload(meta, result.checkpoints), checkpoints_path)
-    storage.write_csv(pd.DataFrame(result.log).assign(**run_columns(task, arch, init, seed)),
-                      log_path)
-    kind = splits["test"].kind
-    storage.write_json({**run_columns(task, arch, init, seed), "metric": splits["test"].metric,
-                        "test_score": test["score"], "test_loss": test["loss"],
-                        "chance": splits["test"].chance, "threshold": settings.solved_threshold,
-                        "solved": is_solved(kind, test["score"], settings.solved_threshold),
-                        "steps": result.stopped_at, **splits["test"].meta}, test_path)
+from gateroles.models import models_from_payload
+from gateroles.runs import run_columns, task_splits
+from gateroles.tasks import EVENTS
+from gateroles.training import TaskTensors, evaluate
 
 
 def extract_one(config: dict, task: str, seed: int, *, checkpoints_path: str,

@@ -268,8 +268,8 @@ def emergence_curves(probes: pd.DataFrame, roles: dict[str, dict[str, str]],
         common = set.intersection(*(set(g.loc[g["step"] < g["final_step"], "step"])
                                     for _, g in part.groupby("seed")))
         end_x = 2 * max(max(common, default=25), 25)
-        part = part[final | part["step"].isin(common)].assign(
-            step=lambda f: f["step"].where(f["step"] < f["final_step"], end_x))
+        part = part[final | part["step"].isin(common)]
+        part = part.assign(step=part["step"].where(part["step"] < part["final_step"], end_x))
         for gate in gates[arch]:
             band = _mean_band(part[part["source"] == gate], "step", "selectivity")
             thick = gate == predicted

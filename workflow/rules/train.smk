@@ -3,7 +3,7 @@ PER_MODEL_RULES += ["train", "extract_gates"]
 
 rule train:
     input:
-        lib("tasks", "models", "training", "experiment"),
+        lib("tasks", "models", "training", "runs"),
     output:
         checkpoints="results/runs/{task}/{arch}/{init}/seed{seed}/checkpoints.pt",
         train_log="results/runs/{task}/{arch}/{init}/seed{seed}/train_log.csv",
@@ -29,7 +29,7 @@ rule train:
 
 rule extract_gates:
     input:
-        lib("tasks", "models", "gates", "experiment"),
+        lib("tasks", "models", "gates", "runs", "experiment"),
         checkpoints="results/runs/{task}/{arch}/{init}/seed{seed}/checkpoints.pt",
     output:
         gates="results/runs/{task}/{arch}/{init}/seed{seed}/gates.npz",

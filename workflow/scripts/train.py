@@ -1,7 +1,7 @@
 """Train one (task, arch, init, seed) model; write checkpoints, training log and test score."""
 
 from gateroles import jobs
-from gateroles.experiment import train_one
+from gateroles.runs import train_one
 
 jobs.start(snakemake.threads, snakemake.log[0])
 w = snakemake.wildcards
