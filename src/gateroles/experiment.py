@@ -2,25 +2,29 @@
 
 The workflow scripts call these; each reads only the files it is given and writes only its
 outputs. Training lives in `gateroles.runs`, apart from the analyses, so that editing an
-analysis does not retrain every model.
+analysis does not retrain every model. torch and scikit-learn are imported inside the stages
+that use them: each is a ~2-3 s import, paid by every job of every stage that imports it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 
-from gateroles import events, gate_information, gates, probes, storage
-from gateroles.models import models_from_payload
+from gateroles import events, probes, storage
 from gateroles.runs import run_columns, task_splits
 from gateroles.tasks import EVENTS
-from gateroles.training import TaskTensors, evaluate
 
 
 def extract_one(config: dict, task: str, seed: int, *, checkpoints_path: str,
                 gates_path: str, performance_path: str) -> None:
     """Gate activations of every checkpoint on a bounded sample of test sequences."""
+    import torch
+
+    from gateroles import gates
+    from gateroles.models import models_from_payload
+    from gateroles.training import TaskTensors, evaluate
+
     payload = storage.load_torch(checkpoints_path)
     meta = payload["meta"]
     test = task_splits(config, task, seed)["test"]
@@ -145,6 +149,8 @@ def information_one(config: dict, task: str, arch: str, init: str, seed: int, *,
                     disentanglement_path: str) -> None:
     """Claim C5 for one model: MI between gates, unit x variable MI and disentanglement
     (MIG, modularity, DCI, SAP) at every checkpoint (`gate_information.information_tables`)."""
+    from gateroles import gate_information
+
     steps, factors, per_step = load_gates(gates_path)
     n_seq = len(next(iter(factors.values())))
     types = probes.input_types(task_splits(config, task, seed)["test"].inputs[:n_seq])

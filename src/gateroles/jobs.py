@@ -16,7 +16,8 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 def start(threads: int, log_path: str | None) -> None:
     """Limit this process to `threads` threads and redirect stderr to `log_path`.
 
-    Call it before importing numpy-heavy modules where possible; torch is pinned either way.
+    Call it first: torch reads OMP_NUM_THREADS when it is imported later, and is pinned here
+    if it was imported already.
     """
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)

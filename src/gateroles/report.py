@@ -480,7 +480,7 @@ def c5_reading(c5: pd.DataFrame, dependence: pd.DataFrame, bins: int) -> dict:
     change, and the range of the values at initialisation and after training.
     """
     out = {"available": not c5.empty, "input_share_init": "–", "equal_width_extra_drop": "–",
-           "activation_vs_logit": "–"}
+           "activation_vs_logit": "–", "bins_consistent": "–", "equal_width_flips": "–"}
     if c5.empty:
         return out
     for question, key in (("independent", "plain"), ("independent given input", "given"),

@@ -11,9 +11,10 @@ from __future__ import annotations
 import pandas as pd
 
 from gateroles import storage
-from gateroles.models import checkpoint_payload
 from gateroles.tasks import Task, make_splits
-from gateroles.training import TaskTensors, TrainSettings, evaluate, is_solved, train
+
+# torch is imported inside the training functions only: the analysis jobs call `task_splits`
+# and should not pay torch's ~3 s import (there are tens of such jobs per study).
 
 
 def task_splits(config: dict, task: str, seed: int) -> dict[str, Task]:
@@ -22,7 +23,10 @@ def task_splits(config: dict, task: str, seed: int) -> dict[str, Task]:
     return make_splits(task, sizes, data["length"], seed, **config["task_params"][task])
 
 
-def train_settings(config: dict, task: str) -> TrainSettings:
+def train_settings(config: dict, task: str):
+    """The `gateroles.training.TrainSettings` of `task` from the config."""
+    from gateroles.training import TrainSettings
+
     t = config["training"]
     return TrainSettings(hidden_size=config["model"]["hidden_size"], batch_size=t["batch_size"],
                          lr=t["lr"], clip=t["clip"], max_steps=t["max_steps"],
@@ -37,6 +41,9 @@ def run_columns(task: str, arch: str, init: str, seed: int) -> dict:
 
 def train_one(config: dict, task: str, arch: str, init: str, seed: int, *,
               checkpoints_path: str, log_path: str, test_path: str) -> None:
+    from gateroles.models import checkpoint_payload
+    from gateroles.training import TaskTensors, evaluate, is_solved, train
+
     splits = task_splits(config, task, seed)
     settings = train_settings(config, task)
     result = train(splits, arch, init, seed, settings)
