@@ -292,6 +292,16 @@ def c5_disentanglement(scores: pd.DataFrame, n_boot: int, confidence: float) -> 
 SPECIALISATION_METRICS = ("mig", "modularity", "dci_disentanglement")
 
 
+def _c5_row(r, question: str, measure: str, seeds_agreeing: int, verdict: str) -> dict:
+    """One C5 verdict row from a `change_table` row (a namedtuple)."""
+    return {"task": r.task, "arch": r.arch, "init": r.init, "question": question,
+            "measure": measure, "trained": r.trained, "trained_ci_low": r.trained_ci_low,
+            "trained_ci_high": r.trained_ci_high, "initial": r.initial, "change": r.change,
+            "change_ci_low": r.change_ci_low, "change_ci_high": r.change_ci_high,
+            "direction": r.direction, "n_seeds": r.n_seeds, "seeds_agreeing": seeds_agreeing,
+            "verdict": verdict}
+
+
 def c5_verdicts(dependence: pd.DataFrame, disent: pd.DataFrame, main_bins: int
                 ) -> pd.DataFrame:
     """The C5 headline per task x arch x init: two questions, one row per measure.
@@ -319,27 +329,14 @@ def c5_verdicts(dependence: pd.DataFrame, disent: pd.DataFrame, main_bins: int
                 verdict = "independent"
             else:
                 verdict = "unclear"
-            rows.append({"task": r.task, "arch": r.arch, "init": r.init,
-                         "question": questions[r.summary], "measure": f"MI {r.pair}",
-                         "trained": r.trained, "trained_ci_low": r.trained_ci_low,
-                         "trained_ci_high": r.trained_ci_high, "initial": r.initial,
-                         "change": r.change, "change_ci_low": r.change_ci_low,
-                         "change_ci_high": r.change_ci_high, "direction": r.direction,
-                         "n_seeds": r.n_seeds, "seeds_agreeing": r.seeds_above_null,
-                         "verdict": verdict})
+            rows.append(_c5_row(r, questions[r.summary], f"MI {r.pair}",
+                                r.seeds_above_null, verdict))
     if not disent.empty:
         sel = disent[disent["metric"].isin(SPECIALISATION_METRICS)]
         for r in sel.itertuples(index=False):
             verdict = {"rises": "more specialised", "falls": "less specialised"}.get(
                 r.direction, "no clear change")
-            rows.append({"task": r.task, "arch": r.arch, "init": r.init,
-                         "question": "specialised", "measure": r.metric,
-                         "trained": r.trained, "trained_ci_low": r.trained_ci_low,
-                         "trained_ci_high": r.trained_ci_high, "initial": r.initial,
-                         "change": r.change, "change_ci_low": r.change_ci_low,
-                         "change_ci_high": r.change_ci_high, "direction": r.direction,
-                         "n_seeds": r.n_seeds, "seeds_agreeing": r.seeds_rising,
-                         "verdict": verdict})
+            rows.append(_c5_row(r, "specialised", r.metric, r.seeds_rising, verdict))
     columns = ["task", "arch", "init", "question", "measure", "trained", "trained_ci_low",
                "trained_ci_high", "initial", "change", "change_ci_low", "change_ci_high",
                "direction", "n_seeds", "seeds_agreeing", "verdict"]
