@@ -2,11 +2,14 @@
 
     python benchmarks/bench_training.py [--steps 200] [--repeats 5]
 
-Prints, per architecture: seconds per step of `gateroles.training.train` (including its
-periodic validation, checkpoints and logging) and of a bare PyTorch loop with the same module,
-optimiser, clipping, masked loss and batch sampling; and the time of `gateroles.gates.extract`
-against the module's own forward pass (no grad) on the same batch. Runs alternate A/B and the
-median ratio is reported.
+Prints, per architecture: milliseconds per step of `gateroles.training.train` (with its
+validation every 25 steps, checkpoints and logging) and of a bare PyTorch loop doing the same
+work (module, optimiser, clipping, masked loss, batch sampling, and a plain no-grad validation
+pass on the same schedule), their ratio, the same ratio with validation only at the first and
+last step in both ("few-val").
+Then the time of `gateroles.gates.extract` against the module's own forward pass (no grad) on
+the same batch, without and with the sigmoid gates' logits (the workflow asks for them). Runs
+alternate A/B and the median ratio is reported.
 """
 
 import argparse
@@ -14,6 +17,7 @@ import io
 import os
 import statistics
 import time
+from dataclasses import replace
 
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[_name] = "1"
@@ -30,15 +34,26 @@ torch.set_num_threads(1)
 
 
 def bare_loop(splits, arch, settings, seed):
-    """The plainest loop that does the same work per step."""
-    task = splits["train"]
+    """The plainest loop that does the same work: steps, and validation every `eval_every`."""
+    task, val = splits["train"], splits["validation"]
     model = build_model(arch, task.input_size, settings.hidden_size, task.n_outputs, "default",
                         task.length, seed)
     x, y = torch.as_tensor(task.inputs), torch.as_tensor(task.targets)
     mask = torch.as_tensor(task.mask)
+    x_val, y_val = torch.as_tensor(val.inputs), torch.as_tensor(val.targets)
+    mask_val = torch.as_tensor(val.mask)
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     gen = torch.Generator().manual_seed(seed)
-    for _ in range(settings.max_steps):
+    for step in range(settings.max_steps + 1):
+        if step % settings.eval_every == 0 or step == settings.max_steps:
+            model.eval()
+            with torch.no_grad():
+                out = model(x_val)[mask_val]
+                float(nn.functional.cross_entropy(out, y_val[mask_val]))
+                float((out.argmax(-1) == y_val[mask_val]).float().mean())
+            model.train()
+        if step == settings.max_steps:
+            break
         idx = torch.randint(x.shape[0], (settings.batch_size,), generator=gen)
         out = model(x[idx])
         loss = nn.functional.cross_entropy(out[mask[idx]], y[idx][mask[idx]])
@@ -46,6 +61,17 @@ def bare_loop(splits, arch, settings, seed):
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), settings.clip)
         opt.step()
+
+
+def train_ratio(splits, arch, settings, repeats):
+    """(ours seconds, bare seconds, median ratio) over alternating runs."""
+    ours, bare = [], []
+    for _ in range(repeats):
+        ours.append(timed(lambda: train(splits, arch, "default", 0, settings,
+                                        progress=io.StringIO())))
+        bare.append(timed(lambda: bare_loop(splits, arch, settings, 0)))
+    ratio = statistics.median(o / b for o, b in zip(ours, bare, strict=True))
+    return statistics.median(ours), statistics.median(bare), ratio
 
 
 def timed(fn):
@@ -62,29 +88,33 @@ def main():
     splits = make_splits("reset_recall", {"train": 2000, "validation": 256, "test": 512}, 100, 0)
     settings = TrainSettings(hidden_size=32, batch_size=64, max_steps=args.steps,
                              solved_threshold=1.01)  # never solved: every run does all steps
-    print(f"shapes: batch 64, T 100, H 32, reset_recall, {args.steps} steps, 1 thread")
-    print(f"{'arch':5} {'ours ms/step':>13} {'bare ms/step':>13} {'ratio':>6}   "
-          f"{'extract ms':>10} {'forward ms':>10} {'ratio':>6}")
+    no_validation = replace(settings, eval_every=args.steps + 1)
+    print(f"shapes: batch 64, T 100, H 32, reset_recall, {args.steps} steps, 1 thread; "
+          f"validation ({splits['validation'].inputs.shape[0]} sequences) every "
+          f"{settings.eval_every} steps")
+    print(f"{'arch':5} {'ours ms/step':>13} {'bare ms/step':>13} {'ratio':>6} "
+          f"{'few-val ratio':>13}   "
+          f"{'forward ms':>10} {'extract ms':>10} {'ratio':>6} {'+logits ms':>10} {'ratio':>6}")
     for arch in ("lstm", "gru"):
-        ours, bare = [], []
-        for _ in range(args.repeats):
-            ours.append(timed(lambda: train(splits, arch, "default", 0, settings,  # noqa: B023
-                                            progress=io.StringIO())))
-            bare.append(timed(lambda: bare_loop(splits, arch, settings, 0)))  # noqa: B023
-        train_ratio = statistics.median(o / b for o, b in zip(ours, bare, strict=True))
+        ours, bare, ratio = train_ratio(splits, arch, settings, args.repeats)
+        _, _, ratio_plain = train_ratio(splits, arch, no_validation, args.repeats)
         model = build_model(arch, splits["test"].input_size, 32, splits["test"].n_outputs,
                             "default", 100, 0).eval()
         batch = torch.as_tensor(splits["test"].inputs[:200])
-        ext, fwd = [], []
+        fwd, ext, ext_logits = [], [], []
         for _ in range(10 * args.repeats):
-            ext.append(timed(lambda: extract(model, batch)))  # noqa: B023
             with torch.no_grad():
                 fwd.append(timed(lambda: model.rnn(batch)))  # noqa: B023
+            ext.append(timed(lambda: extract(model, batch)))  # noqa: B023
+            # as the workflow's extract_gates calls it: sigmoid gates' logits too
+            ext_logits.append(timed(lambda: extract(model, batch,  # noqa: B023
+                                                    preactivations=True)))
         ext_ratio = statistics.median(e / f for e, f in zip(ext, fwd, strict=True))
-        print(f"{arch:5} {1e3 * statistics.median(ours) / args.steps:13.2f} "
-              f"{1e3 * statistics.median(bare) / args.steps:13.2f} {train_ratio:6.3f}   "
-              f"{1e3 * statistics.median(ext):10.2f} {1e3 * statistics.median(fwd):10.2f} "
-              f"{ext_ratio:6.2f}")
+        logits_ratio = statistics.median(e / f for e, f in zip(ext_logits, fwd, strict=True))
+        print(f"{arch:5} {1e3 * ours / args.steps:13.2f} {1e3 * bare / args.steps:13.2f} "
+              f"{ratio:6.3f} {ratio_plain:13.3f}   "
+              f"{1e3 * statistics.median(fwd):10.2f} {1e3 * statistics.median(ext):10.2f} "
+              f"{ext_ratio:6.2f} {1e3 * statistics.median(ext_logits):10.2f} {logits_ratio:6.2f}")
 
 
 if __name__ == "__main__":

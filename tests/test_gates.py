@@ -69,3 +69,14 @@ def test_rejects_wrong_shapes_and_modules():
         gates.extract(torch.nn.LSTM(3, 4), torch.zeros(2, 5, 3))
     with pytest.raises(TypeError):
         gates.extract(torch.nn.Linear(3, 4), torch.zeros(2, 5, 3))
+
+
+@pytest.mark.parametrize("cls", [torch.nn.LSTM, torch.nn.GRU])
+def test_logits_are_optional_and_do_not_change_the_gates(cls):
+    torch.manual_seed(1)
+    module = cls(4, 8, num_layers=2, batch_first=True)
+    x = torch.randn(3, 12, 4)
+    plain, with_logits = gates.extract(module, x), gates.extract(module, x, preactivations=True)
+    assert set(plain) == set(gates.gate_names(gates.architecture(module)))
+    for name, value in plain.items():
+        np.testing.assert_array_equal(value, with_logits[name])
