@@ -19,11 +19,23 @@ def test_roundtrip_and_atomic_failure_leaves_nothing(tmp_path):
     assert not target.exists() and list(tmp_path.iterdir()) == [path]
 
 
-@pytest.mark.parametrize("cut", [0, 10, 100])
+@pytest.mark.parametrize("cut", [0, 10, 100, 0.5, -1])
 def test_truncated_npz_names_the_file(tmp_path, cut):
     path = tmp_path / "gates.npz"
-    storage.write_npz({"x": np.random.default_rng(0).normal(size=1000)}, path)
-    path.write_bytes(path.read_bytes()[:cut])
+    storage.write_npz({"x": np.random.default_rng(0).normal(size=1000),
+                       "y": np.arange(1000)}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[:int(cut * len(data)) if isinstance(cut, float) else cut])
+    with pytest.raises(storage.DataFileError, match="gates.npz"):
+        storage.read_npz(path)
+
+
+def test_corrupted_npz_member_names_the_file(tmp_path):
+    path = tmp_path / "gates.npz"
+    storage.write_npz({"x": np.zeros(1000)}, path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside x's data: only the member's CRC can tell
+    path.write_bytes(bytes(data))
     with pytest.raises(storage.DataFileError, match="gates.npz"):
         storage.read_npz(path)
 
