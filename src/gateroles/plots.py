@@ -267,9 +267,7 @@ def emergence_curves(probes: pd.DataFrame, roles: dict[str, dict[str, str]],
         final = part["step"] == part["final_step"]
         common = set.intersection(*(set(g.loc[g["step"] < g["final_step"], "step"])
                                     for _, g in part.groupby("seed")))
-        end_x = 2 * max(max(common, default=25), 25)
-        part = part[final | part["step"].isin(common)]
-        part = part.assign(step=part["step"].where(part["step"] < part["final_step"], end_x))
+        part, end_x = _final_at_end(part[final | part["step"].isin(common)])
         for gate in gates[arch]:
             band = _mean_band(part[part["source"] == gate], "step", "selectivity")
             thick = gate == predicted
