@@ -3,6 +3,8 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
+from gateroles.architectures import ARCHITECTURES, INIT_ARMS
+
 min_version("9.0")
 
 
@@ -12,25 +14,26 @@ REPO = Path(workflow.basedir)
 configfile: str(REPO / "config" / "config.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 
 
 wildcard_constraints:
     task="|".join(config["study"]["tasks"]),
-    arch="lstm|gru",
-    init="default|forget_bias_1|chrono",
-    seed=r"\d+",
+    arch="|".join(ARCHITECTURES),
+    init="|".join(INIT_ARMS),
 
 
-include: "workflow/rules/train.smk"
-include: "workflow/rules/analyse.smk"
-include: "workflow/rules/figures.smk"
-include: "workflow/rules/probes.smk"
-include: "workflow/rules/information.smk"
+# Shared stages first, then one rules file per analysis (each registers its report section,
+# tables and figures), then the report.
+include: "workflow/rules/training.smk"
+include: "workflow/rules/decodability.smk"
+include: "workflow/rules/event_locking.smk"
+include: "workflow/rules/dependence.smk"
+include: "workflow/rules/saturation.smk"
 include: "workflow/rules/report.smk"
-
-
-report: "workflow/report/workflow.rst"
 
 
 rule all:

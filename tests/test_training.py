@@ -1,7 +1,9 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from gateroles.analyses.training.aggregate import solved_by_task
 from gateroles.tasks import make_splits
 from gateroles.training import TrainSettings, train
 
@@ -61,3 +63,11 @@ def test_cuda_requested_without_gpu_is_an_error(splits):
         pytest.skip("a GPU is present")
     with pytest.raises(RuntimeError, match="no CUDA device"):
         train(splits, "lstm", "default", 0, small(device="cuda"))
+
+
+def test_solved_by_task_counts_and_names_unsolved_seeds():
+    runs = pd.DataFrame({"task": "adding", "arch": "gru", "init": "default", "seed": [0, 1, 2],
+                         "metric": "mse", "chance": 1 / 6, "threshold": 0.01,
+                         "test_score": [0.005, 0.2, 0.004], "solved": [True, False, True]})
+    row = solved_by_task(runs, 200, 0.95).iloc[0]
+    assert row["n_solved"] == 2 and row["n_seeds"] == 3 and row["unsolved_seeds"] == "1"

@@ -59,7 +59,7 @@ def test_tables_carry_run_keys_and_flags(finished):
     runs = pd.read_csv(tables / "runs.csv")
     assert len(runs) == 4 and set(runs["arch"]) == {"lstm", "gru"}
     assert runs["solved"].dtype == bool
-    for name in ("eta_contrast", "saturation", "training_curves", "checkpoint_performance"):
+    for name in ("eta_contrast", "saturation", "training_curves"):
         table = pd.read_csv(tables / f"{name}.csv")
         assert {"task", "arch", "init", "seed", "solved"} <= set(table.columns), name
     contrast = pd.read_csv(tables / "eta_contrast.csv")

@@ -39,8 +39,12 @@ __all__ = [
     "gaussian_mi",
     "mi_matrix_discrete",
     "mi_with_factor",
+    "mi_from_joint",
     "mutual_information",
+    "paired_mi",
+    "conditional_paired_mi",
     "pairwise_mutual_information",
+    "permutation_p_value",
     "permutation_test",
 ]
 
@@ -160,16 +164,53 @@ def _miller_madow(m_x, m_y, m_xy, n: int):
     return (m_x + m_y - m_xy - 1) / (2.0 * n)
 
 
-def _binned_mi_codes(cx: np.ndarray, cy: np.ndarray, miller_madow: bool = True) -> float:
-    """Binned MI of two 1-D code vectors via a direct joint histogram (reference path)."""
-    n = cx.shape[0]
-    _, counts_x = np.unique(cx, return_counts=True)
-    _, counts_y = np.unique(cy, return_counts=True)
-    _, counts_xy = np.unique(cx * (cy.max() + 1) + cy, return_counts=True)
-    mi = _entropy(counts_x, n) + _entropy(counts_y, n) - _entropy(counts_xy, n)
-    if miller_madow:
-        mi += _miller_madow(counts_x.size, counts_y.size, counts_xy.size, n)
-    return float(mi)
+def mi_from_joint(joint: np.ndarray, n) -> np.ndarray:
+    """Binned MI (nats, Miller-Madow corrected) from joint histograms ``[..., wa, wb]``.
+
+    The one definition of the binned estimator every binned path here shares: plug-in
+    entropies of the two marginals and the joint (:func:`_entropy`) plus the Miller-Madow
+    correction (:func:`_miller_madow`). ``n`` is the number of samples, a number or an array
+    broadcasting against the leading axes (e.g. per-stratum sample counts).
+    """
+    pa, pb = joint.sum(axis=-1), joint.sum(axis=-2)
+    h_a, h_b = _entropy(pa, n), _entropy(pb, n)
+    h_ab = _entropy(joint, n, axis=(-2, -1))
+    m_a, m_b = np.count_nonzero(pa, -1), np.count_nonzero(pb, -1)
+    m_ab = np.count_nonzero(joint, (-1, -2))
+    return h_a + h_b - h_ab + _miller_madow(m_a, m_b, m_ab, n)
+
+
+def paired_mi(codes_a: np.ndarray, codes_b: np.ndarray) -> np.ndarray:
+    """Binned MI of column j of ``codes_a`` with column j of ``codes_b`` -> ``[H]``.
+
+    Integer codes ``[N, H]`` each; all H joint histograms in one bincount.
+    """
+    n, h = codes_a.shape
+    wa, wb = int(codes_a.max()) + 1, int(codes_b.max()) + 1
+    cells = wa * wb
+    keys = codes_a * wb + codes_b + np.arange(h) * cells
+    joint = np.bincount(keys.ravel(), minlength=h * cells).reshape(h, wa, wb)
+    return mi_from_joint(joint, n)
+
+
+def conditional_paired_mi(codes_a: np.ndarray, codes_b: np.ndarray, condition: np.ndarray
+                          ) -> np.ndarray:
+    """I(a_j; b_j | z) per column j -> ``[H]``: binned MI within each value of the discrete
+    ``condition`` ``[N]`` (Miller-Madow per value), weighted by the value's frequency."""
+    n, h = codes_a.shape
+    _, z, n_z = np.unique(condition, return_inverse=True, return_counts=True)
+    wa, wb = int(codes_a.max()) + 1, int(codes_b.max()) + 1
+    cells = wa * wb
+    keys = (z.reshape(-1, 1) * h + np.arange(h)) * cells + codes_a * wb + codes_b
+    joint = np.bincount(keys.ravel(), minlength=n_z.size * h * cells)
+    mi = mi_from_joint(joint.reshape(n_z.size, h, wa, wb), n_z[:, None])
+    return (n_z[:, None] / n * mi).sum(axis=0)
+
+
+def permutation_p_value(observed: float, null: np.ndarray) -> float:
+    """``(1 + #{null >= observed}) / (1 + len(null))``: a permutation p-value, never 0."""
+    null = np.asarray(null)
+    return float((1.0 + np.count_nonzero(null >= observed)) / (1.0 + null.size))
 
 
 def _joint_terms(ca: np.ndarray, cb: np.ndarray, wa: int, wb: int, same: bool):
@@ -358,26 +399,20 @@ def mutual_information(x, y, method: str = "binned", **kw) -> float:
     bins, binning = kw.pop("bins", 16), kw.pop("binning", "quantile")
     if kw:
         raise TypeError(f"unexpected keyword(s) for method='binned': {sorted(kw)}")
-    return _binned_mi_codes(discretize(x, bins, binning), discretize(y, bins, binning))
+    return float(paired_mi(discretize(x, bins, binning)[:, None],
+                           discretize(y, bins, binning)[:, None])[0])
 
 
 def _binned_mi_permuted(cx: np.ndarray, cy: np.ndarray, perms: np.ndarray) -> np.ndarray:
     """Binned MI (Miller-Madow) of cx with cy[perm] for each row of ``perms`` -> [n_perm].
 
-    Marginals are permutation invariant, so only the joint histograms are recomputed, all
-    with one bincount.
+    All the permutations' joint histograms in one bincount.
     """
-    n = cx.shape[0]
     wx, wy = int(cx.max()) + 1, int(cy.max()) + 1
     cells = wx * wy
-    counts_x, counts_y = np.bincount(cx), np.bincount(cy)
-    h_marg = _entropy(counts_x, n) + _entropy(counts_y, n)
-    m_marg = np.count_nonzero(counts_x) + np.count_nonzero(counts_y)
     keys = cx[None, :] * wy + cy[perms] + (np.arange(perms.shape[0]) * cells)[:, None]
-    joint = np.bincount(keys.ravel(), minlength=perms.shape[0] * cells).reshape(-1, cells)
-    h_joint = _entropy(joint, n, axis=1)
-    m_joint = np.count_nonzero(joint, axis=1)
-    return h_marg - h_joint + (m_marg - m_joint - 1) / (2.0 * n)
+    joint = np.bincount(keys.ravel(), minlength=perms.shape[0] * cells)
+    return mi_from_joint(joint.reshape(-1, wx, wy), cx.shape[0])
 
 
 def permutation_test(
@@ -421,5 +456,4 @@ def permutation_test(
         xs, ys = _prepare_ksg(x, jitter_rng), _prepare_ksg(y, jitter_rng)
         mi = _ksg_core(xs, ys, k)
         null = np.array([_ksg_core(xs, ys[rng.permutation(n)], k) for _ in range(n_permutations)])
-    p_value = (1.0 + np.count_nonzero(null >= mi)) / (1.0 + n_permutations)
-    return float(mi), float(p_value)
+    return float(mi), permutation_p_value(mi, null)

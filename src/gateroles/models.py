@@ -18,8 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-ARCHITECTURES = ("lstm", "gru")
-INIT_ARMS = ("default", "forget_bias_1", "chrono")
+from gateroles.architectures import ARCHITECTURES, INIT_ARMS
 
 # Row blocks of PyTorch's stacked gate weights.
 LSTM_GATES = ("input", "forget", "cell_candidate", "output")

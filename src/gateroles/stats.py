@@ -7,6 +7,8 @@ predicted sign.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -49,3 +51,15 @@ def directional_verdict(values, direction: int, n_boot: int = 2000, confidence: 
         verdict = "inconclusive"
     return {"mean": mean, "ci_low": lo, "ci_high": hi, "n_seeds": int(x.size),
             "seeds_agreeing": agree, "verdict": verdict}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The `analysis` section: how intervals and verdicts across seeds are computed."""
+
+    bootstrap_samples: int
+    confidence: float
+
+    @classmethod
+    def from_config(cls, config: dict) -> Settings:
+        return cls(**config["analysis"])

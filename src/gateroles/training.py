@@ -15,11 +15,35 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
-from gateroles.models import RecurrentModel, build_model
-from gateroles.tasks import Task
+from gateroles import storage
+from gateroles.models import RecurrentModel, build_model, checkpoint_payload
+from gateroles.study import Run
+from gateroles.tasks import Task, make_splits
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Sequence length, split sizes and each task's generator parameters (`data`, `task_params`)."""
+
+    length: int
+    n_train: int
+    n_validation: int
+    n_test: int
+    task_params: dict
+
+    @classmethod
+    def from_config(cls, config: dict) -> DataSettings:
+        return cls(**config["data"], task_params=config["task_params"])
+
+    def splits(self, task: str, seed: int) -> dict[str, Task]:
+        """The train / validation / test splits of `task` for `seed` (regenerated, not stored:
+        generation is deterministic and takes well under a second)."""
+        sizes = {"train": self.n_train, "validation": self.n_validation, "test": self.n_test}
+        return make_splits(task, sizes, self.length, seed, **self.task_params[task])
 
 
 @dataclass
@@ -147,3 +171,33 @@ def train(splits: dict[str, Task], arch: str, init: str, seed: int, settings: Tr
 
 def _val_row(metrics: dict[str, float]) -> dict[str, float]:
     return {"val_loss": metrics["loss"], "val_score": metrics["score"]}
+
+
+def train_settings(config: dict, task: str) -> TrainSettings:
+    """The `TrainSettings` of `task` from the config's `model` and `training` sections."""
+    t = config["training"]
+    return TrainSettings(hidden_size=config["model"]["hidden_size"], batch_size=t["batch_size"],
+                         lr=t["lr"], clip=t["clip"], max_steps=t["max_steps"],
+                         eval_every=t["eval_every"], checkpoints=tuple(t["checkpoints"]),
+                         solved_threshold=t["solved_threshold"][task], device=t["device"])
+
+
+def train_run(config: dict, run: Run, *, checkpoints_path: str, log_path: str,
+              test_path: str) -> None:
+    """Train one run; write its checkpoints, training log and test result (with `solved`)."""
+    splits = DataSettings.from_config(config).splits(run.task, run.seed)
+    settings = train_settings(config, run.task)
+    result = train(splits, run.arch, run.init, run.seed, settings)
+    test_split = splits["test"]
+    test = evaluate(result.model, TaskTensors(test_split, next(result.model.parameters()).device))
+    meta = {"arch": run.arch, "init": run.init, "seed": run.seed, "task": run.task,
+            "input_size": test_split.input_size, "hidden_size": settings.hidden_size,
+            "n_outputs": test_split.n_outputs}
+    storage.save_torch(checkpoint_payload(meta, result.checkpoints), checkpoints_path)
+    storage.write_csv(pd.DataFrame(result.log).assign(**run.columns), log_path)
+    storage.write_json({**run.columns, "metric": test_split.metric,
+                        "test_score": test["score"], "test_loss": test["loss"],
+                        "chance": test_split.chance, "threshold": settings.solved_threshold,
+                        "solved": is_solved(test_split.kind, test["score"],
+                                            settings.solved_threshold),
+                        "steps": result.stopped_at, **test_split.meta}, test_path)

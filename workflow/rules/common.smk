@@ -1,39 +1,52 @@
-# Config validation (at parse time), the study grid and path helpers.
-import itertools
-
+# Config validation (at parse time), the study grid and path helpers shared by every rules file.
+from gateroles import code_deps, study
 from gateroles.config import validate
 
 validate(config, REPO / "config" / "schema.yaml")
 
 ENV = "../../envs/gateroles.yaml"
-RUN = "{task}/{arch}/{init}/seed{seed}"
+SEEDS = config["study"]["seeds"]
+CELLS = study.cells(config)
+CELL = "{task}/{arch}/{init}"
 
 
-def runs():
-    """Every (task, arch, init, seed) of the study grid as a wildcard dict."""
-    s = config["study"]
-    for task, arch, init, seed in itertools.product(
-        s["tasks"], s["architectures"], s["inits"], s["seeds"]
-    ):
-        yield {"task": task, "arch": arch, "init": init, "seed": seed}
+def per_seed(name):
+    """The per-seed files `name` of one grid cell (the cell's wildcards left in place)."""
+    return expand("results/runs/{{task}}/{{arch}}/{{init}}/seed{seed}/" + name, seed=SEEDS)
 
 
-def per_run(pattern):
-    """`pattern` (with RUN wildcards) expanded over the whole grid."""
-    return [pattern.format(**run) for run in runs()]
+def cell_table(analysis, table):
+    """One analysis's per-model table, all seeds of one grid cell."""
+    return f"results/runs/{CELL}/{analysis}/{table}.csv"
+
+
+def per_run(name):
+    """The per-seed file `name` of every run of the grid."""
+    return [f"results/runs/{run.path}/{name}" for run in study.runs(config)]
+
+
+def per_cell(pattern):
+    """`pattern` (with the cell wildcards) expanded over every cell of the grid."""
+    return [pattern.format(task=c.task, arch=c.arch, init=c.init) for c in CELLS]
 
 
 def lib(*modules):
-    """Library source files as inputs, so a change to the logic reruns what depends on it."""
-    return [str(REPO / "src" / "gateroles" / f"{m}.py") for m in modules]
+    """Source files of `modules` and of every gateroles module they import (code_deps), so a
+    change to the logic reruns exactly the jobs that run it."""
+    return code_deps.files(*modules)
 
 
-def log(name, per_run_job=True):
-    return f"results/logs/{name}/{RUN}.log" if per_run_job else f"results/logs/{name}.log"
+def caption(analysis, figure):
+    return f"../../src/gateroles/analyses/{analysis}/captions/{figure}.rst"
 
 
-def bench(name, per_run_job=True):
-    return f"results/benchmarks/{name}/{RUN}.tsv" if per_run_job else f"results/benchmarks/{name}.tsv"
+def log(name, per_cell_job=True):
+    return f"results/logs/{name}/{CELL}.log" if per_cell_job else f"results/logs/{name}.log"
+
+
+def bench(name, per_cell_job=True):
+    return (f"results/benchmarks/{name}/{CELL}.tsv" if per_cell_job
+            else f"results/benchmarks/{name}.tsv")
 
 
 def sections(*names):
@@ -41,19 +54,25 @@ def sections(*names):
     return {name: config[name] for name in names}
 
 
-# What the report reads. Each rules file registers its own tables, figures and per-model
-# rules (for the runtime table), so adding an analysis does not mean editing the report rule.
+# What the report reads. Each rules file registers its own section, tables, figures and rules
+# (for the runtime table), so adding an analysis does not mean editing the report rule.
+REPORT_SECTIONS = []
 REPORT_TABLES = {}
 REPORT_FIGURES = {}
-PER_MODEL_RULES = []
+FIGURES = []
+CELL_RULES = []
 SINGLE_RULES = []
 
 
 def benchmark_files():
     """Benchmark files of every job upstream of the report (runtime of each step)."""
-    files = [f for name in PER_MODEL_RULES for f in per_run(bench(name))]
-    return files + [bench(name, per_run_job=False) for name in SINGLE_RULES]
+    files = [f for name in CELL_RULES for f in per_cell(bench(name))]
+    return files + [bench(name, per_cell_job=False) for name in SINGLE_RULES]
 
 
 def report_inputs(wildcards):
     return {**REPORT_TABLES, **REPORT_FIGURES, "benchmarks": benchmark_files()}
+
+
+def figure_outputs(name):
+    return [f"results/figures/{name}.png", f"results/figures/{name}.pdf"]

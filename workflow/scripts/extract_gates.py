@@ -1,11 +1,12 @@
-"""Recompute the gates of every checkpoint of one model on a sample of test sequences."""
+"""Recompute the gates of every checkpoint of every seed of one grid cell (gate files)."""
 
-from gateroles import jobs
-from gateroles.experiment import extract_one
+from gateroles import pipeline
+from gateroles.extraction import extract_run
+from gateroles.study import Cell
 
-jobs.start(snakemake.threads, snakemake.log[0])
+pipeline.start(snakemake.threads, snakemake.log[0])
 w = snakemake.wildcards
-extract_one(snakemake.params.config, w.task, int(w.seed),
-            checkpoints_path=snakemake.input.checkpoints,
-            gates_path=snakemake.output.gates,
-            performance_path=snakemake.output.performance)
+runs = Cell(w.task, w.arch, w.init).runs(snakemake.params.seeds)
+for run, checkpoints, gates in zip(runs, snakemake.input.checkpoints, snakemake.output.gates,
+                                   strict=True):
+    extract_run(snakemake.params.config, run, checkpoints_path=checkpoints, gates_path=gates)

@@ -2,17 +2,17 @@
 
 from pathlib import Path
 
-from gateroles import jobs, report, storage
+from gateroles import pipeline, report, storage
 
-jobs.start(snakemake.threads, snakemake.log[0])
+pipeline.start(snakemake.threads, snakemake.log[0])
 inp, params = snakemake.input, snakemake.params
 repo = Path(snakemake.scriptdir).resolve().parents[1]
 prov = report.provenance(params.config, repo)
 html = report.render(
-    config=params.config,
+    config=params.config, sections=params.sections,
     tables={k: inp[k] for k in params.tables},
     figures={k: inp[k] for k in params.figures},
-    captions_dir=repo / "workflow" / "report", benchmarks=list(inp.benchmarks), prov=prov)
+    benchmarks=list(inp.benchmarks), prov=prov)
 with storage.atomic_path(snakemake.output.html) as tmp:
     tmp.write_text(html, encoding="utf-8")
 storage.write_json(prov, snakemake.output.provenance)

@@ -1,0 +1,22 @@
+"""The study's analyses, one package each, and the claims they decide.
+
+Each analysis package holds, side by side, everything about one measurement:
+
+* `__init__.py`: what it measures (docstring), its typed `Settings` (its config section);
+* `measure.py`: `measure(run_inputs, run, settings) -> {table: DataFrame}` for one model;
+* `aggregate.py`: `aggregate(tables, runs, settings, stats_settings) -> {table: DataFrame}`,
+  across seeds, with the verdict rows of its claim;
+* `figures.py`: `FIGURES = {name: function(tables, settings) -> Figure}`;
+* `section.py` + `section.html.j2`: its report section (`section(inputs) -> dict`);
+* `captions/*.rst`: one caption per figure;
+
+and a rules file `workflow/rules/<analysis>.smk`. See README "How to add an analysis".
+"""
+
+# Claim -> (its name, the analyses whose verdict rows decide it). The report's answer table
+# lists the claims in this order.
+CLAIMS = {
+    "C1": ("role emergence", ("decodability",)),
+    "C2": ("event-locked dynamics", ("event_locking",)),
+    "C5": ("disentanglement", ("dependence",)),
+}

@@ -1,0 +1,34 @@
+"""The saturation section."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from gateroles.report import Inputs, cis, html_table
+
+
+def saturation_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per task x arch x init x gate; initial and trained side by side."""
+    keys = ["task", "arch", "init", "gate"]
+    rows = []
+    for key, group in summary.groupby(keys, sort=True):
+        row = dict(zip(keys, key, strict=True))
+        for phase in ("initial", "trained"):
+            part = group[group["phase"] == phase]
+            for side in ("left", "right"):
+                row[f"{side}, {phase} [CI]"] = (
+                    cis(part, [side, f"{side}_ci_low", f"{side}_ci_high"])[0]
+                    if len(part) else "–")
+        row["seeds"] = int(group["n_seeds"].max())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+
+def section(inputs: Inputs) -> dict:
+    thresholds = inputs.config["saturation"]
+    return {"template": "analyses/saturation/section.html.j2", "claims": [],
+            "saturation_table": html_table(saturation_table(inputs.table("saturation_summary"))),
+            "low": thresholds["low"], "high": thresholds["high"],
+            "figures": inputs.figures("saturation")}
+

@@ -1,0 +1,40 @@
+"""The tasks-and-training section: chance, thresholds, solved seeds, training curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gateroles.report import Inputs, ci, fmt, html_table
+
+
+def solved_table(solved: pd.DataFrame) -> pd.DataFrame:
+    decimals = np.where(solved["metric"] == "mse", 4, 3)
+    return pd.DataFrame({
+        "task": solved["task"], "arch": solved["arch"], "init": solved["init"],
+        "metric": solved["metric"], "chance": [fmt(c, d) for c, d in
+                                               zip(solved["chance"], decimals, strict=True)],
+        "threshold": solved["threshold"].map(lambda t: f"{t:g}"),
+        "solved seeds": [f"{s} / {n}" for s, n in zip(solved["n_solved"], solved["n_seeds"],
+                                                      strict=True)],
+        "test score, mean [95% CI]": [ci(*row, decimals=d) for row, d in zip(
+            solved[["test_score", "ci_low", "ci_high"]].to_numpy(), decimals, strict=True)],
+        "unsolved seeds": solved["unsolved_seeds"].fillna("").astype(str),
+    })
+
+
+
+def section(inputs: Inputs) -> dict:
+    runs = inputs.table("runs")
+    unsolved = runs[~runs["solved"]]
+    note = ""
+    if len(unsolved):
+        names = ", ".join(f"{r.task}/{r.arch}/{r.init}/seed {r.seed}" for r in
+                          unsolved.itertuples())
+        note = (f"{len(unsolved)} of {len(runs)} models did not solve their task and are "
+                f"excluded from the verdicts: {names}.")
+    solved = inputs.table("solved", dtype={"unsolved_seeds": str})
+    return {"template": "analyses/training/section.html.j2", "claims": [],
+            "solved_table": html_table(solved_table(solved)), "unsolved_note": note,
+            "figures": inputs.figures("training_curves")}
+

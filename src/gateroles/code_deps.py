@@ -1,0 +1,74 @@
+"""Which library files a job's code depends on, read from the import statements.
+
+A workflow job reruns when one of its inputs changes, and Snakemake cannot see the Python
+modules a script imports. Each rule therefore lists, as inputs, the `gateroles` source files of
+the modules it calls and everything they import from `gateroles` (recursively, package
+`__init__` files included, imports inside functions included). Reading the imports from the
+source (`ast`) keeps that list derived, not hand-written: editing `probes.py` reruns exactly the
+jobs whose code can reach it. `tests/test_code_deps.py` checks the derived list covers every
+`gateroles` module a job really loads.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from pathlib import Path
+
+PACKAGE = "gateroles"
+ROOT = Path(__file__).resolve().parent
+
+
+def module_path(name: str) -> Path:
+    """Source file of a `gateroles` module or package (its `__init__.py`)."""
+    parts = name.split(".")[1:]
+    base = ROOT.joinpath(*parts)
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
+def _parents(name: str) -> list[str]:
+    """`gateroles.a.b` -> [`gateroles`, `gateroles.a`]: packages imported on the way."""
+    parts = name.split(".")
+    return [".".join(parts[:k]) for k in range(1, len(parts))]
+
+
+def _imported(name: str) -> set[str]:
+    """`gateroles` modules that module `name` imports directly (anywhere in its source)."""
+    path = module_path(name)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == PACKAGE}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                source = f"{base}.{node.module}" if node.module else base
+            else:
+                source = node.module or ""
+            if source.split(".")[0] != PACKAGE:
+                continue
+            found.add(source)
+            # `from gateroles import probes` imports a module, `from x import f` a name.
+            found |= {f"{source}.{alias.name}" for alias in node.names
+                      if module_path(f"{source}.{alias.name}").exists()}
+    return found
+
+
+@functools.cache
+def modules(*names: str) -> tuple[str, ...]:
+    """Every `gateroles` module reachable from `names` by imports (sorted, names included)."""
+    seen: set[str] = set()
+    todo = [n for name in names for n in (*_parents(name), name)]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += [n for new in _imported(name) for n in (*_parents(new), new) if n not in seen]
+    return tuple(sorted(seen))
+
+
+def files(*names: str) -> list[str]:
+    """Source files of `modules(*names)`, as strings (for Snakemake inputs)."""
+    return [str(module_path(name)) for name in modules(*names)]

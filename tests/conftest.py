@@ -1,0 +1,34 @@
+"""Shared test helpers: a gate file built from synthetic arrays."""
+
+import numpy as np
+import pytest
+
+from gateroles import gatefile
+from gateroles.pipeline import RunInputs
+
+
+def write_gate_file(path, factors: dict, gates_per_step: dict, *, tokens=None, inputs=None,
+                    continuous=(), events=None, task="synthetic"):
+    """A gate file of synthetic gates; inputs default to one-hot `tokens` (default all 0)."""
+    shape = next(iter(factors.values())).shape
+    tokens = np.zeros(shape, dtype=np.int64) if tokens is None else tokens
+    if inputs is None:
+        inputs = np.eye(int(tokens.max()) + 1, dtype=np.float32)[tokens]
+    meta = {"task": task, "kind": "classification", "n_outputs": 2, "chance": 0.5,
+            "events": events or {}, "continuous_factors": list(continuous)}
+    data = gatefile.data_arrays(inputs=inputs, tokens=tokens,
+                                targets=np.zeros(shape, dtype=np.int64),
+                                mask=np.ones(shape, dtype=bool), factors=factors, meta=meta)
+    gatefile.write(str(path), data, gates_per_step)
+    return RunInputs({"gates": str(path)})
+
+
+@pytest.fixture
+def gate_file(tmp_path):
+    """`gate_file(factors, gates_per_step, **kw)` -> RunInputs of a fresh synthetic gate file."""
+    counter = iter(range(1000))
+
+    def make(factors, gates_per_step, **kwargs):
+        return write_gate_file(tmp_path / f"gates{next(counter)}.npz", factors, gates_per_step,
+                               **kwargs)
+    return make

@@ -1,0 +1,47 @@
+"""Each rule's library inputs are derived from imports (gateroles.code_deps): complete and exact."""
+
+import json
+import subprocess
+import sys
+
+from gateroles import code_deps
+
+# Every module a workflow job runs (the `lib(...)` of each rule).
+JOB_MODULES = ["gateroles.training", "gateroles.extraction", "gateroles.report",
+               *[f"gateroles.analyses.{analysis}.{part}"
+                 for analysis in ("training", "event_locking", "saturation", "decodability",
+                                  "dependence")
+                 for part in ("aggregate", "figures", "section")],
+               *[f"gateroles.analyses.{analysis}.measure"
+                 for analysis in ("event_locking", "saturation", "decodability", "dependence")]]
+
+
+def test_every_gateroles_module_a_job_loads_is_a_declared_input():
+    """Import each job module in a fresh interpreter: every gateroles module it loads is in
+    its derived list (the interpreters run side by side)."""
+    code = ("import sys, json, importlib; importlib.import_module(sys.argv[1]); "
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('gateroles'))))")
+    procs = {m: subprocess.Popen([sys.executable, "-c", code, m], stdout=subprocess.PIPE,
+                                 text=True) for m in JOB_MODULES}
+    for module, proc in procs.items():
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, module
+        missing = set(json.loads(out)) - set(code_deps.modules(module))
+        assert not missing, f"{module} loads {sorted(missing)} but does not declare them"
+
+
+def test_imports_inside_functions_and_relative_imports_count(tmp_path, monkeypatch):
+    """`information` needs `probes` only inside a function of the dependence measure: an edit
+    to probes.py must still rerun it (the bug this module fixes)."""
+    deps = code_deps.modules("gateroles.analyses.dependence.measure")
+    assert {"gateroles.probes", "gateroles.information", "gateroles.disentanglement",
+            "gateroles.analyses.dependence", "gateroles.analyses", "gateroles"} <= set(deps)
+    assert "gateroles.training" not in deps and "gateroles.models" not in deps
+
+
+def test_analyses_do_not_depend_on_training_code():
+    """Editing a model or the training loop must not rerun every analysis's code dependency
+    (their data dependency, the gate file, reruns them when the gates change)."""
+    for module in JOB_MODULES:
+        if ".analyses." in module and not module.endswith("training.aggregate"):
+            assert "gateroles.models" not in code_deps.modules(module), module

@@ -1,0 +1,252 @@
+"""C5 measurements per model (analyses.dependence.measure) and the C5 verdict across seeds."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gateroles.analyses.dependence import Settings, aggregate, section
+from gateroles.analyses.dependence.measure import (
+    discrete_factors,
+    disentanglement_rows,
+    gate_pair_rows,
+    measure,
+)
+from gateroles.information import (
+    conditional_paired_mi,
+    discretize,
+    gaussian_mi,
+    mutual_information,
+    paired_mi,
+)
+from gateroles.study import Run
+
+SETTINGS = Settings(n_sequences=60, bins=(8, 16), main_bins=16, n_permutations=19,
+                    fit_samples=300, dci_estimators=5, fitted_every_checkpoint=False)
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def synthetic_model(n=60, t=50, h=6, seed=0):
+    """Gates of a fake LSTM at two checkpoints, with factors.
+
+    Step 0: input, forget and output logits independent noise. Step 100: forget = -input
+    (so f = 1 - i, the coupled gate: maximal dependence), and unit 0 of the input gate
+    tracks the binary factor `is_store`, unit 1 of the output gate the factor `is_query`.
+    """
+    rng = np.random.default_rng(seed)
+    store = (rng.random((n, t)) < 0.3).astype(np.int64)
+    query = (rng.random((n, t)) < 0.3).astype(np.int64)
+    factors = {"is_store": store, "is_query": query,
+               "partial_sum": rng.random((n, t)).astype(np.float32)}
+    logits = {}
+    logits[0] = {g: rng.standard_normal((n, t, h)) for g in ("input", "forget", "output")}
+    li = rng.standard_normal((n, t, h))
+    li[..., 0] += 4 * store
+    lo = rng.standard_normal((n, t, h))
+    lo[..., 1] += 4 * query
+    logits[100] = {"input": li, "forget": -li, "output": lo}
+    acts = {s: {g: sigmoid(v).astype(np.float16) for g, v in d.items()} for s, d in logits.items()}
+    logits = {s: {g: v.astype(np.float16) for g, v in d.items()} for s, d in logits.items()}
+    return np.array([0, 100]), factors, acts, logits
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    from conftest import write_gate_file
+
+    steps, factors, acts, logits = synthetic_model()
+    per_step = {int(s): {**acts[s], **{f"{g}_logit": v for g, v in logits[s].items()}}
+                for s in steps}
+    inputs = write_gate_file(tmp_path_factory.mktemp("dep") / "gates.npz", factors, per_step,
+                             continuous=("partial_sum",))
+    out = measure(inputs, Run("synthetic", "lstm", "default", 0), SETTINGS)
+    return {"gate_mi": out["gate_mi"], "unit_factor_mi": out["unit_factor"],
+            "disentanglement": out["disentanglement"]}
+
+
+def test_paired_mi_equals_per_pair_estimator():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((3000, 4))
+    b = 0.7 * a + rng.standard_normal((3000, 4))
+    ca, cb = discretize(a, 16), discretize(b, 16)
+    want = [mutual_information(a[:, j], b[:, j], bins=16) for j in range(4)]
+    np.testing.assert_allclose(paired_mi(ca, cb), want, atol=1e-12)
+
+
+def test_gate_mi_of_correlated_sigmoid_gates_matches_gaussian():
+    """Float16 sigmoid gates of correlated Gaussians: same-unit MI ~ -0.5 ln(1 - rho^2)."""
+    rng = np.random.default_rng(2)
+    rho, n, t, h = 0.8, 100, 100, 8
+    za = rng.standard_normal((n, t, h))
+    zb = rho * za + np.sqrt(1 - rho**2) * rng.standard_normal((n, t, h))
+    arrays = {"reset": sigmoid(3 * za).astype(np.float16),
+              "update": sigmoid(3 * zb).astype(np.float16)}
+    rows = pd.DataFrame(gate_pair_rows(arrays, "gru", [16, 32], n_permutations=9,
+                                       main_bins=16))
+    same = rows[rows["summary"] == "same_unit"].set_index("bins")["mi"]
+    assert same[32] == pytest.approx(gaussian_mi(rho), abs=0.06)
+    assert same[16] == pytest.approx(gaussian_mi(rho), abs=0.1)
+    shifted = rows[rows["summary"] == "shifted_unit"]["mi"]
+    assert (shifted.abs() < 0.01).all()  # different units are independent here
+    null = rows[(rows["summary"] == "same_unit") & (rows["bins"] == 16)].iloc[0]
+    assert abs(null["null_mean"]) < 0.01 and null["p_value"] == pytest.approx(0.1)
+
+
+def test_coupling_raises_same_unit_mi_and_beats_the_null(tables):
+    mi = tables["gate_mi"]
+    sel = mi[(mi["pair"] == "forget-input") & (mi["summary"] == "same_unit")
+             & (mi["bins"] == 16)]
+    by = sel.set_index(["representation", "step"])
+    # Coupled f = 1 - i: MI near H(bins) = ln 16 on logits; independent at step 0.
+    assert by.loc[("logit", 100), "mi"] > 2.0
+    assert abs(by.loc[("logit", 0), "mi"]) < 0.05
+    assert by.loc[("logit", 100), "p_value"] == pytest.approx(1 / 20)
+    assert by.loc[("logit", 0), "p_value"] > 0.05
+    # Uncoupled pairs stay near zero.
+    other = mi[(mi["pair"] == "forget-output") & (mi["summary"] == "same_unit")]
+    assert other["mi"].abs().max() < 0.05
+    assert set(mi["bins"]) == {8, 16}
+    assert set(mi["representation"]) == {"activation", "logit", "activation_equal_width"}
+
+
+def test_unit_factor_mi_finds_the_planted_units(tables):
+    uf = tables["unit_factor_mi"]
+    trained = uf[uf["step"] == 100]
+    best = trained.loc[trained.groupby("factor")["mi"].idxmax()].set_index("factor")
+    assert (best.loc["is_store", "gate"], best.loc["is_store", "unit"]) in (("input", 0),
+                                                                           ("forget", 0))
+    assert (best.loc["is_query", "gate"], best.loc["is_query", "unit"]) == ("output", 1)
+    assert "partial_sum" not in set(uf["factor"])  # continuous variables are left out
+
+
+def test_disentanglement_rises_when_units_specialise(tables):
+    scores = tables["disentanglement"].set_index(["metric", "step"])["value"]
+    assert scores["mig", 100] > scores["mig", 0] + 0.2
+    assert scores["dci_informativeness", 100] > scores["dci_informativeness", 0]
+    assert {"dci_disentanglement", "dci_completeness", "sap"} <= set(
+        tables["disentanglement"]["metric"])
+
+
+def test_fitted_metrics_only_when_asked():
+    steps, factors, acts, _ = synthetic_model(n=20, t=20)
+    rows = disentanglement_rows(acts[100], "lstm", discrete_factors(factors), fitted=False,
+                                n_samples=100, n_estimators=5)
+    assert {r["metric"] for r in rows} == {"mig", "modularity"}
+
+
+def test_logits_are_stored_apart_from_gates(tmp_path):
+    from conftest import write_gate_file
+
+    factors = {"is_store": np.zeros((2, 3), dtype=np.int64)}
+    inputs = write_gate_file(tmp_path / "gates.npz", factors,
+                             {0: {"forget": np.zeros((2, 3, 4)),
+                                  "forget_logit": np.ones((2, 3, 4))}})
+    assert set(inputs.gates.gates(0)) == {"forget"}  # readers of gates see no logits
+    assert inputs.gates.logits(0)["forget"].max() == 1.0
+
+
+# ------------------------------------------------------------------ verdict across seeds
+def synthetic_gate_mi(trained=0.5, initial=0.2, n_seeds=5, unsolved=(4,)):
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in range(n_seeds):
+        for step, value in ((0, initial), (200, trained)):
+            rows.append({"task": "t", "arch": "lstm", "init": "default", "seed": seed,
+                         "step": step, "final_step": 200, "pair": "forget-input",
+                         "representation": "logit", "bins": 16, "summary": "same_unit",
+                         "mi": value + 0.01 * rng.standard_normal() + (5 if seed in unsolved
+                                                                      else 0),
+                         "null_mean": 0.001, "null_q95": 0.002, "p_value": 1 / 21,
+                         "solved": seed not in unsolved})
+    return pd.DataFrame(rows)
+
+
+def synthetic_scores(changes):
+    rows = []
+    for seed in range(4):
+        for metric, (before, after) in changes.items():
+            for step, value in ((0, before), (300, after)):
+                rows.append({"task": "t", "arch": "gru", "init": "default", "seed": seed,
+                             "step": step, "final_step": 300, "metric": metric,
+                             "value": value + 0.01 * seed, "n_factors": 3, "solved": True})
+    return pd.DataFrame(rows)
+
+
+def test_dependence_rises_and_is_above_the_null():
+    dep = aggregate.c5_dependence(synthetic_gate_mi(), 500, 0.95)
+    row = dep.iloc[0]
+    assert row["direction"] == "rises" and row["n_seeds"] == 4 and row["n_unsolved"] == 1
+    assert row["trained"] == pytest.approx(0.5, abs=0.02)  # the unsolved seed (5.5) left out
+    assert row["excess"] == pytest.approx(0.499, abs=0.02) and row["seeds_above_null"] == 4
+    verdicts = aggregate.c5_verdicts(dep, pd.DataFrame(), 16)
+    assert verdicts.iloc[0]["verdict"] == "dependent"
+
+
+def test_dependence_falling_is_reported_as_falls():
+    dep = aggregate.c5_dependence(synthetic_gate_mi(trained=0.1, initial=0.4), 500, 0.95)
+    assert dep.iloc[0]["direction"] == "falls"
+
+
+def test_specialisation_verdicts_and_claim_rows():
+    disent = aggregate.c5_disentanglement(synthetic_scores({
+        "mig": (0.05, 0.3), "modularity": (0.7, 0.9), "dci_disentanglement": (0.9, 0.5),
+        "sap": (0.02, 0.02)}), 500, 0.95)
+    dep = aggregate.c5_dependence(synthetic_gate_mi(), 500, 0.95)
+    c5 = aggregate.c5_verdicts(dep, disent, 16)
+    spec = c5[c5["question"] == "specialised"].set_index("measure")["verdict"]
+    assert spec.to_dict() == {"dci_disentanglement": "less specialised",
+                              "mig": "more specialised", "modularity": "more specialised"}
+    claims = {r["claim"]: r for r in section.c5_claim_rows(c5)}
+    specialised = claims["C5 specialised (disentanglement rises)"]
+    independent = claims["C5 statistically independent gates"]
+    assert specialised["verdict"] == "mixed" and "falls in 1" in specialised["basis"]
+    assert independent["verdict"] == "contradicted" and "rises in 1" in independent["basis"]
+
+
+def test_no_solved_models_gives_empty_tables_not_errors():
+    gate_mi = synthetic_gate_mi(unsolved=range(5))
+    dep = aggregate.c5_dependence(gate_mi, 200, 0.95)
+    c5 = aggregate.c5_verdicts(dep, pd.DataFrame(), 16)
+    assert c5.empty
+    assert section.c5_claim_rows(c5)[0]["verdict"] == "not decided"
+
+
+def test_float16_saturation_lowers_activation_mi_but_not_logit_mi():
+    """Why logits are stored: float16 sigmoids of large logits tie at exactly 0 or 1."""
+    rng = np.random.default_rng(4)
+    rho, n, t, h = 0.9, 100, 100, 4
+    za = 8 * rng.standard_normal((n, t, h))
+    zb = rho * za + 8 * np.sqrt(1 - rho**2) * rng.standard_normal((n, t, h))
+    acts = {"reset": sigmoid(za).astype(np.float16), "update": sigmoid(zb).astype(np.float16)}
+    logits = {"reset": za.astype(np.float16), "update": zb.astype(np.float16)}
+    assert np.mean(acts["reset"] == 1.0) > 0.1  # saturated: ties at exactly 1.0
+
+    def same_unit(arrays):
+        rows = pd.DataFrame(gate_pair_rows(arrays, "gru", [32]))
+        return rows[rows["summary"] == "same_unit"]["mi"].iloc[0]
+
+    assert same_unit(logits) == pytest.approx(gaussian_mi(rho), abs=0.1)
+    # Quantile bins are rank based, so only the ties cost information: measured 0.76 vs 0.81.
+    assert same_unit(acts) < same_unit(logits) - 0.02
+
+
+def test_mi_given_the_shared_input_removes_input_driven_dependence():
+    """Two gates driven only by the same input token: dependent, but not given the token."""
+    rng = np.random.default_rng(5)
+    n, t, h = 100, 100, 4
+    token = rng.integers(0, 5, size=(n, t))
+    wa, wb = rng.standard_normal((5, h)), rng.standard_normal((5, h))
+    arrays = {"reset": sigmoid(3 * wa[token] + 0.3 * rng.standard_normal((n, t, h))),
+              "update": sigmoid(3 * wb[token] + 0.3 * rng.standard_normal((n, t, h)))}
+    rows = pd.DataFrame(gate_pair_rows(arrays, "gru", [16], input_types=token,
+                                       n_permutations=9, main_bins=16)).set_index("summary")
+    assert rows.loc["same_unit", "mi"] > 0.8
+    assert abs(rows.loc["same_unit_given_input", "mi"]) < 0.05
+    assert rows.loc["same_unit_given_input", "p_value"] > 0.1
+    # Coupled beyond the token (b = a + noise): the conditional MI stays high.
+    ca = discretize(arrays["reset"].reshape(-1, h), 16)
+    coupled = arrays["reset"].reshape(-1, h) + 0.01 * rng.standard_normal((n * t, h))
+    cb = discretize(coupled, 16)
+    assert conditional_paired_mi(ca, cb, token.reshape(-1)).mean() > 0.5

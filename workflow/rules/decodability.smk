@@ -1,0 +1,87 @@
+# Claim C1, first line of evidence: decodability by linear probes with control tasks
+# (gateroles.analyses.decodability).
+REPORT_SECTIONS.append("gateroles.analyses.decodability.section")
+REPORT_TABLES.update(c1="results/tables/c1_verdicts.csv", c1_ranking="results/tables/c1_ranking.csv",
+                     c1_controls="results/tables/c1_controls.csv")
+DECODABILITY_FIGURES = ["c1_selectivity_heatmap", "c1_emergence", "c1_task_vs_control"]
+REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in DECODABILITY_FIGURES})
+FIGURES += [f for name in DECODABILITY_FIGURES for f in figure_outputs(name)]
+CELL_RULES.append("decodability")
+SINGLE_RULES += ["aggregate_decodability"] + [f"fig_{name}" for name in DECODABILITY_FIGURES]
+
+
+rule decodability:
+    input:
+        code=lib("gateroles.analyses.decodability.measure"),
+        gates=per_seed("gates.npz"),
+    output:
+        probes=cell_table("decodability", "probes"),
+    log:
+        log("decodability"),
+    benchmark:
+        bench("decodability")
+    params:
+        module="gateroles.analyses.decodability.measure",
+        seeds=SEEDS,
+        config=sections("probes"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        ENV
+    script:
+        "../scripts/measure.py"
+
+
+rule aggregate_decodability:
+    input:
+        code=lib("gateroles.analyses.decodability.aggregate"),
+        runs="results/tables/runs.csv",
+        probes=per_cell(cell_table("decodability", "probes")),
+    output:
+        probes="results/tables/probes.csv",
+        ranking="results/tables/c1_ranking.csv",
+        c1="results/tables/c1_verdicts.csv",
+        controls="results/tables/c1_controls.csv",
+    log:
+        log("aggregate_decodability", per_cell_job=False),
+    benchmark:
+        bench("aggregate_decodability", per_cell_job=False)
+    params:
+        module="gateroles.analyses.decodability.aggregate",
+        config=sections("analysis", "probes"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/aggregate.py"
+
+
+rule fig_decodability:
+    input:
+        code=lib("gateroles.analyses.decodability.figures"),
+        probes="results/tables/probes.csv",
+    output:
+        png=report("results/figures/{figure}.png",
+                   caption="../../src/gateroles/analyses/decodability/captions/{figure}.rst",
+                   category="C1 probes"),
+        pdf="results/figures/{figure}.pdf",
+    log:
+        "results/logs/fig_{figure}.log",
+    benchmark:
+        "results/benchmarks/fig_{figure}.tsv"
+    wildcard_constraints:
+        figure="|".join(DECODABILITY_FIGURES),
+    params:
+        module="gateroles.analyses.decodability.figures",
+        name="{figure}",
+        config=sections("probes"),
+    threads: 1
+    conda:
+        ENV
+    script:
+        "../scripts/figure.py"

@@ -1,0 +1,94 @@
+# Claim C5, dependence between gates and disentanglement (gateroles.analyses.dependence).
+REPORT_SECTIONS.append("gateroles.analyses.dependence.section")
+REPORT_TABLES.update(c5="results/tables/c5_verdicts.csv",
+                     c5_dependence="results/tables/c5_dependence.csv",
+                     c5_scores="results/tables/c5_disentanglement.csv")
+DEPENDENCE_FIGURES = {"c5_gate_mi": "gate_mi", "c5_disentanglement": "disentanglement",
+                      "c5_unit_factor_mi": "unit_factor_mi"}
+REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in DEPENDENCE_FIGURES})
+FIGURES += [f for name in DEPENDENCE_FIGURES for f in figure_outputs(name)]
+CELL_RULES.append("dependence")
+SINGLE_RULES += ["aggregate_dependence"] + [f"fig_{name}" for name in DEPENDENCE_FIGURES]
+
+
+rule dependence:
+    input:
+        code=lib("gateroles.analyses.dependence.measure"),
+        gates=per_seed("gates.npz"),
+    output:
+        gate_mi=cell_table("dependence", "gate_mi"),
+        unit_factor=cell_table("dependence", "unit_factor"),
+        disentanglement=cell_table("dependence", "disentanglement"),
+    log:
+        log("dependence"),
+    benchmark:
+        bench("dependence")
+    params:
+        module="gateroles.analyses.dependence.measure",
+        seeds=SEEDS,
+        config=sections("information"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        ENV
+    script:
+        "../scripts/measure.py"
+
+
+rule aggregate_dependence:
+    input:
+        code=lib("gateroles.analyses.dependence.aggregate"),
+        runs="results/tables/runs.csv",
+        gate_mi=per_cell(cell_table("dependence", "gate_mi")),
+        unit_factor=per_cell(cell_table("dependence", "unit_factor")),
+        disentanglement=per_cell(cell_table("dependence", "disentanglement")),
+    output:
+        gate_mi="results/tables/gate_mi.csv",
+        unit_factor="results/tables/unit_factor_mi.csv",
+        disentanglement="results/tables/disentanglement.csv",
+        dependence="results/tables/c5_dependence.csv",
+        disent_change="results/tables/c5_disentanglement.csv",
+        c5="results/tables/c5_verdicts.csv",
+    log:
+        log("aggregate_dependence", per_cell_job=False),
+    benchmark:
+        bench("aggregate_dependence", per_cell_job=False)
+    params:
+        module="gateroles.analyses.dependence.aggregate",
+        config=sections("analysis", "information"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/aggregate.py"
+
+
+rule fig_dependence:
+    input:
+        code=lib("gateroles.analyses.dependence.figures"),
+        table=lambda w: f"results/tables/{DEPENDENCE_FIGURES[w.figure]}.csv",
+    output:
+        png=report("results/figures/{figure}.png",
+                   caption="../../src/gateroles/analyses/dependence/captions/{figure}.rst",
+                   category="C5 disentanglement"),
+        pdf="results/figures/{figure}.pdf",
+    log:
+        "results/logs/fig_{figure}.log",
+    benchmark:
+        "results/benchmarks/fig_{figure}.tsv"
+    wildcard_constraints:
+        figure="|".join(DEPENDENCE_FIGURES),
+    params:
+        module="gateroles.analyses.dependence.figures",
+        name="{figure}",
+        config=sections("information"),
+    threads: 1
+    conda:
+        ENV
+    script:
+        "../scripts/figure.py"

@@ -1,0 +1,83 @@
+# Claim C2, event-locked gate dynamics (gateroles.analyses.event_locking).
+REPORT_SECTIONS.append("gateroles.analyses.event_locking.section")
+REPORT_TABLES.update(c2="results/tables/c2_verdicts.csv")
+REPORT_FIGURES.update(event_averages="results/figures/event_averages.png")
+FIGURES += figure_outputs("event_averages")
+CELL_RULES.append("event_locking")
+SINGLE_RULES += ["aggregate_event_locking", "fig_event_averages"]
+
+
+rule event_locking:
+    input:
+        code=lib("gateroles.analyses.event_locking.measure"),
+        gates=per_seed("gates.npz"),
+    output:
+        contrast=cell_table("event_locking", "contrast"),
+        aligned=cell_table("event_locking", "aligned"),
+    log:
+        log("event_locking"),
+    benchmark:
+        bench("event_locking")
+    params:
+        module="gateroles.analyses.event_locking.measure",
+        seeds=SEEDS,
+        config=sections("events"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/measure.py"
+
+
+rule aggregate_event_locking:
+    input:
+        code=lib("gateroles.analyses.event_locking.aggregate"),
+        runs="results/tables/runs.csv",
+        contrast=per_cell(cell_table("event_locking", "contrast")),
+        aligned=per_cell(cell_table("event_locking", "aligned")),
+    output:
+        contrast="results/tables/eta_contrast.csv",
+        aligned="results/tables/eta_aligned.csv",
+        c2="results/tables/c2_verdicts.csv",
+    log:
+        log("aggregate_event_locking", per_cell_job=False),
+    benchmark:
+        bench("aggregate_event_locking", per_cell_job=False)
+    params:
+        module="gateroles.analyses.event_locking.aggregate",
+        config=sections("analysis", "events"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        ENV
+    script:
+        "../scripts/aggregate.py"
+
+
+rule fig_event_averages:
+    input:
+        code=lib("gateroles.analyses.event_locking.figures"),
+        aligned="results/tables/eta_aligned.csv",
+    output:
+        png=report("results/figures/event_averages.png",
+                   caption=caption("event_locking", "event_averages"),
+                   category="C2 event-locked dynamics"),
+        pdf="results/figures/event_averages.pdf",
+    log:
+        log("fig_event_averages", per_cell_job=False),
+    benchmark:
+        bench("fig_event_averages", per_cell_job=False)
+    params:
+        module="gateroles.analyses.event_locking.figures",
+        name="event_averages",
+        config=sections("events"),
+    threads: 1
+    conda:
+        ENV
+    script:
+        "../scripts/figure.py"

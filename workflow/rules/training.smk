@@ -1,0 +1,124 @@
+# Tasks and training (gateroles.training, gateroles.extraction, gateroles.analyses.training):
+# every seed of a grid cell trained in one job, its gates extracted in another, the runs table
+# (solved flags, read by every aggregate), and the training curves.
+REPORT_SECTIONS.append("gateroles.analyses.training.section")
+REPORT_TABLES.update(runs="results/tables/runs.csv", solved="results/tables/solved_by_task.csv")
+REPORT_FIGURES.update(training_curves="results/figures/training_curves.png")
+FIGURES += figure_outputs("training_curves")
+CELL_RULES += ["train", "extract_gates"]
+SINGLE_RULES += ["runs_table", "aggregate_training", "fig_training_curves"]
+
+
+rule train:
+    input:
+        code=lib("gateroles.training"),
+    output:
+        checkpoints=per_seed("checkpoints.pt"),
+        train_log=per_seed("train_log.csv"),
+        test=per_seed("test.json"),
+    log:
+        log("train"),
+    benchmark:
+        bench("train")
+    params:
+        seeds=SEEDS,
+        config=sections("data", "task_params", "model", "training"),
+    threads: config["resources"]["train_threads"]
+    resources:
+        mem_mb=2000,
+        runtime=120,
+        # A GPU only when the config insists on CUDA (a SLURM job then gets `--gpus=1`);
+        # per-rule memory and time for clusters live in profiles/slurm.
+        gpu=1 if config["training"]["device"] == "cuda" else 0,
+    conda:
+        ENV
+    script:
+        "../scripts/train.py"
+
+
+rule extract_gates:
+    input:
+        code=lib("gateroles.extraction"),
+        checkpoints=per_seed("checkpoints.pt"),
+    output:
+        gates=per_seed("gates.npz"),
+    log:
+        log("extract_gates"),
+    benchmark:
+        bench("extract_gates")
+    params:
+        seeds=SEEDS,
+        config=sections("data", "task_params", "extraction"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../scripts/extract_gates.py"
+
+
+rule runs_table:
+    input:
+        code=lib("gateroles.analyses.training.aggregate"),
+        tests=per_run("test.json"),
+    output:
+        runs="results/tables/runs.csv",
+        solved="results/tables/solved_by_task.csv",
+    log:
+        log("runs_table", per_cell_job=False),
+    benchmark:
+        bench("runs_table", per_cell_job=False)
+    params:
+        config=sections("analysis"),
+    threads: 1
+    conda:
+        ENV
+    script:
+        "../scripts/runs_table.py"
+
+
+rule aggregate_training:
+    input:
+        code=lib("gateroles.analyses.training.aggregate"),
+        runs="results/tables/runs.csv",
+        train_log=per_run("train_log.csv"),
+    output:
+        training="results/tables/training_curves.csv",
+    log:
+        log("aggregate_training", per_cell_job=False),
+    benchmark:
+        bench("aggregate_training", per_cell_job=False)
+    params:
+        module="gateroles.analyses.training.aggregate",
+        config=sections("analysis"),
+    threads: 1
+    conda:
+        ENV
+    script:
+        "../scripts/aggregate.py"
+
+
+rule fig_training_curves:
+    input:
+        code=lib("gateroles.analyses.training.figures"),
+        training="results/tables/training_curves.csv",
+        runs="results/tables/runs.csv",
+    output:
+        png=report("results/figures/training_curves.png",
+                   caption=caption("training", "training_curves"), category="Training"),
+        pdf="results/figures/training_curves.pdf",
+    log:
+        log("fig_training_curves", per_cell_job=False),
+    benchmark:
+        bench("fig_training_curves", per_cell_job=False)
+    params:
+        module="gateroles.analyses.training.figures",
+        name="training_curves",
+        config={},
+    threads: 1
+    conda:
+        ENV
+    script:
+        "../scripts/figure.py"
