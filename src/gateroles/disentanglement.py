@@ -24,6 +24,7 @@ codes discretised into ``bins`` equal-width bins over each code's sample range.
 from __future__ import annotations
 
 import numpy as np
+import sklearn
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.svm import LinearSVC
 
@@ -206,6 +207,13 @@ def modularity(
     return float(np.mean(scores))
 
 
+def _checked_once():
+    """scikit-learn context for the many small fits below: the inputs were validated once
+    (`_check_inputs`: finite, 2-D), so skip its per-call parameter and finiteness checks
+    (about a third of a small fit's time); the fitted models are the same."""
+    return sklearn.config_context(assume_finite=True, skip_parameter_validation=True)
+
+
 # --------------------------------------------------------------------------------------------
 # DCI
 # --------------------------------------------------------------------------------------------
@@ -262,10 +270,11 @@ def dci(
     kwargs = {"n_estimators": n_estimators, "random_state": seed, **(classifier_kwargs or {})}
     importance = np.zeros((x_tr.shape[1], y_tr.shape[1]))
     accuracy = np.zeros(y_tr.shape[1])
-    for k in range(y_tr.shape[1]):
-        clf = GradientBoostingClassifier(**kwargs).fit(x_tr, y_tr[:, k])
-        importance[:, k] = np.abs(clf.feature_importances_)
-        accuracy[k] = np.mean(clf.predict(x_te) == y_te[:, k])
+    with _checked_once():
+        for k in range(y_tr.shape[1]):
+            clf = GradientBoostingClassifier(**kwargs).fit(x_tr, y_tr[:, k])
+            importance[:, k] = np.abs(clf.feature_importances_)
+            accuracy[k] = np.mean(clf.predict(x_te) == y_te[:, k])
     return {
         "disentanglement": _specificity(importance),
         "completeness": _specificity(importance.T),
@@ -306,10 +315,11 @@ def sap(
         std[std == 0] = 1.0
         x_tr, x_te = (x_tr - mean) / std, (x_te - mean) / std
     scores = np.zeros((x_tr.shape[1], y_tr.shape[1]))
-    for j in range(x_tr.shape[1]):
-        for k in range(y_tr.shape[1]):
-            clf = LinearSVC(C=C, class_weight="balanced", max_iter=10_000, random_state=seed)
-            clf.fit(x_tr[:, j : j + 1], y_tr[:, k])
-            scores[j, k] = np.mean(clf.predict(x_te[:, j : j + 1]) == y_te[:, k])
+    with _checked_once():
+        for j in range(x_tr.shape[1]):
+            for k in range(y_tr.shape[1]):
+                clf = LinearSVC(C=C, class_weight="balanced", max_iter=10_000, random_state=seed)
+                clf.fit(x_tr[:, j : j + 1], y_tr[:, k])
+                scores[j, k] = np.mean(clf.predict(x_te[:, j : j + 1]) == y_te[:, k])
     top = np.sort(scores, axis=0)[::-1]
     return float(np.mean(top[0] - top[1]))

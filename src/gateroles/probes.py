@@ -192,8 +192,29 @@ def _decision(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndar
 
 def _balanced_accuracy(y_true: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """Mean recall over classes present in ``y_true``; ``pred`` is [n, J] -> [J]."""
-    recalls = [np.mean(pred[y_true == c] == c, axis=0) for c in np.unique(y_true)]
-    return np.mean(recalls, axis=0)
+    return _ClassIndicator(y_true).balanced_accuracy(pred)
+
+
+class _ClassIndicator:
+    """The classes present in a label vector, for fast balanced accuracies of many predictions.
+
+    Recall of class c = (correct predictions among its samples) / (its samples): the counts
+    come from one product of the class indicator matrix with the correctness matrix (exact:
+    sums of 0/1 in float64), instead of a boolean gather per class and prediction.
+    """
+
+    def __init__(self, y_true: np.ndarray):
+        self.y = y_true
+        classes, codes, counts = np.unique(y_true, return_inverse=True, return_counts=True)
+        self.classes = classes
+        self.indicator = np.zeros((len(classes), len(y_true)))
+        self.indicator[codes.ravel(), np.arange(len(y_true))] = 1.0
+        self.counts = counts.astype(float)
+
+    def balanced_accuracy(self, pred: np.ndarray) -> np.ndarray:
+        correct = (pred == self.y[:, None]).astype(float)
+        recalls = (self.indicator @ correct) / self.counts[:, None]  # [C, J]
+        return recalls.mean(axis=0)
 
 
 def _r2(y_true: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -209,6 +230,7 @@ class _Classifier:
 
     def __init__(self, X_folds: list[np.ndarray], y_folds: list[np.ndarray], n_classes: int):
         self.X_folds, self.y_folds = X_folds, y_folds
+        self.indicators = [_ClassIndicator(yf) for yf in y_folds]
         self.binary = n_classes == 2
         eye = np.eye(n_classes)
         self.targets = eye[:, 1:] * 2 - 1 if self.binary else eye * 2 - 1  # [C, m]
@@ -252,7 +274,7 @@ class _Classifier:
         else:
             scores[..., ~present] = -np.inf
             pred = scores.argmax(axis=-1)
-        return _balanced_accuracy(self.y_folds[fold], pred)
+        return self.indicators[fold].balanced_accuracy(pred)
 
     @staticmethod
     def select(inner_scores: np.ndarray) -> int:
@@ -295,17 +317,25 @@ class _Regressor:
 
 
 def _nested_cv(model, n_splits: int, alphas: np.ndarray) -> float:
-    """Outer score averaged over folds, alpha picked by leave-one-fold-out on the rest."""
+    """Outer score averaged over folds, alpha picked by leave-one-fold-out on the rest.
+
+    The inner model for outer fold k scored on fold j is trained on every fold but j and k,
+    the same set as for outer fold j scored on k: each such fit is made once and used twice.
+    """
     inner_metric = getattr(model, "inner_loss", model.score)
+    inner_fits = {}
     outer = []
     for k in range(n_splits):
         inner = []
         for j in range(n_splits):
             if j == k:
                 continue
-            train = np.ones(n_splits, dtype=bool)
-            train[[j, k]] = False
-            inner.append(inner_metric(j, model.fit(train, alphas)))
+            pair = (min(j, k), max(j, k))
+            if pair not in inner_fits:
+                train = np.ones(n_splits, dtype=bool)
+                train[[j, k]] = False
+                inner_fits[pair] = model.fit(train, alphas)
+            inner.append(inner_metric(j, inner_fits[pair]))
         best = model.select(np.array(inner))
         train = np.arange(n_splits) != k
         outer.append(model.score(k, model.fit(train, alphas[best : best + 1]))[0])
@@ -316,20 +346,57 @@ def _nested_cv(model, n_splits: int, alphas: np.ndarray) -> float:
 # --------------------------------------------------------------------------- public API
 
 
-def _prepare(X, y, groups):
+def _check_features(X) -> np.ndarray:
     X = np.asarray(X, dtype=float)
     if X.ndim != 2:
         raise ValueError(f"X must be [n_samples, n_features], got shape {X.shape}")
-    y, groups = np.ravel(y), np.ravel(groups)
-    if not len(X) == len(y) == len(groups):
-        raise ValueError(f"lengths differ: X {len(X)}, y {len(y)}, groups {len(groups)}")
     if not np.isfinite(X).all():
         raise ValueError("X contains non-finite values")
-    # Global centring/scaling for numerical conditioning only: the model is invariant to it,
-    # the per-fold standardisation is redone on the training-fold moments.
-    sd = X.std(axis=0)
-    X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    return X, y, groups
+    return X
+
+
+class _Folds:
+    """One feature matrix, centred and scaled once, split into grouped folds once: every label
+    probed from it (task and control labels of every variable) reuses both."""
+
+    def __init__(self, X, groups, seed: int, n_splits: int):
+        if n_splits < 3:
+            raise ValueError("n_splits must be >= 3 (inner folds are the other outer folds)")
+        X = _check_features(X)
+        groups = np.ravel(groups)
+        if len(X) != len(groups):
+            raise ValueError(f"lengths differ: X {len(X)}, groups {len(groups)}")
+        # Global centring/scaling for numerical conditioning only: the model is invariant to
+        # it, the per-fold standardisation is redone on the training-fold moments.
+        sd = X.std(axis=0)
+        X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+        self.n, self.n_splits, self.seed, self.groups = len(X), n_splits, seed, groups
+        self._X = X
+        self._index = self._X_folds = None
+
+    def _split(self):
+        if self._index is None:  # only labels with two or more values need the folds
+            folds = grouped_folds(self.groups, self.n_splits, self.seed)
+            self._index = [np.flatnonzero(folds == k) for k in range(self.n_splits)]
+            self._X_folds = [self._X[i] for i in self._index]
+        return self._index, self._X_folds
+
+    def probe(self, y, kind: str) -> float:
+        """The nested-CV score of a ridge probe of labels ``y`` ``[n]``."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        y = np.ravel(y)
+        if len(y) != self.n:
+            raise ValueError(f"lengths differ: X {self.n}, y {len(y)}")
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            return CHANCE[kind]
+        index, X_folds = self._split()
+        if kind == "classification":
+            model = _Classifier(X_folds, [codes.ravel()[i] for i in index], len(classes))
+        else:
+            model = _Regressor(X_folds, [y.astype(float)[i] for i in index])
+        return _nested_cv(model, self.n_splits, ALPHAS)
 
 
 def probe(
@@ -349,20 +416,7 @@ def probe(
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if n_splits < 3:
-        raise ValueError("n_splits must be >= 3 (inner folds are the other outer folds)")
-    X, y, groups = _prepare(X, y, groups)
-    classes, codes = np.unique(y, return_inverse=True)
-    if len(classes) < 2:
-        return CHANCE[kind]
-    folds = grouped_folds(groups, n_splits, seed)
-    index = [np.flatnonzero(folds == k) for k in range(n_splits)]
-    X_folds = [X[i] for i in index]
-    if kind == "classification":
-        model = _Classifier(X_folds, [codes.ravel()[i] for i in index], len(classes))
-    else:
-        model = _Regressor(X_folds, [y.astype(float)[i] for i in index])
-    return _nested_cv(model, n_splits, ALPHAS)
+    return _Folds(X, groups, seed, n_splits).probe(y, kind)
 
 
 def selectivity(
@@ -466,13 +520,13 @@ def probe_sources(sources: dict[str, np.ndarray], factors: dict[str, np.ndarray]
     rows = []
     for source, X in sources.items():
         X = np.asarray(X)
-        X = X.reshape(n * t, -1) if X.ndim == 3 else X
+        folded = _Folds(X.reshape(n * t, -1) if X.ndim == 3 else X, groups, seed, n_splits)
         for name, (kind, y, y_controls) in labels.items():
-            task = probe(X, y, groups, kind, seed, n_splits)
+            task = folded.probe(y, kind)
             row = {"source": source, "variable": name, "kind": kind, "task_score": task}
             for key, y_control in y_controls.items():
                 suffix = f"_{key}" if key else ""
-                control = probe(X, y_control, groups, kind, seed, n_splits)
+                control = folded.probe(y_control, kind)
                 row.update({f"control_score{suffix}": control,
                             f"selectivity{suffix}": task - control})
             rows.append(row)

@@ -185,9 +185,8 @@ def disentanglement_rows(acts: dict[str, np.ndarray], arch: str,
                                  n_estimators=n_estimators, seed=seed)
     rows += [{"metric": f"dci_{k}", "value": v, "n_factors": len(keep)}
              for k, v in scores.items()]
-    rows.append({"metric": "sap", "value": disentanglement.sap(codes[fit], y_fit, codes[score],
-                                                                y_score, seed=seed),
-                 "n_factors": len(keep)})
+    sap = disentanglement.sap(codes[fit], y_fit, codes[score], y_score, seed=seed)
+    rows.append({"metric": "sap", "value": sap, "n_factors": len(keep)})
     return rows
 
 
