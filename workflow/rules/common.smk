@@ -12,7 +12,9 @@ CELL = "{task}/{arch}/{init}"
 
 def per_seed(name):
     """The per-seed files `name` of one grid cell (the cell's wildcards left in place)."""
-    return expand("results/runs/{{task}}/{{arch}}/{{init}}/seed{seed}/" + name, seed=SEEDS)
+    return expand(
+        "results/runs/{{task}}/{{arch}}/{{init}}/seed{seed}/{name}", seed=SEEDS, name=name
+    )
 
 
 def cell_table(analysis, table):
@@ -45,8 +47,11 @@ def log(name, per_cell_job=True):
 
 
 def bench(name, per_cell_job=True):
-    return (f"results/benchmarks/{name}/{CELL}.tsv" if per_cell_job
-            else f"results/benchmarks/{name}.tsv")
+    return (
+        f"results/benchmarks/{name}/{CELL}.tsv"
+        if per_cell_job
+        else f"results/benchmarks/{name}.tsv"
+    )
 
 
 def sections(*names):

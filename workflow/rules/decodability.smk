@@ -1,8 +1,11 @@
 # Claim C1, first line of evidence: decodability by linear probes with control tasks
 # (gateroles.analyses.decodability).
 REPORT_SECTIONS.append("gateroles.analyses.decodability.section")
-REPORT_TABLES.update(c1="results/tables/c1_verdicts.csv", c1_ranking="results/tables/c1_ranking.csv",
-                     c1_controls="results/tables/c1_controls.csv")
+REPORT_TABLES.update(
+    c1="results/tables/c1_verdicts.csv",
+    c1_ranking="results/tables/c1_ranking.csv",
+    c1_controls="results/tables/c1_controls.csv",
+)
 DECODABILITY_FIGURES = ["c1_selectivity_heatmap", "c1_emergence", "c1_task_vs_control"]
 REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in DECODABILITY_FIGURES})
 FIGURES += [f for name in DECODABILITY_FIGURES for f in figure_outputs(name)]
@@ -20,16 +23,16 @@ rule decodability:
         log("decodability"),
     benchmark:
         bench("decodability")
-    params:
-        module="gateroles.analyses.decodability.measure",
-        seeds=SEEDS,
-        config=sections("probes"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        ENV
+    params:
+        module="gateroles.analyses.decodability.measure",
+        seeds=SEEDS,
+        config=sections("probes"),
     script:
         "../scripts/measure.py"
 
@@ -48,15 +51,15 @@ rule aggregate_decodability:
         log("aggregate_decodability", per_cell_job=False),
     benchmark:
         bench("aggregate_decodability", per_cell_job=False)
-    params:
-        module="gateroles.analyses.decodability.aggregate",
-        config=sections("analysis", "probes"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        module="gateroles.analyses.decodability.aggregate",
+        config=sections("analysis", "probes"),
     script:
         "../scripts/aggregate.py"
 
@@ -66,9 +69,11 @@ rule fig_decodability:
         code=lib("gateroles.analyses.decodability.figures"),
         probes="results/tables/probes.csv",
     output:
-        png=report("results/figures/{figure}.png",
-                   caption="../../src/gateroles/analyses/decodability/captions/{figure}.rst",
-                   category="C1 probes"),
+        png=report(
+            "results/figures/{figure}.png",
+            caption="../../src/gateroles/analyses/decodability/captions/{figure}.rst",
+            category="C1 probes",
+        ),
         pdf="results/figures/{figure}.pdf",
     log:
         "results/logs/fig_{figure}.log",
@@ -76,12 +81,12 @@ rule fig_decodability:
         "results/benchmarks/fig_{figure}.tsv"
     wildcard_constraints:
         figure="|".join(DECODABILITY_FIGURES),
+    conda:
+        ENV
+    threads: 1
     params:
         module="gateroles.analyses.decodability.figures",
         name="{figure}",
         config=sections("probes"),
-    threads: 1
-    conda:
-        ENV
     script:
         "../scripts/figure.py"

@@ -1,10 +1,15 @@
 # Claim C5, dependence between gates and disentanglement (gateroles.analyses.dependence).
 REPORT_SECTIONS.append("gateroles.analyses.dependence.section")
-REPORT_TABLES.update(c5="results/tables/c5_verdicts.csv",
-                     c5_dependence="results/tables/c5_dependence.csv",
-                     c5_scores="results/tables/c5_disentanglement.csv")
-DEPENDENCE_FIGURES = {"c5_gate_mi": "gate_mi", "c5_disentanglement": "disentanglement",
-                      "c5_unit_factor_mi": "unit_factor_mi"}
+REPORT_TABLES.update(
+    c5="results/tables/c5_verdicts.csv",
+    c5_dependence="results/tables/c5_dependence.csv",
+    c5_scores="results/tables/c5_disentanglement.csv",
+)
+DEPENDENCE_FIGURES = {
+    "c5_gate_mi": "gate_mi",
+    "c5_disentanglement": "disentanglement",
+    "c5_unit_factor_mi": "unit_factor_mi",
+}
 REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in DEPENDENCE_FIGURES})
 FIGURES += [f for name in DEPENDENCE_FIGURES for f in figure_outputs(name)]
 CELL_RULES.append("dependence")
@@ -23,16 +28,16 @@ rule dependence:
         log("dependence"),
     benchmark:
         bench("dependence")
-    params:
-        module="gateroles.analyses.dependence.measure",
-        seeds=SEEDS,
-        config=sections("information"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        ENV
+    params:
+        module="gateroles.analyses.dependence.measure",
+        seeds=SEEDS,
+        config=sections("information"),
     script:
         "../scripts/measure.py"
 
@@ -55,15 +60,15 @@ rule aggregate_dependence:
         log("aggregate_dependence", per_cell_job=False),
     benchmark:
         bench("aggregate_dependence", per_cell_job=False)
-    params:
-        module="gateroles.analyses.dependence.aggregate",
-        config=sections("analysis", "information"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        module="gateroles.analyses.dependence.aggregate",
+        config=sections("analysis", "information"),
     script:
         "../scripts/aggregate.py"
 
@@ -73,9 +78,11 @@ rule fig_dependence:
         code=lib("gateroles.analyses.dependence.figures"),
         table=lambda w: f"results/tables/{DEPENDENCE_FIGURES[w.figure]}.csv",
     output:
-        png=report("results/figures/{figure}.png",
-                   caption="../../src/gateroles/analyses/dependence/captions/{figure}.rst",
-                   category="C5 disentanglement"),
+        png=report(
+            "results/figures/{figure}.png",
+            caption="../../src/gateroles/analyses/dependence/captions/{figure}.rst",
+            category="C5 disentanglement",
+        ),
         pdf="results/figures/{figure}.pdf",
     log:
         "results/logs/fig_{figure}.log",
@@ -83,12 +90,12 @@ rule fig_dependence:
         "results/benchmarks/fig_{figure}.tsv"
     wildcard_constraints:
         figure="|".join(DEPENDENCE_FIGURES),
+    conda:
+        ENV
+    threads: 1
     params:
         module="gateroles.analyses.dependence.figures",
         name="{figure}",
         config=sections("information"),
-    threads: 1
-    conda:
-        ENV
     script:
         "../scripts/figure.py"

@@ -18,16 +18,16 @@ rule event_locking:
         log("event_locking"),
     benchmark:
         bench("event_locking")
-    params:
-        module="gateroles.analyses.event_locking.measure",
-        seeds=SEEDS,
-        config=sections("events"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        module="gateroles.analyses.event_locking.measure",
+        seeds=SEEDS,
+        config=sections("events"),
     script:
         "../scripts/measure.py"
 
@@ -46,15 +46,15 @@ rule aggregate_event_locking:
         log("aggregate_event_locking", per_cell_job=False),
     benchmark:
         bench("aggregate_event_locking", per_cell_job=False)
-    params:
-        module="gateroles.analyses.event_locking.aggregate",
-        config=sections("analysis", "events"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        module="gateroles.analyses.event_locking.aggregate",
+        config=sections("analysis", "events"),
     script:
         "../scripts/aggregate.py"
 
@@ -64,20 +64,22 @@ rule fig_event_averages:
         code=lib("gateroles.analyses.event_locking.figures"),
         aligned="results/tables/eta_aligned.csv",
     output:
-        png=report("results/figures/event_averages.png",
-                   caption=caption("event_locking", "event_averages"),
-                   category="C2 event-locked dynamics"),
+        png=report(
+            "results/figures/event_averages.png",
+            caption=caption("event_locking", "event_averages"),
+            category="C2 event-locked dynamics",
+        ),
         pdf="results/figures/event_averages.pdf",
     log:
         log("fig_event_averages", per_cell_job=False),
     benchmark:
         bench("fig_event_averages", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
     params:
         module="gateroles.analyses.event_locking.figures",
         name="event_averages",
         config=sections("events"),
-    threads: 1
-    conda:
-        ENV
     script:
         "../scripts/figure.py"

@@ -12,13 +12,13 @@ rule report_html:
         provenance="results/provenance.json",
     log:
         log("report_html", per_cell_job=False),
+    conda:
+        ENV
+    threads: 1
     params:
         config=config,
         sections=REPORT_SECTIONS,
         tables=list(REPORT_TABLES),
         figures=list(REPORT_FIGURES),
-    threads: 1
-    conda:
-        ENV
     script:
         "../scripts/report_html.py"

@@ -17,16 +17,16 @@ rule saturation:
         log("saturation"),
     benchmark:
         bench("saturation")
-    params:
-        module="gateroles.analyses.saturation.measure",
-        seeds=SEEDS,
-        config=sections("saturation"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        module="gateroles.analyses.saturation.measure",
+        seeds=SEEDS,
+        config=sections("saturation"),
     script:
         "../scripts/measure.py"
 
@@ -43,15 +43,15 @@ rule aggregate_saturation:
         log("aggregate_saturation", per_cell_job=False),
     benchmark:
         bench("aggregate_saturation", per_cell_job=False)
-    params:
-        module="gateroles.analyses.saturation.aggregate",
-        config=sections("analysis", "saturation"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        ENV
+    params:
+        module="gateroles.analyses.saturation.aggregate",
+        config=sections("analysis", "saturation"),
     script:
         "../scripts/aggregate.py"
 
@@ -61,19 +61,22 @@ rule fig_saturation:
         code=lib("gateroles.analyses.saturation.figures"),
         saturation="results/tables/saturation.csv",
     output:
-        png=report("results/figures/saturation.png", caption=caption("saturation", "saturation"),
-                   category="Saturation"),
+        png=report(
+            "results/figures/saturation.png",
+            caption=caption("saturation", "saturation"),
+            category="Saturation",
+        ),
         pdf="results/figures/saturation.pdf",
     log:
         log("fig_saturation", per_cell_job=False),
     benchmark:
         bench("fig_saturation", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
     params:
         module="gateroles.analyses.saturation.figures",
         name="saturation",
         config=sections("saturation"),
-    threads: 1
-    conda:
-        ENV
     script:
         "../scripts/figure.py"

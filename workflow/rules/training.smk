@@ -20,9 +20,8 @@ rule train:
         log("train"),
     benchmark:
         bench("train")
-    params:
-        seeds=SEEDS,
-        config=sections("data", "task_params", "model", "training"),
+    conda:
+        ENV
     threads: config["resources"]["train_threads"]
     resources:
         mem_mb=2000,
@@ -30,8 +29,9 @@ rule train:
         # A GPU only when the config insists on CUDA (a SLURM job then gets `--gpus=1`);
         # per-rule memory and time for clusters live in profiles/slurm.
         gpu=1 if config["training"]["device"] == "cuda" else 0,
-    conda:
-        ENV
+    params:
+        seeds=SEEDS,
+        config=sections("data", "task_params", "model", "training"),
     script:
         "../scripts/train.py"
 
@@ -46,15 +46,15 @@ rule extract_gates:
         log("extract_gates"),
     benchmark:
         bench("extract_gates")
-    params:
-        seeds=SEEDS,
-        config=sections("data", "task_params", "extraction"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        ENV
+    params:
+        seeds=SEEDS,
+        config=sections("data", "task_params", "extraction"),
     script:
         "../scripts/extract_gates.py"
 
@@ -70,11 +70,11 @@ rule runs_table:
         log("runs_table", per_cell_job=False),
     benchmark:
         bench("runs_table", per_cell_job=False)
-    params:
-        config=sections("analysis"),
-    threads: 1
     conda:
         ENV
+    threads: 1
+    params:
+        config=sections("analysis"),
     script:
         "../scripts/runs_table.py"
 
@@ -90,12 +90,12 @@ rule aggregate_training:
         log("aggregate_training", per_cell_job=False),
     benchmark:
         bench("aggregate_training", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
     params:
         module="gateroles.analyses.training.aggregate",
         config=sections("analysis"),
-    threads: 1
-    conda:
-        ENV
     script:
         "../scripts/aggregate.py"
 
@@ -106,19 +106,22 @@ rule fig_training_curves:
         training="results/tables/training_curves.csv",
         runs="results/tables/runs.csv",
     output:
-        png=report("results/figures/training_curves.png",
-                   caption=caption("training", "training_curves"), category="Training"),
+        png=report(
+            "results/figures/training_curves.png",
+            caption=caption("training", "training_curves"),
+            category="Training",
+        ),
         pdf="results/figures/training_curves.pdf",
     log:
         log("fig_training_curves", per_cell_job=False),
     benchmark:
         bench("fig_training_curves", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
     params:
         module="gateroles.analyses.training.figures",
         name="training_curves",
         config={},
-    threads: 1
-    conda:
-        ENV
     script:
         "../scripts/figure.py"
