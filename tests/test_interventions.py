@@ -181,11 +181,13 @@ def test_stacked_conditions_equal_separate_calls(arch):
                   {gate_a: (rng.random((N, T, H)) < 0.2, rng.random((N, T, H))),
                    gate_b: (_at(8), 0.5)}]
     together = interventions.forward_conditions(model, x, conditions)
-    for condition, result in zip(conditions, together, strict=True):
+    in_pairs = interventions.forward_conditions(model, x, conditions, batch_size=2 * N)
+    for k, condition in enumerate(conditions):
         alone = interventions.forward(model, x, condition)
-        assert result.keys() == alone.keys()
+        assert together[k].keys() == alone.keys() == in_pairs[k].keys()
         for name in alone:
-            np.testing.assert_allclose(result[name], alone[name], atol=1e-6)
+            np.testing.assert_allclose(together[k][name], alone[name], atol=1e-6)
+            np.testing.assert_allclose(in_pairs[k][name], alone[name], atol=1e-6)
     labelled = interventions.forward_conditions(model, x, {"none": None, "a": conditions[1]})
     np.testing.assert_allclose(labelled["a"]["hidden"], together[1]["hidden"], atol=1e-6)
 

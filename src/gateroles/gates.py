@@ -178,20 +178,52 @@ def _project(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch
     return torch.mm(x_aug.reshape(t_len * n, size + 1), w_aug.T, out=out).view(t_len, n, -1)
 
 
-def _step_clamps(clamps: dict, targets: dict[str, tuple], shape: tuple[int, int, int],
+def _step_clamps(clamps: dict, targets: dict[str, torch.Tensor], shape: tuple[int, int, int],
                  to_stored: dict | None = None) -> list[tuple]:
-    """Per clamped gate: (steps where any element is clamped, per-step target views, mask
-    views, value views). `to_stored` maps a gate to the transform from its activation to what
-    the loop stores (e.g. g -> sigmoid(2 g) = (g + 1) / 2). All views, nothing copied."""
+    """The per-step work of a clamp: a list of (steps where anything is clamped, per-step target
+    views, per-step weights, per-step values). `targets` maps a gate to its time-major
+    `[T, N, H]` buffer; `to_stored` maps a gate to the transform from its activation to what
+    the loop stores (e.g. g -> sigmoid(2 g) = (g + 1) / 2).
+
+    A step applies `lerp(target, value, weight)` with a 0/1 float weight: exactly the value
+    where the weight is 1 and the target where it is 0, and vectorised (`torch.where` with an
+    irregular boolean mask is ~20x slower on these CPUs). Weights and values are made at the
+    size the caller gave them (a per-step mask stays [N, T, 1]) and broadcast as views. A gate
+    is clamped only on the runs of sequences where its mask has any true value (one entry per
+    run): stacked conditions that clamp different gates then cost what they clamp.
+    """
     plan = []
+    n, t_len, _ = shape
     for gate, (mask, value) in clamps.items():
         if to_stored and gate in to_stored:
             value = to_stored[gate](value)
-        mask_tm = mask.transpose(0, 1)
+        # converted in the caller's layout (a transposing copy is slow), through uint8 (bool ->
+        # float is ~3x slower); the float sums are faster than `any` on bool
+        small = unexpand(mask).view(torch.uint8).to(torch.float32)
+        weight = torch.broadcast_to(small, shape).transpose(0, 1)
         value_tm = torch.broadcast_to(value, shape).transpose(0, 1)
-        active = mask_tm.any(dim=2).any(dim=1).tolist()
-        plan.append((active, targets[gate], mask_tm.unbind(0), value_tm.unbind(0)))
+        per_row = small.sum(dim=2)  # [N', T']
+        for rows in _runs(per_row.sum(dim=1) > 0, n):
+            active = (per_row[rows].sum(dim=0) > 0).expand(t_len).tolist()
+            if any(active):
+                plan.append((active, targets[gate][:, rows].unbind(0),
+                             weight[:, rows].unbind(0), value_tm[:, rows].unbind(0)))
     return plan
+
+
+def _runs(flags: torch.Tensor, n: int) -> list[slice]:
+    """Slices of the runs of true `flags` (`[N']`, N' = 1 meaning every row of n)."""
+    if len(flags) == 1:
+        return [slice(0, n)] if flags[0] else []
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.numpy().astype(np.int8), [0]])))
+    return [slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def unexpand(t: torch.Tensor) -> torch.Tensor:
+    """The smallest view that broadcasts back to `t`: size 1 along its zero-stride dims."""
+    index = tuple(slice(0, 1) if stride == 0 and size > 1 else slice(None)
+                  for size, stride in zip(t.shape, t.stride(), strict=True))
+    return t[index]
 
 
 def _half_plus_half(value: torch.Tensor) -> torch.Tensor:
@@ -211,7 +243,7 @@ def _lstm_layer(x, w_ih, w_hh, b_ih, b_hh, keep_all: bool, keep_logits: bool, cl
     per-step view is made up front by `unbind` (one call for all steps). Logits are only stored
     when asked for: otherwise every step writes them to the same small buffer, which saves
     writing 10 MB per 200 x 100 x 32 batch. The scalings are undone on whole arrays after the
-    loop. A clamp is one `torch.where` into the activation buffer at the steps it touches
+    loop. A clamp is one `torch.lerp` into the activation buffer at the steps it touches
     (cell_candidate is stored as sigmoid(2 g), so its value becomes (g + 1) / 2).
     """
     n, t_len, in_size = x.shape
@@ -234,19 +266,19 @@ def _lstm_layer(x, w_ih, w_hh, b_ih, b_hh, keep_all: bool, keep_logits: bool, cl
     rows, act_t, c2_t = (a.unbind(0) for a in (x_half_h, act, c2s))
     logit_t = logits.unbind(0) if keep_logits else logits.unbind(0) * t_len
     half_h_t = x_half_h[:, :, in_size:].unbind(0)
-    i_t, f_t, o_t, s_g_t = (
-        gate.unbind(0) for gate in act.view(t_len, n, 4, hidden).permute(2, 0, 1, 3).unbind(0))
-    plan = _step_clamps(clamps, {"input": i_t, "forget": f_t, "output": o_t,
-                                 "cell_candidate": s_g_t}, (n, t_len, hidden),
-                        {"cell_candidate": _half_plus_half})
+    blocks = act.view(t_len, n, 4, hidden).permute(2, 0, 1, 3).unbind(0)  # i, f, o, s_g
+    i_t, f_t, o_t, s_g_t = (block.unbind(0) for block in blocks)
+    plan = _step_clamps(clamps, dict(zip(("input", "forget", "output", "cell_candidate"),
+                                         blocks, strict=True)),
+                        (n, t_len, hidden), {"cell_candidate": _half_plus_half})
     scratch = torch.empty(n, hidden)
     half = torch.tensor(0.5)  # a tensor, not a Python float: no per-step scalar conversion
     for t in range(t_len):
         torch.addmm(bias, rows[t], weights, out=logit_t[t])
         torch.sigmoid(logit_t[t], out=act_t[t])
-        for active, target, mask, value in plan:
+        for active, target, weight, value in plan:
             if active[t]:
-                torch.where(mask[t], value[t], target[t], out=target[t])
+                torch.lerp(target[t], value[t], weight[t], out=target[t])
         # 2c = f (2c) + 2 i g = f (2c) - 2 i + 4 i s_g
         i = i_t[t]
         f_c2 = torch.mul(f_t[t], c2_t[t], out=scratch).sub_(i, alpha=2)
@@ -298,26 +330,28 @@ def _gru_layer(x, w_ih, w_hh, b_ih, b_hh, keep_all: bool, keep_logits: bool, cla
     scratch = torch.empty(n, hidden)
     rows, rz_t, s_t = x_u.unbind(0), rz.unbind(0), s.unbind(0)
     u_t = x_u[:, :, in_size:].unbind(0)
-    pre_t = pre.unbind(0) if keep_logits else pre.unbind(0) * t_len
-    rz_logit_t = [p[:, :2 * hidden] for p in pre_t]
-    xn_t = [p[:, 2 * hidden:3 * hidden] for p in pre_t]
-    hn_t = [p[:, 3 * hidden:] for p in pre_t]
-    r_t, z_t = (g.unbind(0) for g in rz.view(t_len, n, 2, hidden).permute(2, 0, 1, 3).unbind(0))
-    plan = _step_clamps(clamps, {"reset": r_t, "update": z_t, "candidate": s_t},
-                        (n, t_len, hidden), {"candidate": _half_plus_half})
-    gate_plan = [p for p, g in zip(plan, clamps, strict=True) if g != "candidate"]
-    cand_plan = [p for p, g in zip(plan, clamps, strict=True) if g == "candidate"]
+    repeat = 1 if keep_logits else t_len  # without logits every step reuses one buffer
+    pre_t, rz_logit_t, xn_t, hn_t = (
+        part.unbind(0) * repeat for part in (pre, pre[:, :, :2 * hidden],
+                                             pre[:, :, 2 * hidden:3 * hidden],
+                                             pre[:, :, 3 * hidden:]))
+    r, z = rz.view(t_len, n, 2, hidden).permute(2, 0, 1, 3).unbind(0)
+    r_t, z_t = r.unbind(0), z.unbind(0)
+    gate_plan = _step_clamps({g: c for g, c in clamps.items() if g != "candidate"},
+                             {"reset": r, "update": z}, (n, t_len, hidden))
+    cand_plan = _step_clamps({g: c for g, c in clamps.items() if g == "candidate"},
+                             {"candidate": s}, (n, t_len, hidden), {"candidate": _half_plus_half})
     for t in range(t_len):
         torch.addmm(bias, rows[t], weights, out=pre_t[t])
         torch.sigmoid(rz_logit_t[t], out=rz_t[t])
-        for active, target, mask, value in gate_plan:
+        for active, target, weight, value in gate_plan:
             if active[t]:
-                torch.where(mask[t], value[t], target[t], out=target[t])
+                torch.lerp(target[t], value[t], weight[t], out=target[t])
         torch.addcmul(xn_t[t], r_t[t], hn_t[t], out=scratch)
         torch.sigmoid(scratch, out=s_t[t])
-        for active, target, mask, value in cand_plan:
+        for active, target, weight, value in cand_plan:
             if active[t]:
-                torch.where(mask[t], value[t], target[t], out=target[t])
+                torch.lerp(target[t], value[t], weight[t], out=target[t])
         torch.lerp(s_t[t], u_t[t], z_t[t], out=u_t[t + 1])  # (1 - z) s + z u_prev
     hs = x_u[1:, :, in_size:].mul_(2).sub_(1).transpose(0, 1)
     if not keep_all:
