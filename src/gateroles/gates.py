@@ -4,7 +4,7 @@ PyTorch's fused `nn.LSTM`/`nn.GRU`/`nn.RNN` never expose their gates, so we run 
 equations again from the module's parameters. The recomputed hidden states must equal the
 module's outputs to float tolerance: that equality (tested for every architecture) is what
 makes the extracted gates the real ones. Gate names and which gates an architecture has come
-from `gateroles.models.SPECS`; a gate an architecture lacks is absent from the output.
+from `gateroles.architectures.SPECS`; a gate an architecture lacks is absent from the output.
 
 LSTM (gate order i, f, g, o in PyTorch's stacked weights)::
 
@@ -167,15 +167,6 @@ def run(model: nn.Module, inputs, clamp: dict | None = None, layer: int = -1,
     if readout and hasattr(model, "readout"):
         result["outputs"] = model.readout(x)
     return result
-
-
-def _project(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """`x @ weight.T + bias` of every step as one 2-D product, time-major `[T, N, out]`."""
-    n, t_len, size = x.shape
-    x_aug = torch.cat([x.transpose(0, 1), torch.ones(t_len, n, 1)], dim=2)
-    w_aug = torch.cat([weight, bias[:, None]], dim=1)
-    out = torch.empty(t_len * n, weight.shape[0])  # `out=` takes a faster path than a new result
-    return torch.mm(x_aug.reshape(t_len * n, size + 1), w_aug.T, out=out).view(t_len, n, -1)
 
 
 def _step_clamps(clamps: dict, targets: dict[str, torch.Tensor], shape: tuple[int, int, int],
@@ -473,8 +464,7 @@ def _twin_layer(cell: str, x, w_ih, w_hh, b_ih, b_hh, clamps: dict, offsets: dic
             hr, hz, hn = h_part.chunk(3, dim=1)
             g = _clamp_step({"reset": torch.sigmoid(xr + hr), "update": torch.sigmoid(xz + hz)},
                             clamps, t)
-            g["candidate"] = torch.tanh(xn + g["reset"] * hn)
-            g = _clamp_step(g, clamps, t)
+            g |= _clamp_step({"candidate": torch.tanh(xn + g["reset"] * hn)}, clamps, t)
             h = (1 - g["update"]) * g["candidate"] + g["update"] * h
         else:
             a = x_part[:, t] + h_part

@@ -118,7 +118,7 @@ class RecurrentModel(nn.Module):
 
     @torch.no_grad()
     def check_constraints(self) -> None:
-        """Raise if a removed gate's rows moved or the coupled tie is broken (after syncing)."""
+        """Sync the coupled tie; raise if a removed gate's rows are not at 0 / FIXED_GATE_BIAS."""
         if self.spec.coupled:
             _sync_coupled(self.rnn)
         hidden = self.rnn.hidden_size
