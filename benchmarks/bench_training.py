@@ -1,12 +1,14 @@
 """Training step and gate extraction against bare PyTorch on the same shapes (one thread).
 
-    python benchmarks/bench_training.py [--steps 200] [--repeats 5]
+    python benchmarks/bench_training.py [--steps 200] [--repeats 5] [--archs lstm gru ...]
 
 Prints, per architecture: milliseconds per step of `gateroles.training.train` (with its
 validation every 25 steps, checkpoints and logging) and of a bare PyTorch loop doing the same
-work (module, optimiser, clipping, masked loss, batch sampling, and a plain no-grad validation
-pass on the same schedule), their ratio, the same ratio with validation only at the first and
-last step in both ("few-val").
+work on the same module (module, optimiser, clipping, masked loss, batch sampling, and a plain
+no-grad validation pass on the same schedule), their ratio, the same ratio with validation only
+at the first and last step in both ("few-val"), and for the LSTM variants the bare loop's time
+against the bare loop of the plain LSTM ("vs lstm": what the variant's gradient masks, tie and
+sync cost per step).
 Then the time of `gateroles.gates.extract` against the module's own forward pass (no grad) on
 the same batch, without and with the sigmoid gates' logits (the workflow asks for them). Runs
 alternate A/B and the median ratio is reported.
@@ -26,7 +28,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from gateroles.gates import extract  # noqa: E402
-from gateroles.models import build_model  # noqa: E402
+from gateroles.models import ARCHITECTURES, build_model  # noqa: E402
 from gateroles.tasks import make_splits  # noqa: E402
 from gateroles.training import TrainSettings, train  # noqa: E402
 
@@ -78,6 +80,14 @@ def train_ratio(splits, arch, settings, repeats):
     return statistics.median(ours), statistics.median(bare), ratio
 
 
+def variant_cost(splits, arch, settings, repeats):
+    """Median over alternating runs of the bare loop on `arch` / the bare loop on `lstm`."""
+    bare_loop(splits, arch, replace(settings, max_steps=5), 0)
+    ratios = [timed(lambda: bare_loop(splits, arch, settings, 0))
+              / timed(lambda: bare_loop(splits, "lstm", settings, 0)) for _ in range(repeats)]
+    return statistics.median(ratios)
+
+
 def timed(fn):
     start = time.perf_counter()
     fn()
@@ -88,6 +98,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--archs", nargs="+", default=list(ARCHITECTURES), choices=ARCHITECTURES)
     args = parser.parse_args()
     splits = make_splits("reset_recall", {"train": 2000, "validation": 256, "test": 512}, 100, 0)
     settings = TrainSettings(hidden_size=32, batch_size=64, max_steps=args.steps,
@@ -96,12 +107,14 @@ def main():
     print(f"shapes: batch 64, T 100, H 32, reset_recall, {args.steps} steps, 1 thread; "
           f"validation ({splits['validation'].inputs.shape[0]} sequences) every "
           f"{settings.eval_every} steps")
-    print(f"{'arch':5} {'ours ms/step':>13} {'bare ms/step':>13} {'ratio':>6} "
-          f"{'few-val ratio':>13}   "
+    print(f"{'arch':9} {'ours ms/step':>13} {'bare ms/step':>13} {'ratio':>6} "
+          f"{'few-val ratio':>13} {'vs lstm':>7}   "
           f"{'forward ms':>10} {'extract ms':>10} {'ratio':>6} {'+logits ms':>10} {'ratio':>6}")
-    for arch in ("lstm", "gru"):
+    for arch in args.archs:
         ours, bare, ratio = train_ratio(splits, arch, settings, args.repeats)
         _, _, few_val_ratio = train_ratio(splits, arch, few_validations, args.repeats)
+        cost = (variant_cost(splits, arch, settings, args.repeats)
+                if arch.startswith("lstm_") else float("nan"))
         model = build_model(arch, splits["test"].input_size, 32, splits["test"].n_outputs,
                             "default", 100, 0).eval()
         batch = torch.as_tensor(splits["test"].inputs[:200])
@@ -115,8 +128,8 @@ def main():
                                                     preactivations=True)))
         ext_ratio = statistics.median(e / f for e, f in zip(ext, fwd, strict=True))
         logits_ratio = statistics.median(e / f for e, f in zip(ext_logits, fwd, strict=True))
-        print(f"{arch:5} {1e3 * ours / args.steps:13.2f} {1e3 * bare / args.steps:13.2f} "
-              f"{ratio:6.3f} {few_val_ratio:13.3f}   "
+        print(f"{arch:9} {1e3 * ours / args.steps:13.2f} {1e3 * bare / args.steps:13.2f} "
+              f"{ratio:6.3f} {few_val_ratio:13.3f} {cost:7.3f}   "
               f"{1e3 * statistics.median(fwd):10.2f} {1e3 * statistics.median(ext):10.2f} "
               f"{ext_ratio:6.2f} {1e3 * statistics.median(ext_logits):10.2f} {logits_ratio:6.2f}")
 

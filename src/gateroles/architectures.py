@@ -1,58 +1,123 @@
-"""The architectures, their gates and the roles their positions predict: one definition.
+"""The architectures, defined once: gates in use, sigmoid gates, states, init arms that apply.
 
-Torch-free on purpose: every analysis job reads gate names from here without importing torch.
+Plain data, no torch import, so that the workflow (at parse time) and the analysis jobs (events,
+information, aggregation, figures) can read gate names without paying torch's ~2 s import.
+`gateroles.models` builds the modules from these specs and re-exports every name here.
 
-Gate names are those of `gateroles.gates.extract`. PyTorch's LSTM computes, in weight order
-i, f, g, o::
+- `lstm`, `gru`: PyTorch's fused modules as they are.
+- `lstm_nfg`, `lstm_nig`, `lstm_nog`: no forget / input / output gate (that gate is 1).
+- `lstm_cifg`: coupled input-forget, f = 1 - i (the forget gate is computed, from the input
+  gate's logit, and used: it is a gate of this architecture).
+- `rnn`: plain tanh RNN, no gates.
 
-    c = f * c_prev + i * g,   h = o * tanh(c)
-
-and its GRU, in weight order r, z, n::
-
-    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),   h = (1 - z) * n + z * h_prev
-
-so in PyTorch's convention an update gate z near 1 *keeps* the state.
+Gate names are those of `gates.extract`: LSTM `input, forget, cell_candidate, output`, GRU
+`reset, update, candidate`. In PyTorch's GRU convention `h = (1 - z) n + z h_prev`, so an update
+gate z near 1 keeps the state: z is the GRU's keep (forget-like) gate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Row blocks of PyTorch's stacked gate weights, per fused module ("cell").
+LSTM_GATES = ("input", "forget", "cell_candidate", "output")
+GRU_GATES = ("reset", "update", "candidate")
+BLOCKS = {"lstm": LSTM_GATES, "gru": GRU_GATES, "rnn": ()}
+
+INIT_ARMS = ("default", "forget_bias_1", "chrono")
+
 
 @dataclass(frozen=True)
 class ArchSpec:
-    """One architecture: its gates (in weight-row order), which are sigmoids, and its states."""
+    """What an architecture computes.
 
+    `gates`: the gates in use, named as `gates.extract` returns them (a removed gate is absent);
+    `sigmoid_gates`: those that are sigmoids (their logits can be extracted); `states`: the
+    recurrent states; `cell`: the fused PyTorch module it runs on (`lstm`, `gru`, `rnn`);
+    `removed`: gates held at 1; `coupled`: forget = 1 - input; `keep_gate`: the gate whose bias
+    the init arms set (forget / update), None without one.
+    """
+
+    name: str
+    cell: str
     gates: tuple[str, ...]
     sigmoid_gates: tuple[str, ...]
     states: tuple[str, ...]
+    removed: tuple[str, ...] = ()
+    coupled: bool = False
+    keep_gate: str | None = None
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        """What `gates.extract` returns for this architecture."""
+        """The keys of `gates.extract`: gates in use, then states."""
         return self.gates + self.states
 
 
-SPECS: dict[str, ArchSpec] = {
-    "lstm": ArchSpec(gates=("input", "forget", "cell_candidate", "output"),
-                     sigmoid_gates=("input", "forget", "output"), states=("cell", "hidden")),
-    "gru": ArchSpec(gates=("reset", "update", "candidate"), sigmoid_gates=("reset", "update"),
-                    states=("hidden",)),
+def _lstm_spec(name: str, removed: tuple[str, ...] = (), coupled: bool = False) -> ArchSpec:
+    gates = tuple(g for g in LSTM_GATES if g not in removed)
+    return ArchSpec(name, "lstm", gates, tuple(g for g in gates if g != "cell_candidate"),
+                    ("cell", "hidden"), removed, coupled,
+                    keep_gate="forget" if "forget" in gates else None)
+
+
+SPECS = {
+    "lstm": _lstm_spec("lstm"),
+    "gru": ArchSpec("gru", "gru", GRU_GATES, ("reset", "update"), ("hidden",),
+                    keep_gate="update"),
+    "lstm_nfg": _lstm_spec("lstm_nfg", removed=("forget",)),
+    "lstm_nig": _lstm_spec("lstm_nig", removed=("input",)),
+    "lstm_nog": _lstm_spec("lstm_nog", removed=("output",)),
+    "lstm_cifg": _lstm_spec("lstm_cifg", coupled=True),
+    "rnn": ArchSpec("rnn", "rnn", (), (), ("hidden",)),
 }
 ARCHITECTURES = tuple(SPECS)
-# Initialisation arms (`gateroles.models.initialise`).
-INIT_ARMS = ("default", "forget_bias_1", "chrono")
-SIGMOID_GATES = {arch: spec.sigmoid_gates for arch, spec in SPECS.items()}
+# Gates whose activation is a sigmoid, per architecture (their logits can be extracted).
+SIGMOID_GATES = {arch: s.sigmoid_gates for arch, s in SPECS.items()}
 
-# The role each gate's position predicts: event role -> (gate, direction of its activation at
-# the event: +1 rises, -1 drops). LSTM: the forget gate multiplies the cell (it alone can
-# erase), the input gate scales what is written, the output gate what is read out. GRU
-# (PyTorch convention, z near 1 keeps the state): the update gate z alone decides to overwrite,
-# so it should drop at resets and at stores; the GRU has no output gate.
-ROLE_GATES: dict[str, dict[str, tuple[str, int]]] = {
+
+def spec(arch: str) -> ArchSpec:
+    """The `ArchSpec` of `arch`; a ValueError naming the allowed ones otherwise."""
+    try:
+        return SPECS[arch]
+    except KeyError:
+        raise ValueError(f"unknown architecture {arch!r}; allowed: {', '.join(ARCHITECTURES)}"
+                         ) from None
+
+
+def init_applies(arch: str, init: str) -> bool:
+    """Whether the (arch, init) pair exists (the run grid skips the others).
+
+    `default` applies to every architecture; `forget_bias_1` needs a keep gate (forget or
+    update: not `lstm_nfg`, not `rnn`); `chrono` sets b_f and b_i = -b_f, so it needs a keep
+    gate and an input gate or a coupled one (not `lstm_nfg`, `lstm_nig`, `rnn`; on the GRU it
+    sets the update gate only, as its input side is coupled, z vs 1 - z).
+    """
+    s = spec(arch)
+    if init not in INIT_ARMS:
+        raise ValueError(f"unknown init arm {init!r}; allowed: {', '.join(INIT_ARMS)}")
+    if init == "default":
+        return True
+    if s.keep_gate is None:
+        return False
+    return init == "forget_bias_1" or s.cell == "gru" or "input" in s.gates
+
+
+# The role each gate's position predicts, per fused cell: event role -> (gate, direction of
+# its activation at the event: +1 rises, -1 drops). LSTM: the forget gate multiplies the cell
+# (it alone can erase), the input gate scales what is written, the output gate what is read
+# out. GRU (PyTorch convention, z near 1 keeps the state): the update gate z alone decides to
+# overwrite, so it should drop at resets and at stores; the GRU has no output gate.
+_CELL_ROLES = {
     "lstm": {"reset": ("forget", -1), "store": ("input", +1), "query": ("output", +1)},
     "gru": {"reset": ("update", -1), "store": ("update", -1)},
+    "rnn": {},
 }
+# Per architecture: the roles whose gate it has (a variant without a forget gate has no
+# reset prediction).
+ROLE_GATES: dict[str, dict[str, tuple[str, int]]] = {
+    arch: {role: (gate, sign) for role, (gate, sign) in _CELL_ROLES[s.cell].items()
+           if gate in s.gates}
+    for arch, s in SPECS.items()}
 
 
 def order(archs) -> list[str]:

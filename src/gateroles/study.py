@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import asdict, dataclass
 
+from gateroles.architectures import init_applies
+
 RUN_KEYS = ["task", "arch", "init", "seed"]
 CELL_KEYS = ["task", "arch", "init"]
 
@@ -51,9 +53,11 @@ class Run:
 
 
 def cells(config: dict) -> list[Cell]:
-    """Every (task, arch, init) of the study grid, in grid order."""
+    """Every (task, arch, init) of the study grid, in grid order; pairs of an architecture and
+    an init arm that does not apply to it (`architectures.init_applies`) are skipped."""
     s = config["study"]
-    return [Cell(*key) for key in itertools.product(s["tasks"], s["architectures"], s["inits"])]
+    return [Cell(*key) for key in itertools.product(s["tasks"], s["architectures"], s["inits"])
+            if init_applies(key[1], key[2])]
 
 
 def runs(config: dict) -> list[Run]:

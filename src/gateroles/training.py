@@ -4,6 +4,10 @@ One call trains one (task, architecture, init, seed). The loop is deliberately b
 benchmark holds it to within 10% of a plain PyTorch loop on the same shapes): batches are
 indexed from tensors prepared once, and evaluation runs only every `eval_every` steps.
 
+Every architecture of `gateroles.models` trains through the same loop: the variants' invariants
+(removed gates' rows frozen, the coupled input-forget tie) are held by hooks on the model itself
+(gradient masks and a pre-forward sync), so the loop needs no special case.
+
 "Solved" is judged on the validation split while training (to stop early) and reported on the
 test split at the end: accuracy >= threshold for classification tasks, MSE <= threshold for
 regression tasks.
