@@ -36,6 +36,7 @@ __all__ = [
     "METHODS",
     "default_bins",
     "discretize",
+    "entropy",
     "gaussian_mi",
     "mi_matrix_discrete",
     "mi_with_factor",
@@ -113,6 +114,12 @@ def _entropy(counts: np.ndarray, n: int, axis=-1) -> np.ndarray:
     return np.log(n) - xlogy(counts, counts).sum(axis=axis) / n
 
 
+def entropy(counts: np.ndarray) -> float:
+    """Plug-in entropy (nats) of one histogram (counts of each value)."""
+    counts = np.asarray(counts)
+    return float(_entropy(counts, counts.sum()))
+
+
 # --------------------------------------------------------------------------------------------
 # discretisation
 # --------------------------------------------------------------------------------------------
@@ -123,8 +130,9 @@ def _discretize_1d(x: np.ndarray, bins: int, binning: str) -> np.ndarray:
         inner = np.quantile(x, np.linspace(0.0, 1.0, bins + 1)[1:-1])
         edges = np.unique(inner)
     else:
-        lo, hi = float(x.min()), float(x.max())
-        edges = np.linspace(lo, hi, bins + 1)[1:-1] if hi > lo else np.empty(0)
+        # np.histogram's edges (in the data's own dtype, as disentanglement_lib bins codes);
+        # the maximum falls in the last bin; a constant column is one bin (code 0).
+        edges = np.histogram_bin_edges(x, bins)[1:-1] if x.max() > x.min() else np.empty(0)
     return np.searchsorted(edges, x, side="right").astype(np.intp)
 
 
