@@ -6,6 +6,8 @@ Each task is designed so that one gate role should be necessary to solve it:
 * ``adding`` -- the classic adding problem (Hochreiter & Schmidhuber, 1997): store two
   marked values and read out their sum at the end.
 * ``count_reset`` -- count TARGET tokens since the last RESET (saturating at ``max_count``).
+* ``armed_reset`` -- one token, two meanings: RESET clears the memory only if an ARM came
+  since the last STORE ("armed"); otherwise it is a distractor.
 * ``charlm`` -- next-character prediction on real text: the Python standard library source of
   the running interpreter (Karpathy et al. 2015), with per-character syntax variables.
 
@@ -13,6 +15,19 @@ Besides inputs/targets, every :class:`Task` carries ``factors``: the latent vari
 perfect solver must track (memory content, counts, event indicators), aligned with the
 inputs step by step. These are the regression/classification targets for probes and the
 triggers for event-triggered averages of gate activations.
+
+Some factors are *annotations* for later analyses rather than task variables (listed in
+``Task.auxiliary_factors``; probes and disentanglement skip them):
+
+* ``Task.contexts``: role -> (factor marking the role's token where it must act, factor
+  marking the same token where it must not), e.g. an armed vs an unarmed RESET, or a RESET
+  while the memory holds a value vs while it is already empty. "Before" states (memory,
+  count) are those before the step.
+* ``Task.behaviours``: behaviour -> factor marking the scored steps (mask true) of that kind,
+  e.g. queries answered after a RESET vs after a STORE. The behaviours of a task partition
+  its scored steps.
+
+All factors are ``[N, T]`` arrays, int64 except the continuous ones.
 
 Generation is fully vectorised: per-step token types are drawn i.i.d., and the latent
 state is recovered with cumulative operations (``np.maximum.accumulate`` to forward-fill
@@ -35,11 +50,11 @@ from pathlib import Path
 
 import numpy as np
 
-TASK_NAMES = ("reset_recall", "adding", "count_reset", "charlm")
+TASK_NAMES = ("reset_recall", "adding", "count_reset", "charlm", "armed_reset")
 
 # Fixed per-task stream ids. Never change them: they are part of what makes a dataset
 # reproducible from its seed.
-_TASK_IDS = {"reset_recall": 1, "adding": 2, "count_reset": 3, "charlm": 4}
+_TASK_IDS = {"reset_recall": 1, "adding": 2, "count_reset": 3, "charlm": 4, "armed_reset": 5}
 # Domain tag placed first in the spawn key so that task streams cannot coincide with
 # ``np.random.SeedSequence(seed).spawn(...)`` children used elsewhere (whose keys are (0,),
 # (1,), ...).
@@ -63,6 +78,19 @@ _DEFAULTS: dict[str, dict[str, int | float]] = {
     "charlm": {
         "max_depth": 3,
     },
+    # Looking back from a RESET, the first ARM-or-STORE is an ARM with odds p_arm : p_store, so
+    # about 55% of RESETs are armed and 45% unarmed; about a third of RESETs are armed while the
+    # memory holds a value (they erase), 42% unarmed while it holds one (they must not); the
+    # rest act on an EMPTY memory. Measured in tests/test_tasks.py; an LSTM and a GRU (32
+    # units) solve it within a few hundred steps.
+    "armed_reset": {
+        "n_values": 4,
+        "n_distractors": 4,
+        "p_store": 0.15,
+        "p_arm": 0.2,
+        "p_reset": 0.1,
+        "p_query": 0.1,
+    },
 }
 
 # Event role -> the binary factor that marks it (used for event-triggered averages).
@@ -73,9 +101,51 @@ EVENTS: dict[str, dict[str, str]] = {
     # A newline resets the column (a counter, as in count_reset): the only event of real text
     # with a role the gates' graph positions name.
     "charlm": {"reset": "is_newline"},
+    # The reset event is the armed RESET (the one that must erase); every RESET token is
+    # ``is_reset``, and ``CONTEXTS`` contrasts armed with unarmed ones.
+    "armed_reset": {"store": "is_store", "reset": "is_armed_reset", "query": "is_query"},
 }
 
-_MIN_LENGTH = {"reset_recall": 1, "adding": 4, "count_reset": 1, "charlm": 1}
+# Role -> (factor: the role's token where it must act, factor: the same token where it must
+# not), both binary. Compares the same input token in different states.
+CONTEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "reset_recall": {"reset": ("reset_acts", "reset_inert"),
+                     "store": ("store_acts", "store_inert")},
+    "adding": {},
+    "count_reset": {"reset": ("reset_acts", "reset_inert"),
+                    "store": ("store_acts", "store_inert")},
+    "charlm": {},
+    "armed_reset": {"reset": ("reset_acts", "reset_inert"),
+                    "store": ("store_acts", "store_inert")},
+}
+
+# Behaviour -> binary factor marking the scored steps of that kind (they partition the mask).
+BEHAVIOURS: dict[str, dict[str, str]] = {
+    "reset_recall": {"recall_after_reset": "recall_after_reset",
+                     "recall_after_store": "recall_after_store",
+                     "recall_initial": "recall_initial"},
+    "adding": {"sum": "sum_step"},
+    "count_reset": {"count_after_reset": "count_after_reset",
+                    "count_after_increment": "count_after_increment",
+                    "count_initial": "count_initial"},
+    "charlm": {},
+    "armed_reset": {"recall_after_armed_reset": "recall_after_armed_reset",
+                    "recall_after_unarmed_reset": "recall_after_unarmed_reset",
+                    "recall_after_store": "recall_after_store",
+                    "recall_initial": "recall_initial"},
+}
+
+
+def _auxiliary(name: str) -> tuple[str, ...]:
+    names = [f for pair in CONTEXTS[name].values() for f in pair] + list(BEHAVIOURS[name].values())
+    return tuple(dict.fromkeys(names))
+
+
+# Factors that exist only for CONTEXTS and BEHAVIOURS (not task variables): analyses of task
+# variables (probes, disentanglement) skip them. Also on ``Task.auxiliary_factors``.
+AUXILIARY_FACTORS: dict[str, tuple[str, ...]] = {name: _auxiliary(name) for name in TASK_NAMES}
+
+_MIN_LENGTH = {"reset_recall": 1, "adding": 4, "count_reset": 1, "charlm": 1, "armed_reset": 1}
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +168,12 @@ class Task:
     events: dict[str, str]  # role -> name of a binary event factor
     continuous_factors: tuple[str, ...]  # factors that are continuous (float32)
     meta: dict = dataclasses.field(default_factory=dict)  # provenance (e.g. charlm's corpus hash)
+    # role -> (binary factor: the token where it must act, binary factor: where it must not)
+    contexts: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
+    # behaviour -> binary factor marking the scored steps of that kind
+    behaviours: dict[str, str] = dataclasses.field(default_factory=dict)
+    # factors that exist for contexts/behaviours and are not task variables
+    auxiliary_factors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in ("classification", "regression"):
@@ -112,6 +188,20 @@ class Task:
         for role, key in self.events.items():
             if key not in self.factors:
                 raise ValueError(f"event {role!r} refers to unknown factor {key!r}")
+        for role, pair in self.contexts.items():
+            if len(pair) != 2 or any(key not in self.factors for key in pair):
+                raise ValueError(f"context {role!r} must name two known factors, got {pair!r}")
+        for behaviour, key in self.behaviours.items():
+            if key not in self.factors:
+                raise ValueError(f"behaviour {behaviour!r} refers to unknown factor {key!r}")
+        for key in self.auxiliary_factors:
+            if key not in self.factors:
+                raise ValueError(f"auxiliary factor {key!r} is not a factor")
+
+    @property
+    def variables(self) -> dict[str, np.ndarray]:
+        """The task variables: every factor except the auxiliary (annotation) ones."""
+        return {k: v for k, v in self.factors.items() if k not in self.auxiliary_factors}
 
     @property
     def n_sequences(self) -> int:
@@ -194,8 +284,8 @@ def _resolve_params(name: str, params: Mapping[str, object]) -> dict:
             f"n_distractors=0 requires {', '.join(probs)} to sum to 1 (got {total:.6g}): "
             "the remaining probability mass is assigned to distractors"
         )
-    if name == "reset_recall" and out["p_query"] == 0.0:
-        raise ValueError("p_query must be > 0 for task 'reset_recall' (no step would be scored)")
+    if name in ("reset_recall", "armed_reset") and out["p_query"] == 0.0:
+        raise ValueError(f"p_query must be > 0 for task {name!r} (no step would be scored)")
     return out
 
 
@@ -236,6 +326,43 @@ def _last_event_index(is_event: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(is_event, t, -1), axis=1)
 
 
+def _before(state: np.ndarray, initial: int) -> np.ndarray:
+    """The state before each step: ``state`` shifted one step right, ``initial`` at step 0."""
+    out = np.empty_like(state)
+    out[:, 0] = initial
+    out[:, 1:] = state[:, :-1]
+    return out
+
+
+def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``values[row, index]`` per row, False where ``index < 0`` (no such step)."""
+    return (index >= 0) & np.take_along_axis(values, np.maximum(index, 0), axis=1)
+
+
+def _binary(**arrays: np.ndarray) -> dict[str, np.ndarray]:
+    return {key: value.astype(np.int64) for key, value in arrays.items()}
+
+
+def _annotations(name: str) -> dict:
+    """The Task fields that name the context and behaviour annotations of task ``name``."""
+    return {"contexts": dict(CONTEXTS[name]), "behaviours": dict(BEHAVIOURS[name]),
+            "auxiliary_factors": AUXILIARY_FACTORS[name]}
+
+
+def _memory_contexts(is_store, values, resets, memory, empty: int) -> dict[str, np.ndarray]:
+    """Store and reset contexts of a memory task, from the memory before each step.
+
+    reset_acts / reset_inert: a clearing RESET (``resets``: the RESETs that clear) while the
+    memory holds a value / is already EMPTY; store_acts / store_inert: STORE_k while the memory
+    is not k / is already k.
+    """
+    before = _before(memory, empty)
+    holds = before != empty
+    same = before == values
+    return _binary(reset_acts=resets & holds, reset_inert=resets & ~holds,
+                   store_acts=is_store & ~same, store_inert=is_store & same)
+
+
 def _one_hot(tokens: np.ndarray, size: int) -> np.ndarray:
     return np.eye(size, dtype=np.float32)[tokens]
 
@@ -269,6 +396,14 @@ def _reset_recall(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
     memory = memory.astype(np.int64)
 
     targets = np.where(is_query, memory, 0).astype(np.int64)
+    # Annotations. Every RESET clears, so a RESET "acts" where the memory holds a value.
+    # A query's memory was last set by the STORE/RESET at `last` (none: the initial EMPTY).
+    annotations = {
+        **_memory_contexts(is_store, values, is_reset, memory, k),
+        **_binary(recall_after_reset=is_query & _at(is_reset, last),
+                  recall_after_store=is_query & _at(is_store, last),
+                  recall_initial=is_query & (last < 0)),
+    }
     return Task(
         name="reset_recall",
         inputs=_one_hot(tokens, k + 2 + n_d),
@@ -279,6 +414,7 @@ def _reset_recall(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
             "is_reset": is_reset.astype(np.int64),
             "is_query": is_query.astype(np.int64),
             "memory": memory,
+            **annotations,
         },
         tokens=tokens,
         kind="classification",
@@ -286,6 +422,7 @@ def _reset_recall(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
         chance=_majority_rate(targets, is_query, k + 1),
         events=dict(EVENTS["reset_recall"]),
         continuous_factors=(),
+        **_annotations("reset_recall"),
     )
 
 
@@ -313,6 +450,7 @@ def _adding(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
             "is_marked": marker,
             "n_marked": np.cumsum(marker, axis=1),
             "partial_sum": partial_sum,
+            "sum_step": mask.astype(np.int64),  # behaviour "sum": the scored last step
         },
         tokens=marker.copy(),
         kind="regression",
@@ -320,6 +458,7 @@ def _adding(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
         chance=1.0 / 6.0,  # Var(U1 + U2) = 2 * 1/12
         events=dict(EVENTS["adding"]),
         continuous_factors=("partial_sum",),
+        **_annotations("adding"),
     )
 
 
@@ -337,6 +476,17 @@ def _count_reset(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
     count = np.minimum(seen - at_reset, max_count).astype(np.int64)
 
     mask = np.ones((n, t), dtype=bool)
+    # Annotations, from the count before each step: a RESET acts on a positive count, a target
+    # below the clip. The behaviour of a step: the last event (RESET or target) up to it.
+    before = _before(count, 0)
+    last_event = _last_event_index(is_target | is_reset)
+    annotations = _binary(
+        reset_acts=is_reset & (before > 0), reset_inert=is_reset & (before == 0),
+        store_acts=is_target & (before < max_count), store_inert=is_target & (before == max_count),
+        count_after_reset=_at(is_reset, last_event),
+        count_after_increment=_at(is_target, last_event),
+        count_initial=last_event < 0,
+    )
     return Task(
         name="count_reset",
         inputs=_one_hot(tokens, 2 + n_d),
@@ -346,6 +496,7 @@ def _count_reset(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
             "count": count,
             "is_target": is_target.astype(np.int64),
             "is_reset": is_reset.astype(np.int64),
+            **annotations,
         },
         tokens=tokens,
         kind="classification",
@@ -353,6 +504,73 @@ def _count_reset(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
         chance=_majority_rate(count, mask, max_count + 1),
         events=dict(EVENTS["count_reset"]),
         continuous_factors=(),
+        **_annotations("count_reset"),
+    )
+
+
+def _armed_reset(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
+    """Tokens: STORE_k = k, ARM = K, RESET = K + 1, QUERY = K + 2, distractors K + 3 + d.
+
+    ``armed`` (after each step): an ARM came since the last STORE (or, before any STORE, at
+    all). A RESET clears the memory iff armed; it does not disarm (a second RESET before the
+    next STORE is armed too, on an already EMPTY memory). A STORE disarms.
+    """
+    k, n_d = p["n_values"], p["n_distractors"]
+    cat = _categorical(rng, [p["p_store"], p["p_arm"], p["p_reset"], p["p_query"]], (n, t))
+    # Drawn for every step (not only where used) so the stream layout is shape-only.
+    values = rng.integers(0, k, size=(n, t))
+    distractor = rng.integers(0, max(n_d, 1), size=(n, t))
+
+    is_store, is_arm, is_reset, is_query = (cat == c for c in range(4))
+    tokens = np.select([is_store, is_arm, is_reset, is_query], [values, k, k + 1, k + 2],
+                       k + 3 + distractor).astype(np.int64)
+
+    last_store = _last_event_index(is_store)
+    armed = _last_event_index(is_arm) > last_store  # both -1 (neither yet): unarmed
+    is_armed_reset = is_reset & armed  # a RESET leaves `armed` as it was
+    written = np.where(is_store, values, k)
+    last = _last_event_index(is_store | is_armed_reset)
+    memory = np.where(last >= 0, np.take_along_axis(written, np.maximum(last, 0), axis=1), k)
+    memory = memory.astype(np.int64)
+    targets = np.where(is_query, memory, 0).astype(np.int64)
+
+    # Annotations. Both reset contexts hold a value before the RESET, so they differ only in
+    # being armed (an armed RESET on an EMPTY memory has nothing to erase).
+    contexts = _memory_contexts(is_store, values, is_armed_reset, memory, k)
+    holds = _before(memory, k) != k
+    contexts["reset_inert"] = (is_reset & ~armed & holds).astype(np.int64)
+    # A query's behaviour, from the last STORE before it (`last_store`, -1 if none):
+    # an armed RESET came after it (answer EMPTY); else a RESET came after it but did not clear
+    # (answer: the stored value); else no RESET since the STORE; else nothing has set the
+    # memory yet (answer EMPTY; unarmed RESETs before any STORE change nothing).
+    after_armed = _at(is_armed_reset, last)
+    reset_since_store = _last_event_index(is_reset) > last_store
+    stored = last_store >= 0
+    behaviours = _binary(
+        recall_after_armed_reset=is_query & after_armed,
+        recall_after_unarmed_reset=is_query & ~after_armed & stored & reset_since_store,
+        recall_after_store=is_query & stored & ~reset_since_store,
+        recall_initial=is_query & ~after_armed & ~stored,
+    )
+    return Task(
+        name="armed_reset",
+        inputs=_one_hot(tokens, k + 3 + n_d),
+        targets=targets,
+        mask=is_query.copy(),
+        factors={
+            **_binary(is_store=is_store, is_arm=is_arm, is_reset=is_reset, is_query=is_query),
+            "memory": memory,
+            **_binary(armed=armed, is_armed_reset=is_armed_reset),
+            **contexts,
+            **behaviours,
+        },
+        tokens=tokens,
+        kind="classification",
+        n_outputs=k + 1,
+        chance=_majority_rate(targets, is_query, k + 1),
+        events=dict(EVENTS["armed_reset"]),
+        continuous_factors=(),
+        **_annotations("armed_reset"),
     )
 
 
@@ -495,6 +713,7 @@ def _charlm(rng: np.random.Generator, n: int, t: int, p: dict, split: str | None
         events=dict(EVENTS["charlm"]),
         continuous_factors=(),
         meta=dict(corpus["meta"]),
+        **_annotations("charlm"),
     )
 
 
@@ -503,6 +722,7 @@ _GENERATORS: dict[str, Callable[..., Task]] = {
     "adding": _adding,
     "count_reset": _count_reset,
     "charlm": _charlm,
+    "armed_reset": _armed_reset,
 }
 
 
