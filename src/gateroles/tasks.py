@@ -8,8 +8,9 @@ Each task is designed so that one gate role should be necessary to solve it:
 * ``count_reset`` -- count TARGET tokens since the last RESET (saturating at ``max_count``).
 * ``armed_reset`` -- one token, two meanings: RESET clears the memory only if an ARM came
   since the last STORE ("armed"); otherwise it is a distractor.
-* ``charlm`` -- next-character prediction on real text: the Python standard library source of
-  the running interpreter (Karpathy et al. 2015), with per-character syntax variables.
+* ``charlm`` -- next-character prediction on real text: the Python source of a pinned
+  dependency (snakemake, see :data:`CHARLM_PACKAGE`; Karpathy et al. 2015), with
+  per-character syntax variables.
 
 Besides inputs/targets, every :class:`Task` carries ``factors``: the latent variables a
 perfect solver must track (memory content, counts, event indicators), aligned with the
@@ -39,12 +40,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import importlib.metadata
+import importlib.util
 import io
 import numbers
-import sysconfig
 import tokenize
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -585,40 +587,109 @@ CHARLM_COLUMN_EDGES = (4, 8, 16, 32, 64)
 CHARLM_REGIONS = {"train": (0.0, 0.8), "validation": (0.8, 0.9), "test": (0.9, 1.0)}
 
 
+# The corpus: the `.py` files of this pinned dependency (pyproject.toml pins it at this exact
+# version). Pure Python (a py3-none-any wheel), so the text is the same on every platform and
+# every Python version, and every install of the project has it; it tokenizes on 3.11-3.13.
+CHARLM_PACKAGE = "snakemake"
+CHARLM_PACKAGE_VERSION = "9.27.1"
+
+
+def _charlm_root() -> Path:
+    """The installed corpus package's directory, after checking its version is the pinned one."""
+    name, pinned = CHARLM_PACKAGE, CHARLM_PACKAGE_VERSION
+    try:
+        installed = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        installed = None
+    spec = importlib.util.find_spec(name)  # locates the package without importing it
+    if installed is None or spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"the charlm corpus is the source of {name}=={pinned}, which is not "
+                         "installed; install the project's pinned dependencies")
+    if installed != pinned:
+        raise ValueError(f"the charlm corpus is the source of {name}=={pinned}, but {name} "
+                         f"{installed} is installed; install {name}=={pinned} (pinned in "
+                         "pyproject.toml) so the corpus, its splits and its hash are the same")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def charlm_files() -> list[Path]:
-    """The corpus: the running interpreter's top-level standard library `*.py` files, sorted."""
-    return sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
+    """The corpus: every `*.py` file of the pinned package, sorted by path relative to its root.
+
+    Relative paths compare as POSIX strings (``"a/b.py"``), the same order on every platform.
+    """
+    root = _charlm_root()
+    return sorted(root.rglob("*.py"), key=lambda path: path.relative_to(root).as_posix())
+
+
+# Python >= 3.12 tokenizes an f-string into START, MIDDLE, replacement-field and END tokens
+# (3.14 adds t-strings, the same way); f-strings nest inside replacement fields.
+_FSTRING_START = frozenset({"FSTRING_START", "TSTRING_START"})
+_FSTRING_END = frozenset({"FSTRING_END", "TSTRING_END"})
+
+# (token type name, string, (row, col) start, (row, col) end), as from `tokenize`.
+Token = tuple[str, str, tuple[int, int], tuple[int, int]]
+
+
+def _tokens(text: str) -> Iterable[Token]:
+    """The running interpreter's tokens of ``text``, with type names."""
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        yield tokenize.tok_name[tok.type], tok.string, tok.start, tok.end
 
 
 def _spans(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per character of one file: in a string literal, in a comment, bracket-depth change.
 
-    From Python's own tokenizer, so the spans are exact (f-strings count as strings; brackets
-    inside strings and comments are not brackets).
+    From the running interpreter's tokenizer (see :func:`_spans_from_tokens`).
+    """
+    return _spans_from_tokens(text, _tokens(text))
+
+
+def _spans_from_tokens(text: str, tokens: Iterable[Token]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per character of ``text``: in a string literal, in a comment, bracket-depth change.
+
+    ``tokens`` are ``text``'s tokens (:data:`Token`), so the spans are exact. Brackets are
+    single-character ``OP`` tokens; brackets inside strings and comments are not brackets.
+
+    F-strings: every character from an f-string's opening prefix to its closing quote is
+    ``in_string``, its replacement fields included (``x``, ``:``, ``{w}`` in ``f"{x:{w}}"``),
+    and nothing inside it -- brackets, nested strings or f-strings, comments -- is a bracket or
+    a comment. That is what Python 3.11 gives (the whole f-string is one STRING token); on
+    3.12+ the f-string is split into tokens, and the span runs from each outermost
+    FSTRING_START to its matching FSTRING_END (a stack: f-strings nest), so every Python
+    version gives the same factors for the same text. Raises ValueError on unbalanced
+    f-string tokens.
     """
     n = len(text)
     starts = np.zeros(text.count("\n") + 2, dtype=np.int64)
     starts[1:-1] = np.flatnonzero(np.frombuffer(text.encode("utf-32-le"), np.uint32) == 10) + 1
     starts[-1] = n
     kinds, begin, end, delta_at, delta = [], [], [], [], []
-    fstring_start = None
-    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-        a = starts[tok.start[0] - 1] + tok.start[1]
-        b = starts[min(tok.end[0] - 1, len(starts) - 1)] + tok.end[1]
-        name = tokenize.tok_name[tok.type]
-        if name == "STRING" or name == "COMMENT":
+    open_fstrings: list[int] = []  # start offsets of the f-strings open at this token
+    for name, string, (row_a, col_a), (row_b, col_b) in tokens:
+        a = int(starts[row_a - 1]) + col_a
+        b = int(starts[min(row_b - 1, len(starts) - 1)]) + col_b
+        if name in _FSTRING_START:
+            open_fstrings.append(a)
+        elif name in _FSTRING_END:
+            if not open_fstrings:
+                raise ValueError(f"{name} at {row_a}:{col_a} closes no f-string")
+            first = open_fstrings.pop()
+            if not open_fstrings:  # the outermost f-string closes: one string span
+                kinds.append(True)
+                begin.append(first)
+                end.append(b)
+        elif open_fstrings:
+            continue  # inside an f-string (a replacement field): part of the string
+        elif name == "STRING" or name == "COMMENT":
             kinds.append(name == "STRING")
             begin.append(a)
             end.append(b)
-        elif name == "FSTRING_START":  # Python >= 3.12
-            fstring_start = a
-        elif name == "FSTRING_END" and fstring_start is not None:
-            kinds.append(True)
-            begin.append(fstring_start)
-            end.append(b)
-        elif tok.type == tokenize.OP and tok.string in "([{)]}" and len(tok.string) == 1:
+        elif name == "OP" and len(string) == 1 and string in "([{)]}":
             delta_at.append(a)
-            delta.append(1 if tok.string in "([{" else -1)
+            delta.append(1 if string in "([{" else -1)
+    if open_fstrings:
+        raise ValueError(f"{len(open_fstrings)} f-string(s) not closed")
     kinds, begin, end = np.array(kinds, bool), np.array(begin, np.int64), np.array(end, np.int64)
     marks = []
     for keep in (kinds, ~kinds):
@@ -639,7 +710,7 @@ def _charlm_corpus() -> dict:
     :func:`_charlm_syntax`, so a split only tokenizes the files its region covers.
     """
     paths = charlm_files()
-    texts = [path.read_text(encoding="utf-8", errors="replace") for path in paths]
+    texts = [path.read_text(encoding="utf-8") for path in paths]
     text = "".join(texts)
     codes = np.frombuffer(text.encode("utf-32-le"), np.uint32)
     lookup = np.full(max(128, int(codes.max()) + 1), len(CHARLM_VOCAB), dtype=np.int64)
@@ -652,9 +723,10 @@ def _charlm_corpus() -> dict:
         "ids": lookup[codes], "texts": texts,
         "file_starts": np.cumsum([0] + [len(t) for t in texts]),
         "column": column.astype(np.int64), "is_newline": is_newline.astype(np.int64),
-        "meta": {"corpus_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        # Provenance only (no machine paths): it is written into every charlm test.json.
+        "meta": {"corpus_package": CHARLM_PACKAGE, "corpus_version": CHARLM_PACKAGE_VERSION,
                  "corpus_files": len(paths), "corpus_chars": len(text),
-                 "corpus_dir": str(Path(sysconfig.get_paths()["stdlib"]))},
+                 "corpus_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()},
     }
 
 
@@ -664,8 +736,10 @@ def _charlm_syntax(file_index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     text = _charlm_corpus()["texts"][file_index]
     try:
         in_string, in_comment, change = _spans(text)
-    except (tokenize.TokenError, SyntaxError) as exc:  # stdlib files are valid Python
-        raise ValueError(f"corpus file {charlm_files()[file_index]} does not tokenize: {exc}"
+    except (tokenize.TokenError, SyntaxError, ValueError) as exc:  # the corpus is valid Python
+        root = _charlm_root()
+        path = charlm_files()[file_index].relative_to(root).as_posix()
+        raise ValueError(f"corpus file {CHARLM_PACKAGE}/{path} does not tokenize: {exc}"
                          ) from exc
     return in_string, in_comment, np.cumsum(change)  # depth after each char; 0 at file start
 
