@@ -1,9 +1,16 @@
 """Tests for gateroles.tasks: ground-truth factors against straightforward reference loops."""
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 
+from gateroles import tasks
 from gateroles.tasks import TASK_NAMES, Task, default_params, make_splits, make_task
+
+SCHEMA = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"
 
 K = 4  # default n_values of reset_recall
 
@@ -184,6 +191,150 @@ def test_adding_chance_is_target_variance():
     assert y.mean() == pytest.approx(1.0, abs=0.02)
 
 
+# --------------------------------------------------------------------------- armed_reset
+
+# default n_values of armed_reset; tokens STORE_k = k, ARM = K, RESET = K + 1, QUERY = K + 2
+ARM, RESET, QUERY = K, K + 1, K + 2
+
+
+@pytest.fixture(scope="module")
+def ar() -> Task:
+    return make_task("armed_reset", 300, 100, seed=0)
+
+
+def test_armed_reset_structure(ar):
+    n_d = default_params("armed_reset")["n_distractors"]
+    assert ar.inputs.shape == (300, 100, K + 3 + n_d) and ar.inputs.dtype == np.float32
+    assert ar.kind == "classification" and ar.n_outputs == K + 1
+    assert ar.events == {"store": "is_store", "reset": "is_armed_reset", "query": "is_query"}
+    np.testing.assert_array_equal(ar.inputs.sum(-1), 1.0)
+    np.testing.assert_array_equal(ar.inputs.argmax(-1), ar.tokens)
+    f = ar.factors
+    np.testing.assert_array_equal(f["is_store"], ar.tokens < K)
+    np.testing.assert_array_equal(f["is_arm"], ar.tokens == ARM)
+    np.testing.assert_array_equal(f["is_reset"], ar.tokens == RESET)  # every RESET token
+    np.testing.assert_array_equal(f["is_query"], ar.tokens == QUERY)
+    assert (ar.tokens > QUERY).any() and ar.tokens.max() < K + 3 + n_d
+    np.testing.assert_array_equal(f["is_armed_reset"], f["is_reset"] & f["armed"])
+    np.testing.assert_array_equal(ar.mask, f["is_query"] == 1)
+    np.testing.assert_array_equal(ar.targets[ar.mask], f["memory"][ar.mask])
+    assert (ar.targets[~ar.mask] == 0).all()
+    counts = np.bincount(ar.targets[ar.mask], minlength=K + 1)
+    assert ar.chance == pytest.approx(counts.max() / counts.sum())
+
+
+def test_armed_reset_rules(ar):
+    tok, memory = ar.tokens, ar.factors["memory"]
+    armed_reset = ar.factors["is_armed_reset"].astype(bool)
+    # a RESET right after an ARM clears
+    i, t = np.nonzero((tok[:, :-1] == ARM) & (tok[:, 1:] == RESET))
+    assert len(i) > 10 and armed_reset[i, t + 1].all() and (memory[i, t + 1] == K).all()
+    # an ARM does not survive a STORE: ARM, STORE_k, RESET keeps k
+    i, t = np.nonzero((tok[:, :-2] == ARM) & (tok[:, 1:-1] < K) & (tok[:, 2:] == RESET))
+    assert len(i) > 3 and not armed_reset[i, t + 2].any()
+    np.testing.assert_array_equal(memory[i, t + 2], tok[i, t + 1])
+    # an unarmed RESET changes nothing; a STORE sets the memory
+    unarmed = (tok == RESET) & ~armed_reset
+    unarmed[:, 0] = False
+    i, t = np.nonzero(unarmed)
+    np.testing.assert_array_equal(memory[i, t], memory[i, t - 1])
+    stores = tok < K
+    np.testing.assert_array_equal(memory[stores], tok[stores])
+
+
+def test_armed_reset_default_frequencies():
+    """Armed and unarmed RESETs are both common with the defaults (and their contexts)."""
+    task = make_task("armed_reset", 2000, 100, seed=1)
+    f = task.factors
+    resets = f["is_reset"].sum()
+    armed = f["is_armed_reset"].sum() / resets
+    assert 0.5 < armed < 0.6  # measured 0.55
+    assert f["reset_acts"].sum() / resets > 0.3  # armed, memory holds a value: 0.32
+    assert f["reset_inert"].sum() / resets > 0.4  # unarmed, memory holds a value: 0.42
+    queries = task.mask.sum()
+    share = {b: f[b].sum() / queries for b in task.behaviours}
+    assert share["recall_after_armed_reset"] > 0.15  # 0.21
+    assert share["recall_after_unarmed_reset"] > 0.15  # 0.17
+    assert share["recall_after_store"] > 0.5  # 0.57
+    assert 0.02 < share["recall_initial"] < 0.1  # 0.05
+    assert 0.2 < task.chance < 0.35  # 0.26 (EMPTY)
+    assert 9 < queries / 2000 < 11 and 9 < resets / 2000 < 11
+
+
+def test_armed_reset_params():
+    task = make_task("armed_reset", 4, 50, seed=3, n_values=2, n_distractors=0, p_store=0.25,
+                     p_arm=0.25, p_reset=0.25, p_query=0.25)
+    assert task.input_size == 2 + 3 and task.tokens.max() <= 4
+    for kwargs, key in (({"p_arm": 1.5}, "p_arm"), ({"p_query": 0.0}, "p_query"),
+                        ({"p_arm": 0.5, "p_store": 0.5}, "p_arm"),
+                        ({"n_distractors": 0}, "n_distractors"), ({"n_values": 0}, "n_values")):
+        with pytest.raises(ValueError, match=key):
+            make_task("armed_reset", 2, 10, seed=0, **kwargs)
+
+
+# --------------------------------------------------------------------------- unchanged data
+
+_OLD_VARIABLES = {"reset_recall": ("is_store", "is_reset", "is_query", "memory"),
+                  "adding": ("is_marked", "n_marked", "partial_sum"),
+                  "count_reset": ("count", "is_target", "is_reset")}
+
+
+def _digest(task: Task, factors) -> str:
+    h = hashlib.sha256()
+    for a in [task.inputs, task.targets, task.mask, task.tokens] + [task.factors[k]
+                                                                      for k in factors]:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    h.update(repr((task.chance, task.n_outputs, task.kind, sorted(task.events.items()))).encode())
+    return h.hexdigest()[:32]
+
+
+# Computed with the code before the annotations and armed_reset were added (commit 69a112f):
+# (train split 7 x 40 and test split 5 x 40 of seed 3, make_task 6 x 33 of seed 11).
+_OLD_DIGESTS = [
+    ("reset_recall", {}, ("a3680f2687aad453b88f1079f882dbd0", "74b98efaeb627109d9982ed9e39ac43b",
+                          "e40ba76e7c7fbaa4fca2a042efe17d04")),
+    ("adding", {}, ("045eae86668869bc1579d46934116d51", "3ff58afa59fae7f3a7ebc420cb1356d0",
+                    "b1e2be119c1e797b5cffd8dcdaeea781")),
+    ("count_reset", {}, ("58f7bac9f57c6e69da796d4f93b7eb56", "45f8d370fc5bdf4cf6435389bcebeeaf",
+                         "227710b0ac6200c0dd494dc542549a5f")),
+    ("reset_recall", {"p_store": 0.2, "p_reset": 0.1, "p_query": 0.2, "n_values": 3},
+     ("541ecd9bfe3bd47f0a7d3522636853fc", "b8ce1caa21ed1bce16b2626050be47fe",
+      "9f08286fb20cab1aebb94e074a1aadae")),
+    ("count_reset", {"max_count": 3, "p_target": 0.3},
+     ("16be050446df5a2fa2a0de98cc57edf6", "a55023dd72ea45cff65ce5e1ce15183e",
+      "492359c930d0d12d204d61680ee75d18")),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "digests"), _OLD_DIGESTS)
+def test_existing_tasks_generate_the_same_bytes(name, params, digests):
+    """inputs, targets, mask, tokens, the original factors, chance and events are unchanged."""
+    s = make_splits(name, {"train": 7, "test": 5}, 40, seed=3, **params)
+    t = make_task(name, 6, 33, seed=11, **params)
+    assert tuple(_digest(x, _OLD_VARIABLES[name]) for x in (s["train"], s["test"], t)) == digests
+    assert tuple(t.variables) == _OLD_VARIABLES[name]
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def test_schema_matches_the_generators():
+    schema = yaml.safe_load(SCHEMA.read_text())["properties"]
+    assert schema["study"]["properties"]["tasks"]["items"]["enum"] == list(TASK_NAMES)
+    params = schema["task_params"]["properties"]
+    assert set(params) == set(TASK_NAMES)
+    for name in TASK_NAMES:
+        props = params[name].get("properties", {})
+        assert {k: v["default"] for k, v in props.items()} == default_params(name), name
+    thresholds = schema["training"]["properties"]["solved_threshold"]["properties"]
+    assert set(thresholds) == set(TASK_NAMES)
+    assert thresholds["armed_reset"]["default"] == 0.99
+    assert tasks._TASK_IDS["armed_reset"] == 5
+    assert sorted(tasks._TASK_IDS.values()) == list(range(1, len(TASK_NAMES) + 1))
+
+
 # --------------------------------------------------------------------------- seeding
 
 
@@ -233,6 +384,14 @@ def test_default_params():
     d = default_params("count_reset")
     d["max_count"] = 99
     assert default_params("count_reset")["max_count"] == 8
+    assert default_params("armed_reset") == {
+        "n_values": 4,
+        "n_distractors": 4,
+        "p_store": 0.15,
+        "p_arm": 0.2,
+        "p_reset": 0.1,
+        "p_query": 0.1,
+    }
 
 
 def test_bad_name():

@@ -6,13 +6,29 @@ Each task is designed so that one gate role should be necessary to solve it:
 * ``adding`` -- the classic adding problem (Hochreiter & Schmidhuber, 1997): store two
   marked values and read out their sum at the end.
 * ``count_reset`` -- count TARGET tokens since the last RESET (saturating at ``max_count``).
-* ``charlm`` -- next-character prediction on real text: the Python standard library source of
-  the running interpreter (Karpathy et al. 2015), with per-character syntax variables.
+* ``armed_reset`` -- one token, two meanings: RESET clears the memory only if an ARM came
+  since the last STORE ("armed"); otherwise it is a distractor.
+* ``charlm`` -- next-character prediction on real text: the Python source of a pinned
+  dependency (snakemake, see :data:`CHARLM_PACKAGE`; Karpathy et al. 2015), with
+  per-character syntax variables.
 
 Besides inputs/targets, every :class:`Task` carries ``factors``: the latent variables a
 perfect solver must track (memory content, counts, event indicators), aligned with the
 inputs step by step. These are the regression/classification targets for probes and the
 triggers for event-triggered averages of gate activations.
+
+Some factors are *annotations* for later analyses rather than task variables (listed in
+``Task.auxiliary_factors``; probes and disentanglement skip them):
+
+* ``Task.contexts``: role -> (factor marking the role's token where it must act, factor
+  marking the same token where it must not), e.g. an armed vs an unarmed RESET, or a RESET
+  while the memory holds a value vs while it is already empty. "Before" states (memory,
+  count) are those before the step.
+* ``Task.behaviours``: behaviour -> factor marking the scored steps (mask true) of that kind,
+  e.g. queries answered after a RESET vs after a STORE. The behaviours of a task partition
+  its scored steps.
+
+All factors are ``[N, T]`` arrays, int64 except the continuous ones.
 
 Generation is fully vectorised: per-step token types are drawn i.i.d., and the latent
 state is recovered with cumulative operations (``np.maximum.accumulate`` to forward-fill
@@ -24,22 +40,23 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import importlib.metadata
+import importlib.util
 import io
 import numbers
-import sysconfig
 import tokenize
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-TASK_NAMES = ("reset_recall", "adding", "count_reset", "charlm")
+TASK_NAMES = ("reset_recall", "adding", "count_reset", "charlm", "armed_reset")
 
 # Fixed per-task stream ids. Never change them: they are part of what makes a dataset
 # reproducible from its seed.
-_TASK_IDS = {"reset_recall": 1, "adding": 2, "count_reset": 3, "charlm": 4}
+_TASK_IDS = {"reset_recall": 1, "adding": 2, "count_reset": 3, "charlm": 4, "armed_reset": 5}
 # Domain tag placed first in the spawn key so that task streams cannot coincide with
 # ``np.random.SeedSequence(seed).spawn(...)`` children used elsewhere (whose keys are (0,),
 # (1,), ...).
@@ -63,6 +80,19 @@ _DEFAULTS: dict[str, dict[str, int | float]] = {
     "charlm": {
         "max_depth": 3,
     },
+    # Looking back from a RESET, the first ARM-or-STORE is an ARM with odds p_arm : p_store, so
+    # about 55% of RESETs are armed and 45% unarmed; about a third of RESETs are armed while the
+    # memory holds a value (they erase), 42% unarmed while it holds one (they must not); the
+    # rest act on an EMPTY memory. Measured in tests/test_tasks.py; an LSTM and a GRU (32
+    # units) solve it within a few hundred steps.
+    "armed_reset": {
+        "n_values": 4,
+        "n_distractors": 4,
+        "p_store": 0.15,
+        "p_arm": 0.2,
+        "p_reset": 0.1,
+        "p_query": 0.1,
+    },
 }
 
 # Event role -> the binary factor that marks it (used for event-triggered averages).
@@ -73,9 +103,51 @@ EVENTS: dict[str, dict[str, str]] = {
     # A newline resets the column (a counter, as in count_reset): the only event of real text
     # with a role the gates' graph positions name.
     "charlm": {"reset": "is_newline"},
+    # The reset event is the armed RESET (the one that must erase); every RESET token is
+    # ``is_reset``, and ``CONTEXTS`` contrasts armed with unarmed ones.
+    "armed_reset": {"store": "is_store", "reset": "is_armed_reset", "query": "is_query"},
 }
 
-_MIN_LENGTH = {"reset_recall": 1, "adding": 4, "count_reset": 1, "charlm": 1}
+# Role -> (factor: the role's token where it must act, factor: the same token where it must
+# not), both binary. Compares the same input token in different states.
+CONTEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "reset_recall": {"reset": ("reset_acts", "reset_inert"),
+                     "store": ("store_acts", "store_inert")},
+    "adding": {},
+    "count_reset": {"reset": ("reset_acts", "reset_inert"),
+                    "store": ("store_acts", "store_inert")},
+    "charlm": {},
+    "armed_reset": {"reset": ("reset_acts", "reset_inert"),
+                    "store": ("store_acts", "store_inert")},
+}
+
+# Behaviour -> binary factor marking the scored steps of that kind (they partition the mask).
+BEHAVIOURS: dict[str, dict[str, str]] = {
+    "reset_recall": {"recall_after_reset": "recall_after_reset",
+                     "recall_after_store": "recall_after_store",
+                     "recall_initial": "recall_initial"},
+    "adding": {"sum": "sum_step"},
+    "count_reset": {"count_after_reset": "count_after_reset",
+                    "count_after_increment": "count_after_increment",
+                    "count_initial": "count_initial"},
+    "charlm": {},
+    "armed_reset": {"recall_after_armed_reset": "recall_after_armed_reset",
+                    "recall_after_unarmed_reset": "recall_after_unarmed_reset",
+                    "recall_after_store": "recall_after_store",
+                    "recall_initial": "recall_initial"},
+}
+
+
+def _auxiliary(name: str) -> tuple[str, ...]:
+    names = [f for pair in CONTEXTS[name].values() for f in pair] + list(BEHAVIOURS[name].values())
+    return tuple(dict.fromkeys(names))
+
+
+# Factors that exist only for CONTEXTS and BEHAVIOURS (not task variables): analyses of task
+# variables (probes, disentanglement) skip them. Also on ``Task.auxiliary_factors``.
+AUXILIARY_FACTORS: dict[str, tuple[str, ...]] = {name: _auxiliary(name) for name in TASK_NAMES}
+
+_MIN_LENGTH = {"reset_recall": 1, "adding": 4, "count_reset": 1, "charlm": 1, "armed_reset": 1}
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +170,12 @@ class Task:
     events: dict[str, str]  # role -> name of a binary event factor
     continuous_factors: tuple[str, ...]  # factors that are continuous (float32)
     meta: dict = dataclasses.field(default_factory=dict)  # provenance (e.g. charlm's corpus hash)
+    # role -> (binary factor: the token where it must act, binary factor: where it must not)
+    contexts: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
+    # behaviour -> binary factor marking the scored steps of that kind
+    behaviours: dict[str, str] = dataclasses.field(default_factory=dict)
+    # factors that exist for contexts/behaviours and are not task variables
+    auxiliary_factors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in ("classification", "regression"):
@@ -112,6 +190,20 @@ class Task:
         for role, key in self.events.items():
             if key not in self.factors:
                 raise ValueError(f"event {role!r} refers to unknown factor {key!r}")
+        for role, pair in self.contexts.items():
+            if len(pair) != 2 or any(key not in self.factors for key in pair):
+                raise ValueError(f"context {role!r} must name two known factors, got {pair!r}")
+        for behaviour, key in self.behaviours.items():
+            if key not in self.factors:
+                raise ValueError(f"behaviour {behaviour!r} refers to unknown factor {key!r}")
+        for key in self.auxiliary_factors:
+            if key not in self.factors:
+                raise ValueError(f"auxiliary factor {key!r} is not a factor")
+
+    @property
+    def variables(self) -> dict[str, np.ndarray]:
+        """The task variables: every factor except the auxiliary (annotation) ones."""
+        return {k: v for k, v in self.factors.items() if k not in self.auxiliary_factors}
 
     @property
     def n_sequences(self) -> int:
@@ -194,8 +286,8 @@ def _resolve_params(name: str, params: Mapping[str, object]) -> dict:
             f"n_distractors=0 requires {', '.join(probs)} to sum to 1 (got {total:.6g}): "
             "the remaining probability mass is assigned to distractors"
         )
-    if name == "reset_recall" and out["p_query"] == 0.0:
-        raise ValueError("p_query must be > 0 for task 'reset_recall' (no step would be scored)")
+    if name in ("reset_recall", "armed_reset") and out["p_query"] == 0.0:
+        raise ValueError(f"p_query must be > 0 for task {name!r} (no step would be scored)")
     return out
 
 
@@ -236,6 +328,43 @@ def _last_event_index(is_event: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(is_event, t, -1), axis=1)
 
 
+def _before(state: np.ndarray, initial: int) -> np.ndarray:
+    """The state before each step: ``state`` shifted one step right, ``initial`` at step 0."""
+    out = np.empty_like(state)
+    out[:, 0] = initial
+    out[:, 1:] = state[:, :-1]
+    return out
+
+
+def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``values[row, index]`` per row, False where ``index < 0`` (no such step)."""
+    return (index >= 0) & np.take_along_axis(values, np.maximum(index, 0), axis=1)
+
+
+def _binary(**arrays: np.ndarray) -> dict[str, np.ndarray]:
+    return {key: value.astype(np.int64) for key, value in arrays.items()}
+
+
+def _annotations(name: str) -> dict:
+    """The Task fields that name the context and behaviour annotations of task ``name``."""
+    return {"contexts": dict(CONTEXTS[name]), "behaviours": dict(BEHAVIOURS[name]),
+            "auxiliary_factors": AUXILIARY_FACTORS[name]}
+
+
+def _memory_contexts(is_store, values, resets, memory, empty: int) -> dict[str, np.ndarray]:
+    """Store and reset contexts of a memory task, from the memory before each step.
+
+    reset_acts / reset_inert: a clearing RESET (``resets``: the RESETs that clear) while the
+    memory holds a value / is already EMPTY; store_acts / store_inert: STORE_k while the memory
+    is not k / is already k.
+    """
+    before = _before(memory, empty)
+    holds = before != empty
+    same = before == values
+    return _binary(reset_acts=resets & holds, reset_inert=resets & ~holds,
+                   store_acts=is_store & ~same, store_inert=is_store & same)
+
+
 def _one_hot(tokens: np.ndarray, size: int) -> np.ndarray:
     return np.eye(size, dtype=np.float32)[tokens]
 
@@ -269,6 +398,14 @@ def _reset_recall(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
     memory = memory.astype(np.int64)
 
     targets = np.where(is_query, memory, 0).astype(np.int64)
+    # Annotations. Every RESET clears, so a RESET "acts" where the memory holds a value.
+    # A query's memory was last set by the STORE/RESET at `last` (none: the initial EMPTY).
+    annotations = {
+        **_memory_contexts(is_store, values, is_reset, memory, k),
+        **_binary(recall_after_reset=is_query & _at(is_reset, last),
+                  recall_after_store=is_query & _at(is_store, last),
+                  recall_initial=is_query & (last < 0)),
+    }
     return Task(
         name="reset_recall",
         inputs=_one_hot(tokens, k + 2 + n_d),
@@ -279,6 +416,7 @@ def _reset_recall(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
             "is_reset": is_reset.astype(np.int64),
             "is_query": is_query.astype(np.int64),
             "memory": memory,
+            **annotations,
         },
         tokens=tokens,
         kind="classification",
@@ -286,6 +424,7 @@ def _reset_recall(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
         chance=_majority_rate(targets, is_query, k + 1),
         events=dict(EVENTS["reset_recall"]),
         continuous_factors=(),
+        **_annotations("reset_recall"),
     )
 
 
@@ -313,6 +452,7 @@ def _adding(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
             "is_marked": marker,
             "n_marked": np.cumsum(marker, axis=1),
             "partial_sum": partial_sum,
+            "sum_step": mask.astype(np.int64),  # behaviour "sum": the scored last step
         },
         tokens=marker.copy(),
         kind="regression",
@@ -320,6 +460,7 @@ def _adding(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
         chance=1.0 / 6.0,  # Var(U1 + U2) = 2 * 1/12
         events=dict(EVENTS["adding"]),
         continuous_factors=("partial_sum",),
+        **_annotations("adding"),
     )
 
 
@@ -337,6 +478,17 @@ def _count_reset(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
     count = np.minimum(seen - at_reset, max_count).astype(np.int64)
 
     mask = np.ones((n, t), dtype=bool)
+    # Annotations, from the count before each step: a RESET acts on a positive count, a target
+    # below the clip. The behaviour of a step: the last event (RESET or target) up to it.
+    before = _before(count, 0)
+    last_event = _last_event_index(is_target | is_reset)
+    annotations = _binary(
+        reset_acts=is_reset & (before > 0), reset_inert=is_reset & (before == 0),
+        store_acts=is_target & (before < max_count), store_inert=is_target & (before == max_count),
+        count_after_reset=_at(is_reset, last_event),
+        count_after_increment=_at(is_target, last_event),
+        count_initial=last_event < 0,
+    )
     return Task(
         name="count_reset",
         inputs=_one_hot(tokens, 2 + n_d),
@@ -346,6 +498,7 @@ def _count_reset(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
             "count": count,
             "is_target": is_target.astype(np.int64),
             "is_reset": is_reset.astype(np.int64),
+            **annotations,
         },
         tokens=tokens,
         kind="classification",
@@ -353,6 +506,73 @@ def _count_reset(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
         chance=_majority_rate(count, mask, max_count + 1),
         events=dict(EVENTS["count_reset"]),
         continuous_factors=(),
+        **_annotations("count_reset"),
+    )
+
+
+def _armed_reset(rng: np.random.Generator, n: int, t: int, p: dict) -> Task:
+    """Tokens: STORE_k = k, ARM = K, RESET = K + 1, QUERY = K + 2, distractors K + 3 + d.
+
+    ``armed`` (after each step): an ARM came since the last STORE (or, before any STORE, at
+    all). A RESET clears the memory iff armed; it does not disarm (a second RESET before the
+    next STORE is armed too, on an already EMPTY memory). A STORE disarms.
+    """
+    k, n_d = p["n_values"], p["n_distractors"]
+    cat = _categorical(rng, [p["p_store"], p["p_arm"], p["p_reset"], p["p_query"]], (n, t))
+    # Drawn for every step (not only where used) so the stream layout is shape-only.
+    values = rng.integers(0, k, size=(n, t))
+    distractor = rng.integers(0, max(n_d, 1), size=(n, t))
+
+    is_store, is_arm, is_reset, is_query = (cat == c for c in range(4))
+    tokens = np.select([is_store, is_arm, is_reset, is_query], [values, k, k + 1, k + 2],
+                       k + 3 + distractor).astype(np.int64)
+
+    last_store = _last_event_index(is_store)
+    armed = _last_event_index(is_arm) > last_store  # both -1 (neither yet): unarmed
+    is_armed_reset = is_reset & armed  # a RESET leaves `armed` as it was
+    written = np.where(is_store, values, k)
+    last = _last_event_index(is_store | is_armed_reset)
+    memory = np.where(last >= 0, np.take_along_axis(written, np.maximum(last, 0), axis=1), k)
+    memory = memory.astype(np.int64)
+    targets = np.where(is_query, memory, 0).astype(np.int64)
+
+    # Annotations. Both reset contexts hold a value before the RESET, so they differ only in
+    # being armed (an armed RESET on an EMPTY memory has nothing to erase).
+    contexts = _memory_contexts(is_store, values, is_armed_reset, memory, k)
+    holds = _before(memory, k) != k
+    contexts["reset_inert"] = (is_reset & ~armed & holds).astype(np.int64)
+    # A query's behaviour, from the last STORE before it (`last_store`, -1 if none):
+    # an armed RESET came after it (answer EMPTY); else a RESET came after it but did not clear
+    # (answer: the stored value); else no RESET since the STORE; else nothing has set the
+    # memory yet (answer EMPTY; unarmed RESETs before any STORE change nothing).
+    after_armed = _at(is_armed_reset, last)
+    reset_since_store = _last_event_index(is_reset) > last_store
+    stored = last_store >= 0
+    behaviours = _binary(
+        recall_after_armed_reset=is_query & after_armed,
+        recall_after_unarmed_reset=is_query & ~after_armed & stored & reset_since_store,
+        recall_after_store=is_query & stored & ~reset_since_store,
+        recall_initial=is_query & ~after_armed & ~stored,
+    )
+    return Task(
+        name="armed_reset",
+        inputs=_one_hot(tokens, k + 3 + n_d),
+        targets=targets,
+        mask=is_query.copy(),
+        factors={
+            **_binary(is_store=is_store, is_arm=is_arm, is_reset=is_reset, is_query=is_query),
+            "memory": memory,
+            **_binary(armed=armed, is_armed_reset=is_armed_reset),
+            **contexts,
+            **behaviours,
+        },
+        tokens=tokens,
+        kind="classification",
+        n_outputs=k + 1,
+        chance=_majority_rate(targets, is_query, k + 1),
+        events=dict(EVENTS["armed_reset"]),
+        continuous_factors=(),
+        **_annotations("armed_reset"),
     )
 
 
@@ -367,40 +587,109 @@ CHARLM_COLUMN_EDGES = (4, 8, 16, 32, 64)
 CHARLM_REGIONS = {"train": (0.0, 0.8), "validation": (0.8, 0.9), "test": (0.9, 1.0)}
 
 
+# The corpus: the `.py` files of this pinned dependency (pyproject.toml pins it at this exact
+# version). Pure Python (a py3-none-any wheel), so the text is the same on every platform and
+# every Python version, and every install of the project has it; it tokenizes on 3.11-3.13.
+CHARLM_PACKAGE = "snakemake"
+CHARLM_PACKAGE_VERSION = "9.27.1"
+
+
+def _charlm_root() -> Path:
+    """The installed corpus package's directory, after checking its version is the pinned one."""
+    name, pinned = CHARLM_PACKAGE, CHARLM_PACKAGE_VERSION
+    try:
+        installed = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        installed = None
+    spec = importlib.util.find_spec(name)  # locates the package without importing it
+    if installed is None or spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"the charlm corpus is the source of {name}=={pinned}, which is not "
+                         "installed; install the project's pinned dependencies")
+    if installed != pinned:
+        raise ValueError(f"the charlm corpus is the source of {name}=={pinned}, but {name} "
+                         f"{installed} is installed; install {name}=={pinned} (pinned in "
+                         "pyproject.toml) so the corpus, its splits and its hash are the same")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def charlm_files() -> list[Path]:
-    """The corpus: the running interpreter's top-level standard library `*.py` files, sorted."""
-    return sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
+    """The corpus: every `*.py` file of the pinned package, sorted by path relative to its root.
+
+    Relative paths compare as POSIX strings (``"a/b.py"``), the same order on every platform.
+    """
+    root = _charlm_root()
+    return sorted(root.rglob("*.py"), key=lambda path: path.relative_to(root).as_posix())
+
+
+# Python >= 3.12 tokenizes an f-string into START, MIDDLE, replacement-field and END tokens
+# (3.14 adds t-strings, the same way); f-strings nest inside replacement fields.
+_FSTRING_START = frozenset({"FSTRING_START", "TSTRING_START"})
+_FSTRING_END = frozenset({"FSTRING_END", "TSTRING_END"})
+
+# (token type name, string, (row, col) start, (row, col) end), as from `tokenize`.
+Token = tuple[str, str, tuple[int, int], tuple[int, int]]
+
+
+def _tokens(text: str) -> Iterable[Token]:
+    """The running interpreter's tokens of ``text``, with type names."""
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        yield tokenize.tok_name[tok.type], tok.string, tok.start, tok.end
 
 
 def _spans(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per character of one file: in a string literal, in a comment, bracket-depth change.
 
-    From Python's own tokenizer, so the spans are exact (f-strings count as strings; brackets
-    inside strings and comments are not brackets).
+    From the running interpreter's tokenizer (see :func:`_spans_from_tokens`).
+    """
+    return _spans_from_tokens(text, _tokens(text))
+
+
+def _spans_from_tokens(text: str, tokens: Iterable[Token]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per character of ``text``: in a string literal, in a comment, bracket-depth change.
+
+    ``tokens`` are ``text``'s tokens (:data:`Token`), so the spans are exact. Brackets are
+    single-character ``OP`` tokens; brackets inside strings and comments are not brackets.
+
+    F-strings: every character from an f-string's opening prefix to its closing quote is
+    ``in_string``, its replacement fields included (``x``, ``:``, ``{w}`` in ``f"{x:{w}}"``),
+    and nothing inside it -- brackets, nested strings or f-strings, comments -- is a bracket or
+    a comment. That is what Python 3.11 gives (the whole f-string is one STRING token); on
+    3.12+ the f-string is split into tokens, and the span runs from each outermost
+    FSTRING_START to its matching FSTRING_END (a stack: f-strings nest), so every Python
+    version gives the same factors for the same text. Raises ValueError on unbalanced
+    f-string tokens.
     """
     n = len(text)
     starts = np.zeros(text.count("\n") + 2, dtype=np.int64)
     starts[1:-1] = np.flatnonzero(np.frombuffer(text.encode("utf-32-le"), np.uint32) == 10) + 1
     starts[-1] = n
     kinds, begin, end, delta_at, delta = [], [], [], [], []
-    fstring_start = None
-    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-        a = starts[tok.start[0] - 1] + tok.start[1]
-        b = starts[min(tok.end[0] - 1, len(starts) - 1)] + tok.end[1]
-        name = tokenize.tok_name[tok.type]
-        if name == "STRING" or name == "COMMENT":
+    open_fstrings: list[int] = []  # start offsets of the f-strings open at this token
+    for name, string, (row_a, col_a), (row_b, col_b) in tokens:
+        a = int(starts[row_a - 1]) + col_a
+        b = int(starts[min(row_b - 1, len(starts) - 1)]) + col_b
+        if name in _FSTRING_START:
+            open_fstrings.append(a)
+        elif name in _FSTRING_END:
+            if not open_fstrings:
+                raise ValueError(f"{name} at {row_a}:{col_a} closes no f-string")
+            first = open_fstrings.pop()
+            if not open_fstrings:  # the outermost f-string closes: one string span
+                kinds.append(True)
+                begin.append(first)
+                end.append(b)
+        elif open_fstrings:
+            continue  # inside an f-string (a replacement field): part of the string
+        elif name == "STRING" or name == "COMMENT":
             kinds.append(name == "STRING")
             begin.append(a)
             end.append(b)
-        elif name == "FSTRING_START":  # Python >= 3.12
-            fstring_start = a
-        elif name == "FSTRING_END" and fstring_start is not None:
-            kinds.append(True)
-            begin.append(fstring_start)
-            end.append(b)
-        elif tok.type == tokenize.OP and tok.string in "([{)]}" and len(tok.string) == 1:
+        elif name == "OP" and len(string) == 1 and string in "([{)]}":
             delta_at.append(a)
-            delta.append(1 if tok.string in "([{" else -1)
+            delta.append(1 if string in "([{" else -1)
+    if open_fstrings:
+        raise ValueError(f"{len(open_fstrings)} f-string(s) not closed")
     kinds, begin, end = np.array(kinds, bool), np.array(begin, np.int64), np.array(end, np.int64)
     marks = []
     for keep in (kinds, ~kinds):
@@ -421,7 +710,7 @@ def _charlm_corpus() -> dict:
     :func:`_charlm_syntax`, so a split only tokenizes the files its region covers.
     """
     paths = charlm_files()
-    texts = [path.read_text(encoding="utf-8", errors="replace") for path in paths]
+    texts = [path.read_text(encoding="utf-8") for path in paths]
     text = "".join(texts)
     codes = np.frombuffer(text.encode("utf-32-le"), np.uint32)
     lookup = np.full(max(128, int(codes.max()) + 1), len(CHARLM_VOCAB), dtype=np.int64)
@@ -434,9 +723,10 @@ def _charlm_corpus() -> dict:
         "ids": lookup[codes], "texts": texts,
         "file_starts": np.cumsum([0] + [len(t) for t in texts]),
         "column": column.astype(np.int64), "is_newline": is_newline.astype(np.int64),
-        "meta": {"corpus_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        # Provenance only (no machine paths): it is written into every charlm test.json.
+        "meta": {"corpus_package": CHARLM_PACKAGE, "corpus_version": CHARLM_PACKAGE_VERSION,
                  "corpus_files": len(paths), "corpus_chars": len(text),
-                 "corpus_dir": str(Path(sysconfig.get_paths()["stdlib"]))},
+                 "corpus_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()},
     }
 
 
@@ -446,8 +736,10 @@ def _charlm_syntax(file_index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     text = _charlm_corpus()["texts"][file_index]
     try:
         in_string, in_comment, change = _spans(text)
-    except (tokenize.TokenError, SyntaxError) as exc:  # stdlib files are valid Python
-        raise ValueError(f"corpus file {charlm_files()[file_index]} does not tokenize: {exc}"
+    except (tokenize.TokenError, SyntaxError, ValueError) as exc:  # the corpus is valid Python
+        root = _charlm_root()
+        path = charlm_files()[file_index].relative_to(root).as_posix()
+        raise ValueError(f"corpus file {CHARLM_PACKAGE}/{path} does not tokenize: {exc}"
                          ) from exc
     return in_string, in_comment, np.cumsum(change)  # depth after each char; 0 at file start
 
@@ -495,6 +787,7 @@ def _charlm(rng: np.random.Generator, n: int, t: int, p: dict, split: str | None
         events=dict(EVENTS["charlm"]),
         continuous_factors=(),
         meta=dict(corpus["meta"]),
+        **_annotations("charlm"),
     )
 
 
@@ -503,6 +796,7 @@ _GENERATORS: dict[str, Callable[..., Task]] = {
     "adding": _adding,
     "count_reset": _count_reset,
     "charlm": _charlm,
+    "armed_reset": _armed_reset,
 }
 
 
