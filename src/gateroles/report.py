@@ -91,6 +91,55 @@ def runtime_table(benchmark_paths: list[str]) -> pd.DataFrame:
                          "mean s": frame["mean"].map(lambda s: f"{s:.1f}")})
 
 
+# --------------------------------------------------------------------------- the answer
+
+TESTED = ("supported", "contradicted", "inconclusive")
+CSS = {"supported": "supported", "contradicted": "contradicted"}
+
+
+def overall_verdict(verdicts) -> str:
+    """One verdict from several: every tested one supported -> supported, every one
+    contradicted -> contradicted, all inconclusive -> inconclusive, a mixture -> mixed; with
+    nothing tested: untestable if any row is, else insufficient seeds / not decided."""
+    verdicts = list(verdicts)
+    tested = [v for v in verdicts if v in TESTED]
+    if not tested:
+        for fallback in ("untestable", "insufficient seeds"):
+            if fallback in verdicts:
+                return fallback
+        return "not decided"
+    if all(v == tested[0] for v in tested):
+        return tested[0]
+    return "mixed"
+
+
+def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: int = 3) -> dict:
+    """One line of evidence for a claim in the report's answer table, from a verdict table
+    (`stats.VERDICT_COLUMNS`): its overall verdict, how many predictions hold, the weakest
+    tested prediction's change from initialisation [CI] and the fewest seeds agreeing."""
+    rows = verdicts[verdicts["claim"] == claim] if len(verdicts) else verdicts
+    if rows.empty:
+        return {"claim": claim, "evidence": evidence, "verdict": "not decided", "css": "",
+                "effect": "–", "seeds": "–", "basis": "no solved models"}
+    verdict = overall_verdict(rows["verdict"])
+    counts = rows["verdict"].value_counts()
+    basis = ", ".join(f"{int(counts[v])} {v}" for v in (*TESTED, "untestable",
+                                                          "insufficient seeds") if v in counts)
+    tested = rows[rows["verdict"].isin(TESTED)]
+    effect, seeds = "–", "–"
+    if len(tested):
+        weakest = tested.loc[tested["p_adjusted"].idxmax()]
+        interval = ci(weakest["change"], weakest["change_ci_low"], weakest["change_ci_high"],
+                      decimals)
+        effect = f"{weakest['prediction']} ({weakest['task']}, {weakest['arch']}): {interval}"
+        agree = tested["seeds_agreeing"] / tested["n_seeds"]
+        low = tested.loc[agree.idxmin()]
+        seeds = f"{int(low['seeds_agreeing'])} / {int(low['n_seeds'])}"
+    return {"claim": claim, "evidence": evidence, "verdict": verdict,
+            "css": CSS.get(verdict, "inconclusive"), "effect": effect, "seeds": seeds,
+            "basis": f"{len(rows)} predictions: {basis}"}
+
+
 def figure_entry(name: str, png: str) -> dict:
     """An embedded figure; its caption file's first sentence is the title.
 

@@ -396,6 +396,47 @@ def at_ceiling(values, bound: float, tol: float) -> bool:
     return bool(x.size > 0 and np.all(np.abs(x - bound) <= tol))
 
 
+# The columns of every analysis's verdict table (one row per prediction), in this order.
+VERDICT_COLUMNS = [
+    "claim", "evidence", "prediction", "task", "arch", "init", "direction",
+    "trained", "trained_ci_low", "trained_ci_high",
+    "initial", "initial_ci_low", "initial_ci_high",
+    "change", "change_ci_low", "change_ci_high", "cohens_dz", "p_value", "p_opposite",
+    "n_seeds", "seeds_agreeing", "n_unsolved", "verdict", "note"]
+
+
+def prediction_row(trained, initial, direction: int, settings: Settings, **keys) -> dict:
+    """One prediction's verdict row (`VERDICT_COLUMNS`), decided on the per-seed change from
+    initialisation (`change_from_init`), with the trained effect and the effect at step 0
+    beside it. `trained` and `initial` are per-seed values (pandas Series indexed by seed);
+    `keys` fills the identifying columns (claim, evidence, prediction, task, arch, init,
+    n_unsolved, note)."""
+    r = change_from_init(trained, initial, direction, confidence=settings.confidence,
+                         min_seeds=settings.min_seeds)
+    row = {key: keys.get(key, "") for key in ("claim", "evidence", "prediction", "note")}
+    row.update({key: keys[key] for key in ("task", "arch", "init")})
+    row.update({
+        "direction": int(direction),
+        "trained": r["trained_mean"], "trained_ci_low": r["trained_ci_low"],
+        "trained_ci_high": r["trained_ci_high"],
+        "initial": r["initial_mean"], "initial_ci_low": r["initial_ci_low"],
+        "initial_ci_high": r["initial_ci_high"],
+        "change": r["mean"], "change_ci_low": r["ci_low"], "change_ci_high": r["ci_high"],
+        "cohens_dz": r["cohens_dz"], "p_value": r["p_value"], "p_opposite": r["p_opposite"],
+        "n_seeds": r["n_seeds"], "seeds_agreeing": r["seeds_agreeing"],
+        "n_unsolved": int(keys.get("n_unsolved", 0)), "verdict": r["verdict"]})
+    return row
+
+
+def verdict_table(rows: list[dict], settings: Settings) -> pd.DataFrame:
+    """Rows of `prediction_row` as a table, Holm-adjusted within each claim (`p_adjusted`;
+    `verdict` re-decided at the adjusted level, `verdict_unadjusted` kept)."""
+    table = pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+    if table.empty:
+        return table.assign(p_adjusted=[], p_opposite_adjusted=[], verdict_unadjusted=[])
+    return adjust_verdicts(table, settings.confidence, by="claim")
+
+
 @dataclass(frozen=True)
 class Settings:
     """The `analysis` section: how intervals and verdicts across seeds are computed."""
