@@ -15,7 +15,8 @@ def write_gate_file(path, factors: dict, gates_per_step: dict, *, tokens=None, i
     if inputs is None:
         inputs = np.eye(int(tokens.max()) + 1, dtype=np.float32)[tokens]
     meta = {"task": task, "kind": "classification", "n_outputs": 2, "chance": 0.5,
-            "events": events or {}, "continuous_factors": list(continuous)}
+            "events": events or {}, "continuous_factors": list(continuous), "contexts": {},
+            "behaviours": {}, "auxiliary_factors": []}
     data = gatefile.data_arrays(inputs=inputs, tokens=tokens,
                                 targets=np.zeros(shape, dtype=np.int64),
                                 mask=np.ones(shape, dtype=bool), factors=factors, meta=meta)

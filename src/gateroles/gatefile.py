@@ -4,7 +4,9 @@ Written once by the extraction stage, read by every analysis after it, so that n
 regenerates the task: besides the gates (`step{s}__{gate}`, float16) and the sigmoid gates'
 logits (`logit{s}__{gate}`, float16) it carries the sequences they were computed on (`inputs`,
 `tokens`, `targets`, `mask`, `factor__{name}`), the checkpoint steps and a JSON description of
-the task (`meta`: name, kind, continuous factors, event roles, ...). An `.npz` without pickles,
+the task (`meta`: name, kind, number of outputs, chance, event roles, continuous factors, the
+context pairs and behaviours of `gateroles.tasks`, and which factors are auxiliary, i.e.
+annotations rather than task variables). An `.npz` without pickles,
 written atomically with `storage.write_npz`.
 """
 
@@ -24,7 +26,10 @@ def task_arrays(task: Task, n_sequences: int) -> dict[str, np.ndarray]:
     sample = slice(0, n_sequences)
     meta = {"task": task.name, "kind": task.kind, "n_outputs": task.n_outputs,
             "chance": task.chance, "events": task.events,
-            "continuous_factors": list(task.continuous_factors)}
+            "continuous_factors": list(task.continuous_factors),
+            "contexts": {role: list(pair) for role, pair in task.contexts.items()},
+            "behaviours": task.behaviours,
+            "auxiliary_factors": list(task.auxiliary_factors)}
     return data_arrays(inputs=task.inputs[sample], tokens=task.tokens[sample],
                        targets=task.targets[sample], mask=task.mask[sample],
                        factors={k: v[sample] for k, v in task.factors.items()}, meta=meta)
@@ -111,6 +116,13 @@ class GateFile:
     def factors(self) -> dict[str, np.ndarray]:
         return {k.removeprefix("factor__"): self._member(k) for k in self._npz.files
                 if k.startswith("factor__")}
+
+    @property
+    def variables(self) -> dict[str, np.ndarray]:
+        """The task variables: every factor but the auxiliary ones (context and behaviour
+        annotations), which the analyses of variables (probes, disentanglement) skip."""
+        auxiliary = set(self.meta.get("auxiliary_factors", ()))
+        return {k: v for k, v in self.factors.items() if k not in auxiliary}
 
     def gates(self, step: int) -> dict[str, np.ndarray]:
         """{gate or state: [N, T, H] float16} at checkpoint `step`."""

@@ -21,7 +21,7 @@ def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
     sequences are used.
     """
     gates = inputs.gates
-    factors = gates.factors
+    factors = gates.variables
     n_seq = min(settings.n_sequences, len(factors[next(iter(factors))]))
     x = gates.inputs[:n_seq]
     factors = {k: v[:n_seq] for k, v in factors.items()}

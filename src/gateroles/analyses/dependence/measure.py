@@ -201,7 +201,7 @@ def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
     (`probes.input_types`).
     """
     gates, arch, seed = inputs.gates, run.arch, run.seed
-    factors = gates.factors
+    factors = gates.variables
     n_seq = min(settings.n_sequences, len(next(iter(factors.values()))))
     factors = {k: v[:n_seq] for k, v in discrete_factors(factors).items()}
     # Types from every extracted sequence (continuous inputs are binned over their range).
