@@ -17,8 +17,8 @@ TINY = {
     "data": {"length": 30, "n_train": 256, "n_validation": 64, "n_test": 64},
     "model": {"hidden_size": 8},
     # A low bar so that some tiny models count as solved and every table has rows.
-    "training": {"batch_size": 32, "max_steps": 100, "eval_every": 25,
-                 "checkpoints": [0, 25, 50], "solved_threshold": {"reset_recall": 0.4}},
+    "training": {"batch_size": 32, "steps": {"reset_recall": 50}, "eval_every": 25,
+                 "first_checkpoint": 25, "solved_threshold": {"reset_recall": 0.4}},
     "extraction": {"n_sequences": 16},
     "analysis": {"bootstrap_samples": 200},
 }
