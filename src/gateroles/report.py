@@ -14,6 +14,7 @@ import importlib
 import importlib.metadata
 import platform
 import subprocess
+from html import escape
 from pathlib import Path
 
 import jinja2
@@ -138,6 +139,45 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
     return {"claim": claim, "evidence": evidence, "verdict": verdict,
             "css": CSS.get(verdict, "inconclusive"), "effect": effect, "seeds": seeds,
             "basis": f"{len(rows)} predictions: {basis}"}
+
+
+def verdict_table(verdicts: pd.DataFrame, decimals: int = 3) -> pd.DataFrame:
+    """A verdict table (`stats.VERDICT_COLUMNS`) for the page: one row per prediction."""
+    if verdicts.empty:
+        return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
+    return pd.DataFrame({
+        "task": verdicts["task"], "arch": verdicts["arch"], "init": verdicts["init"],
+        "prediction": verdicts["prediction"],
+        "trained [CI]": cis(verdicts, ["trained", "trained_ci_low", "trained_ci_high"],
+                            decimals),
+        "step 0 [CI]": cis(verdicts, ["initial", "initial_ci_low", "initial_ci_high"],
+                           decimals),
+        "change [CI]": cis(verdicts, ["change", "change_ci_low", "change_ci_high"], decimals),
+        "d_z": verdicts["cohens_dz"].map(lambda d: fmt(d, 1)),
+        "seeds agreeing": [f"{int(a)} / {int(n)}" if n else "–" for a, n in
+                           zip(verdicts["seeds_agreeing"], verdicts["n_seeds"], strict=True)],
+        "p (Holm)": verdicts["p_adjusted"].map(lambda p: "–" if not np.isfinite(p)
+                                               else f"{p:.2g}"),
+        "verdict": verdicts["verdict"],
+        "note": verdicts["note"].fillna(""),
+    })
+
+
+def folded(html: str, summary: str, rows: int, fold_above: int = 12) -> str:
+    """`html` inside a `<details>` element when it has more than `fold_above` rows."""
+    if rows <= fold_above:
+        return html
+    return (f"<details><summary>{escape(summary)} ({rows} rows)</summary>{html}</details>")
+
+
+def counts_sentence(verdicts: pd.DataFrame, what: str = "predictions") -> str:
+    """'k of n predictions are supported, ...' from a verdict table (generated text)."""
+    if verdicts.empty:
+        return f"No solved model: no {what} could be decided."
+    counts = verdicts["verdict"].value_counts()
+    parts = [f"{int(counts[v])} {v}" for v in (*TESTED, "untestable", "insufficient seeds")
+             if v in counts]
+    return f"Of {len(verdicts)} {what}: " + ", ".join(parts) + "."
 
 
 def figure_entry(name: str, png: str) -> dict:
