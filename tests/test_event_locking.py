@@ -89,13 +89,13 @@ def test_unit_share_sees_opposite_units_that_the_mean_cancels():
     unit's response is significant (the share measure is built for this)."""
     rng = np.random.default_rng(0)
     n, t, h = 60, 50, 8
-    events = rng.random((n, t)) < 0.1
+    is_event = rng.random((n, t)) < 0.1
     act = 0.5 + rng.normal(0, 0.02, (n, t, h))
-    act[..., :4] += 0.2 * events[..., None]
-    act[..., 4:] -= 0.2 * events[..., None]
-    contrast = events.event_contrast(events.population_mean(act), events)
+    act[..., :4] += 0.2 * is_event[..., None]
+    act[..., 4:] -= 0.2 * is_event[..., None]
+    contrast = events.event_contrast(events.population_mean(act), is_event)
     assert abs(contrast["difference"]) < 0.01
-    shares = events.unit_responses(act, events, alpha=0.025)
+    shares = events.unit_responses(act, is_event, alpha=0.025)
     assert shares["share_up"] == 0.5 and shares["share_down"] == 0.5
-    null = events.unit_responses(0.5 + rng.normal(0, 0.02, (n, t, h)), events, 0.025)
+    null = events.unit_responses(0.5 + rng.normal(0, 0.02, (n, t, h)), is_event, 0.025)
     assert null["share_up"] <= 0.25 and null["share_down"] <= 0.25
