@@ -98,12 +98,15 @@ TESTED = ("supported", "contradicted", "inconclusive")
 CSS = {"supported": "supported", "contradicted": "contradicted"}
 
 
+UNDECIDED = ("untestable", "insufficient seeds")
+
+
 def overall_verdict(verdicts) -> str:
-    """One verdict from several: every tested one supported -> supported, every one
-    contradicted -> contradicted, all inconclusive -> inconclusive, a mixture -> mixed; with
-    nothing tested: untestable if any row is, else insufficient seeds / not decided."""
+    """One verdict from several: the common verdict of the decided rows (e.g. every one
+    supported -> supported), a mixture -> mixed; with none decided: untestable if any row is,
+    else insufficient seeds / not decided."""
     verdicts = list(verdicts)
-    tested = [v for v in verdicts if v in TESTED]
+    tested = [v for v in verdicts if v not in UNDECIDED]
     if not tested:
         for fallback in ("untestable", "insufficient seeds"):
             if fallback in verdicts:
@@ -124,12 +127,12 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
                 "effect": "–", "seeds": "–", "basis": "no solved models"}
     verdict = overall_verdict(rows["verdict"])
     counts = rows["verdict"].value_counts()
-    basis = ", ".join(f"{int(counts[v])} {v}" for v in (*TESTED, "untestable",
-                                                          "insufficient seeds") if v in counts)
-    tested = rows[rows["verdict"].isin(TESTED)]
+    basis = ", ".join(f"{int(n)} {v}" for v, n in counts.items())
+    tested = rows[~rows["verdict"].isin(UNDECIDED)]
     effect, seeds = "–", "–"
     if len(tested):
-        weakest = tested.loc[tested["p_adjusted"].idxmax()]
+        p = tested["p_adjusted"]
+        weakest = tested.loc[p.idxmax()] if p.notna().any() else tested.iloc[0]
         interval = ci(weakest["change"], weakest["change_ci_low"], weakest["change_ci_high"],
                       decimals)
         effect = f"{weakest['prediction']} ({weakest['task']}, {weakest['arch']}): {interval}"
@@ -137,7 +140,7 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
         low = tested.loc[agree.idxmin()]
         seeds = f"{int(low['seeds_agreeing'])} / {int(low['n_seeds'])}"
     return {"claim": claim, "evidence": evidence, "verdict": verdict,
-            "css": CSS.get(verdict, "inconclusive"), "effect": effect, "seeds": seeds,
+            "css": CSS.get(verdict, ""), "effect": effect, "seeds": seeds,
             "basis": f"{len(rows)} predictions: {basis}"}
 
 
@@ -175,8 +178,7 @@ def counts_sentence(verdicts: pd.DataFrame, what: str = "predictions") -> str:
     if verdicts.empty:
         return f"No solved model: no {what} could be decided."
     counts = verdicts["verdict"].value_counts()
-    parts = [f"{int(counts[v])} {v}" for v in (*TESTED, "untestable", "insufficient seeds")
-             if v in counts]
+    parts = [f"{int(n)} {v}" for v, n in counts.items()]
     return f"Of {len(verdicts)} {what}: " + ", ".join(parts) + "."
 
 
