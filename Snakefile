@@ -30,6 +30,7 @@ wildcard_constraints:
 # tables and figures), then the report.
 include: "workflow/rules/training.smk"
 include: "workflow/rules/decodability.smk"
+include: "workflow/rules/roles.smk"
 include: "workflow/rules/event_locking.smk"
 include: "workflow/rules/dependence.smk"
 include: "workflow/rules/saturation.smk"

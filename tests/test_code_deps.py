@@ -10,10 +10,11 @@ from gateroles import code_deps
 JOB_MODULES = ["gateroles.training", "gateroles.extraction", "gateroles.report",
                *[f"gateroles.analyses.{analysis}.{part}"
                  for analysis in ("training", "event_locking", "saturation", "decodability",
-                                  "dependence")
+                                  "dependence", "roles")
                  for part in ("aggregate", "figures", "section")],
                *[f"gateroles.analyses.{analysis}.measure"
-                 for analysis in ("event_locking", "saturation", "decodability", "dependence")]]
+                 for analysis in ("event_locking", "saturation", "decodability", "dependence",
+                                  "roles")]]
 
 
 def test_every_gateroles_module_a_job_loads_is_a_declared_input():
