@@ -210,12 +210,77 @@ class Inputs:
         return {n: figure_entry(n, self.figure_paths[n]) for n in names}
 
 
+PHRASES = {"supported": "yes", "contradicted": "no: the opposite holds",
+           "mixed": "partly", "inconclusive": "not shown either way",
+           "untestable": "untestable by this measure",
+           "insufficient seeds": "too few solved seeds to decide",
+           "not decided": "not decided (no solved model)", "independent": "independent",
+           "dependent": "dependent", "not shown": "not shown either way"}
+
+
+def answer(evidence: list[dict]) -> dict:
+    """The report's opening: one row per claim (in `analyses.CLAIMS` order) with its lines of
+    evidence, and sentences generated from their verdicts."""
+    from gateroles.analyses import CLAIMS
+
+    claims = []
+    for claim, (name, _) in CLAIMS.items():
+        lines = [row for row in evidence if row["claim"] == claim]
+        if not lines:
+            continue
+        verdict = overall_verdict(row["verdict"] for row in lines)
+        claims.append({"claim": claim, "name": name, "verdict": verdict,
+                       "css": CSS.get(verdict, ""), "lines": lines})
+    return {"claims": claims, "sentences": answer_sentences(claims)}
+
+
+def answer_sentences(claims: list[dict]) -> list[str]:
+    """Two or three sentences answering the question from the claims' verdicts."""
+    by = {c["claim"]: c for c in claims}
+
+    def lines(claim: str) -> str:
+        return "; ".join(f"{row['evidence']}: {PHRASES.get(row['verdict'], row['verdict'])}"
+                         for row in by[claim]["lines"])
+
+    sentences = []
+    role_claims = [c for c in ("C1", "C2", "C3", "C4") if c in by]
+    if role_claims:
+        verdicts = [by[c]["verdict"] for c in role_claims]
+        decided = [v for v in verdicts if v not in (*UNDECIDED, "not decided")]
+        if not decided:
+            lead = ("Not decided: in these runs no claim about the gates' roles could be tested "
+                    "(too few solved seeds, or measures that cannot tell the gates apart)")
+        elif all(v == "supported" for v in verdicts):
+            lead = ("Yes: in these runs the gates come to play the roles their positions name, "
+                    "by every line of evidence, and none of it holds at step 0")
+        elif any(v in ("supported", "mixed") for v in verdicts):
+            lead = ("In part: the gates come to play the roles their positions name by some "
+                    "lines of evidence and not by others")
+        elif "contradicted" in verdicts:
+            lead = ("No: where the evidence decides, it goes against the gates playing the "
+                    "roles their positions name")
+        else:
+            lead = ("Not shown: no line of evidence in these runs supports that the gates come "
+                    "to play the roles their positions name")
+        sentences.append(lead + " (" + "; ".join(
+            f"{c} {by[c]['name']}: {PHRASES.get(by[c]['verdict'], by[c]['verdict'])}"
+            for c in role_claims) + ").")
+        for c in role_claims:
+            sentences.append(f"{c} ({by[c]['name']}), line by line: {lines(c)}.")
+    if "C5" in by:
+        sentences.append(f"Are the gates' functions disentangled? {lines('C5')}.")
+    if "C6" in by:
+        sentences.append(f"Is the cell state a gradient highway? {lines('C6')}.")
+    return sentences
+
+
 def render(*, config: dict, sections: list[str], tables: dict[str, str],
            figures: dict[str, str], benchmarks: list[str], prov: dict) -> str:
     """The report's HTML text from the aggregate tables and the figure PNGs.
 
     `sections`: the section modules (`gateroles.analyses.<name>.section`) in report order, as
-    the rules files registered them; each `section(inputs)` returns its template's context.
+    the rules files registered them; each `section(inputs)` returns its template's context,
+    with `claims`: its rows of the answer table (`evidence_row`).
     """
     inputs = Inputs(config, tables, figures)
     built = [importlib.import_module(name).section(inputs) for name in sections]
@@ -224,7 +289,8 @@ def render(*, config: dict, sections: list[str], tables: dict[str, str],
     return env.get_template("templates/report.html.j2").render(
         n_models=len(inputs.table("runs")), n_seeds=len(config["study"]["seeds"]),
         confidence_pct=f"{100 * config['analysis']['confidence']:g}",
-        claims=[row for section in built for row in section["claims"]],
+        min_seeds=config["analysis"]["min_seeds"],
+        answer=answer([row for section in built for row in section["claims"]]),
         sections=built,
         config_yaml=yaml.safe_dump(config, sort_keys=False, default_flow_style=None),
         provenance=prov, runtime_table=html_table(runtime_table(benchmarks)),

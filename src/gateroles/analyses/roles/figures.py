@@ -8,6 +8,7 @@ import pandas as pd
 
 from gateroles import plots
 from gateroles.architectures import order
+from gateroles.study import at_phase
 
 PHASES = (("initial", "step 0"), ("trained", "trained"))
 
@@ -43,7 +44,7 @@ def _grid(n_panels: int, n_cols: int = 4):
 def attribution(table: pd.DataFrame) -> plt.Figure:
     """The role term's share of the state change in the memory-carrying units, at its event
     (solid colours) and elsewhere (grey), step 0 -> trained; one panel per task x arch x role."""
-    data = plots.select(table, {"solved": True}) if len(table) else table
+    data = at_phase(table[table["solved"]]) if len(table) else table
     if data.empty:
         return plots.no_data("No solved model with a memory variable: no attribution to show.")
     panels = [(task, arch, event) for task, arch in _panels(data)
@@ -72,7 +73,7 @@ def attribution(table: pd.DataFrame) -> plt.Figure:
 def context(table: pd.DataFrame) -> plt.Figure:
     """The role gate's mean activation where its token must act (colour) and where the same
     token must not (grey), step 0 -> trained; one panel per task x arch x role."""
-    data = plots.select(table, {"solved": True}) if len(table) else table
+    data = at_phase(table[table["solved"]]) if len(table) else table
     if data.empty:
         return plots.no_data("No solved model on a task with context pairs: nothing to show.")
     panels = [(task, arch, event) for task, arch in _panels(data)
