@@ -264,9 +264,7 @@ def answer_sentences(claims: list[dict]) -> list[str]:
                     "to play the roles their positions name")
         sentences.append(lead + " (" + "; ".join(
             f"{c} {by[c]['name']}: {PHRASES.get(by[c]['verdict'], by[c]['verdict'])}"
-            for c in role_claims) + ").")
-        for c in role_claims:
-            sentences.append(f"{c} ({by[c]['name']}), line by line: {lines(c)}.")
+            for c in role_claims) + "; each line of evidence in the table).")
     if "C5" in by:
         sentences.append(f"Are the gates' functions disentangled? {lines('C5')}.")
     if "C6" in by:
