@@ -71,9 +71,15 @@ def test_attribution_finds_the_forget_gate_erasing_at_resets():
     acts, factors = synthetic_lstm()
     rows = {r["event"]: r for r in roles.attribution_rows(acts, factors, meta, "lstm", 0.25)}
     assert rows["reset"]["term"] == "erase" and rows["store"]["term"] == "write"
-    assert rows["reset"]["share_at_event"] > 0.8 > rows["reset"]["share_elsewhere"]
-    assert rows["store"]["share_at_event"] > rows["store"]["share_elsewhere"]
+    # The forget term's erasing concentrates at resets, the input term's writing at stores,
+    # each more than the other term's does there.
+    assert rows["reset"]["concentration"] > 1.0 > rows["reset"]["other_concentration"]
+    assert rows["store"]["concentration"] > 1.0 > rows["store"]["other_concentration"]
+    assert rows["reset"]["share_at_event"] > 0.9  # the forget term does the erasing
     assert rows["reset"]["n_units"] == 2
+    initial, _ = synthetic_lstm(trained=False)
+    rows = {r["event"]: r for r in roles.attribution_rows(initial, factors, meta, "lstm", 0.25)}
+    assert abs(rows["reset"]["concentration"]) < 0.2 and abs(rows["store"]["concentration"]) < 0.2
 
 
 def test_context_dependence_separates_acting_from_inert_tokens():
@@ -107,5 +113,7 @@ def test_measure_on_a_gate_file_and_the_verdict_across_seeds(gate_file):
     attribution = pd.concat(tables["attribution"], ignore_index=True)
     assert set(attribution["step"]) == {0, 500} and set(attribution["final_step"]) == {500}
     verdicts = aggregate.role_verdicts(attribution, pd.concat(tables["context"]), SETTINGS)
-    reset = verdicts[verdicts["prediction"].str.contains("at resets")].iloc[0]
-    assert reset["verdict"] == "supported" and reset["change"] > 0.3
+    reset = verdicts[verdicts["prediction"] == "the forget term's erase concentrates at resets"]
+    assert reset.iloc[0]["verdict"] == "supported" and reset.iloc[0]["change"] > 1.0
+    lead = verdicts[verdicts["prediction"] == "the forget term more than the input term at resets"]
+    assert lead.iloc[0]["verdict"] == "supported"

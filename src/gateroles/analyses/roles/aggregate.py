@@ -3,9 +3,11 @@
 Predictions, one per task x architecture x role (`architectures.ROLE_GATES`), decided on the
 per-seed change from step 0 (`stats.prediction_row`, Holm within claim C1):
 
-* attribution: the erasing term's share of the state change in the memory-carrying units is
-  larger at resets than elsewhere, and the writing term's share larger at stores than
-  elsewhere (LSTM: the forget and the input gate's terms; GRU: the two parts of its update);
+* attribution: in the memory-carrying units, the erasing term's magnitude concentrates at
+  resets (log of its mean at resets over its mean elsewhere rises from step 0), and more than
+  the writing term's does at resets; the writing term's concentrates at stores, more than the
+  erasing term's (LSTM: the forget and the input gate's terms; GRU: the two parts of its
+  update, both gated by z);
 * context: the role gate moves in its predicted direction more where its event token must act
   than where the same token must not (e.g. forget lower at an armed RESET than at an unarmed
   one; input higher at a STORE_k that changes the memory than at one that repeats it).
@@ -40,17 +42,23 @@ def role_verdicts(attribution: pd.DataFrame, context: pd.DataFrame, settings: st
                   ) -> pd.DataFrame:
     rows = []
     table = at_phase(attribution.assign(
-        contrast=attribution["share_at_event"] - attribution["share_elsewhere"]))
+        lead=attribution["concentration"] - attribution["other_concentration"]))
     for (task, arch, init, event), group in table.groupby(CELL_KEYS + ["event"], sort=True):
         if event not in ROLE_GATES[arch]:
             continue  # the variant lacks the gate of this role
         term = ROLE_TERMS[event]
-        trained, initial = _per_seed(group, "contrast")
         owner = TERM_OWNER[SPECS[arch].cell, term]
+        other = TERM_OWNER[SPECS[arch].cell, "write" if term == "erase" else "erase"]
+        keys = {"claim": "C1", "evidence": ATTRIBUTION, "task": task, "arch": arch,
+                "init": init, "n_unsolved": _unsolved(group)}
+        trained, initial = _per_seed(group, "concentration")
         rows.append(stats.prediction_row(
-            trained, initial, +1, settings, claim="C1", evidence=ATTRIBUTION, task=task,
-            arch=arch, init=init, n_unsolved=_unsolved(group),
-            prediction=f"{owner} does more of the {term} at {event}s than elsewhere"))
+            trained, initial, +1, settings, **keys,
+            prediction=f"{owner}'s {term} concentrates at {event}s"))
+        trained, initial = _per_seed(group, "lead")
+        rows.append(stats.prediction_row(
+            trained, initial, +1, settings, **keys,
+            prediction=f"{owner} more than {other} at {event}s"))
     table = at_phase(context)
     for (task, arch, init, event, gate), group in table.groupby(
             CELL_KEYS + ["event", "gate"], sort=True):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from gateroles import plots
-from gateroles.architectures import order
+from gateroles.architectures import SPECS, order
 from gateroles.study import at_phase
 
 PHASES = (("initial", "step 0"), ("trained", "trained"))
@@ -31,19 +31,20 @@ def _phase_points(ax, part: pd.DataFrame, value: str, x0: float, colour: str, la
             color=colour, lw=2.4, marker="o", label=label)
 
 
-def _grid(n_panels: int, n_cols: int = 4):
+def _grid(n_panels: int, n_cols: int = 4, sharey: bool = True):
     n_rows = -(-n_panels // n_cols)
     fig, axes = plt.subplots(n_rows, min(n_cols, n_panels),
                              figsize=(3.6 * min(n_cols, n_panels), 3.2 * n_rows),
-                             squeeze=False, sharey=True)
+                             squeeze=False, sharey=sharey)
     for ax in axes.flat[n_panels:]:
         ax.set_axis_off()
     return fig, axes
 
 
 def attribution(table: pd.DataFrame) -> plt.Figure:
-    """The role term's share of the state change in the memory-carrying units, at its event
-    (solid colours) and elsewhere (grey), step 0 -> trained; one panel per task x arch x role."""
+    """How much the role term's magnitude concentrates at its event (log of its mean at the
+    event over its mean elsewhere; colour) and the other term's at the same event (grey),
+    step 0 -> trained; one panel per task x arch x role."""
     data = at_phase(table[table["solved"]]) if len(table) else table
     if data.empty:
         return plots.no_data("No solved model with a memory variable: no attribution to show.")
@@ -52,20 +53,26 @@ def attribution(table: pd.DataFrame) -> plt.Figure:
               if not plots.select(data, {"task": task, "arch": arch, "event": event}).empty]
     fig, axes = _grid(len(panels))
     colours = {"reset": plots.GATE_COLOURS["forget"], "store": plots.GATE_COLOURS["input"]}
+    names = {("lstm", "erase"): "forget term", ("lstm", "write"): "input term",
+             ("gru", "erase"): "erasing part", ("gru", "write"): "writing part"}
     for ax, (task, arch, event) in zip(axes.flat, panels, strict=False):
         part = plots.select(data, {"task": task, "arch": arch, "event": event})
         term = part["term"].iloc[0]
-        _phase_points(ax, part, "share_at_event", 0, colours[event], f"at {event}s")
-        _phase_points(ax, part, "share_elsewhere", 0, "grey", "elsewhere")
+        other = "write" if term == "erase" else "erase"
+        cell = SPECS[arch].cell
+        _phase_points(ax, part, "concentration", 0, colours[event],
+                      f"{names[cell, term]} ({term})")
+        _phase_points(ax, part, "other_concentration", 0, "grey",
+                      f"{names[cell, other]} ({other})")
+        ax.axhline(0, color="black", lw=0.6)
         ax.set_xticks([0, 1], [label for _, label in PHASES])
         ax.set_xlim(-0.3, 1.3)
-        ax.set_ylim(0, 1)
-        ax.set_title(f"{task} / {arch.upper()}: {term} at {event}", fontsize=10)
-        ax.legend(fontsize=8, loc="best")
+        ax.set_title(f"{task} / {arch.upper()}: at {event}s", fontsize=10)
+        ax.legend(fontsize=8, loc="upper left")
     for ax in axes[:, 0]:
-        ax.set_ylabel("share of |state change|")
-    fig.suptitle("Who erases at resets and who writes at stores: the erasing (forget) or "
-                 "writing (input) term's share of the change in the memory units", y=1.0)
+        ax.set_ylabel("log(mean |term| at event / elsewhere)")
+    fig.suptitle("Who erases at resets and who writes at stores: concentration of each term "
+                 "of the state change at the event, in the memory-carrying units", y=1.0)
     fig.tight_layout()
     return fig
 

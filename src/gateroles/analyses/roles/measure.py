@@ -21,23 +21,35 @@ def previous(state: np.ndarray) -> np.ndarray:
 
 
 def change_terms(gates: dict[str, np.ndarray], arch: str) -> dict[str, np.ndarray]:
-    """The two terms of each step's state change, `[N, T, H]` float64 each.
+    """The two terms of each step's state change, `[N, T, H]` float64 each, and the state
+    before the step (`previous`).
 
     LSTM family: `erase` = (f - 1) c_{t-1} (the forget term), `write` = i g (the input term);
-    a gate the variant lacks is 1. GRU: `erase` = -(1 - z) h_{t-1}, `write` = (1 - z) n.
+    a gate the variant lacks is 1. GRU: `erase` = -(1 - z) h_{t-1}, `write` = (1 - z) n. The
+    two add up to the state change exactly (tested).
     """
     spec = SPECS[arch]
     if spec.cell == "lstm":
-        cell = gates["cell"].astype(np.float64)
+        prev = previous(gates["cell"].astype(np.float64))
         f = gates["forget"].astype(np.float64) if "forget" in spec.gates else 1.0
         i = gates["input"].astype(np.float64) if "input" in spec.gates else 1.0
-        return {"erase": (f - 1.0) * previous(cell),
-                "write": i * gates["cell_candidate"].astype(np.float64)}
+        return {"erase": (f - 1.0) * prev,
+                "write": i * gates["cell_candidate"].astype(np.float64), "previous": prev}
     if spec.cell == "gru":
+        prev = previous(gates["hidden"].astype(np.float64))
         keep = 1.0 - gates["update"].astype(np.float64)
-        return {"erase": -keep * previous(gates["hidden"].astype(np.float64)),
-                "write": keep * gates["candidate"].astype(np.float64)}
+        return {"erase": -keep * prev, "write": keep * gates["candidate"].astype(np.float64),
+                "previous": prev}
     return {}
+
+
+def erasure(terms: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """How much each term shrinks |state| (the erasure it does), per step and unit: the erase
+    term always opposes the previous state (|erase| = (1 - f)|c_{t-1}|); the write term only
+    where it points against it, at most the previous state's size."""
+    prev = terms["previous"]
+    against = np.maximum(0.0, -np.sign(prev) * terms["write"])
+    return {"erase": np.abs(terms["erase"]), "write": np.minimum(against, np.abs(prev))}
 
 
 def memory_state(gates: dict[str, np.ndarray], arch: str) -> np.ndarray:
@@ -69,22 +81,28 @@ def memory_units(state: np.ndarray, memory: np.ndarray, share: float) -> np.ndar
     return np.argsort(-eta2, kind="stable")[:k]
 
 
-def term_share(terms: dict[str, np.ndarray], term: str, where: np.ndarray) -> float:
-    """`term`'s share of the state change's magnitude, summed over the selected steps and
-    units: sum |term| / (sum |erase| + sum |write|); NaN without steps."""
-    if not where.any():
-        return np.nan
-    sizes = {name: np.abs(value[where]).sum() for name, value in terms.items()}
-    total = sum(sizes.values())
-    return float(sizes[term] / total) if total > 0 else np.nan
+def _sum(values: np.ndarray, where: np.ndarray) -> float:
+    return float(values[where].sum())
+
+
+def concentration(size: np.ndarray, at: np.ndarray) -> float:
+    """log(mean of `size` at the event steps / mean at the other steps); 0 = no preference."""
+    mean_at, mean_rest = size[at].mean(), size[~at].mean()
+    return float(np.log(mean_at / mean_rest)) if mean_at > 0 and mean_rest > 0 else np.nan
 
 
 def attribution_rows(gates: dict[str, np.ndarray], factors: dict[str, np.ndarray],
                      meta: dict, arch: str, share: float) -> list[dict]:
-    """Per event role with a term (resets erase, stores write): the term's share of the
-    change in the memory units at the event steps and at every other step.
+    """Who erases at resets and who writes at stores, in the memory-carrying units.
 
-    Units are selected on the even-numbered sequences and measured on the odd ones.
+    Units are selected on the even-numbered sequences and measured on the odd ones. Per event
+    role with a term (resets: the erasing term, stores: the writing term):
+    `concentration` = log of the term's mean magnitude per step at the event over its mean
+    magnitude at every other step (0: no preference for the event), `other_concentration` the
+    same for the other term (the other gate's work at this event); `share_at_event` /
+    `share_elsewhere`: at resets, the erasing term's share of the erasure (the shrinking of
+    |state|: the erase term always shrinks it, the write term where it points against it); at
+    stores, the writing term's share of the change's magnitude.
     """
     terms = change_terms(gates, arch)
     memory = meta.get("memory")
@@ -92,20 +110,29 @@ def attribution_rows(gates: dict[str, np.ndarray], factors: dict[str, np.ndarray
         return []
     select, measure = slice(0, None, 2), slice(1, None, 2)
     units = memory_units(memory_state(gates, arch)[select], factors[memory][select], share)
-    held_out = {name: value[measure][..., units] for name, value in terms.items()}
+    held = {name: value[measure][..., units] for name, value in terms.items()}
+    erased = erasure(held)
+    sizes = {"erase": np.abs(held["erase"]), "write": np.abs(held["write"])}
     rows = []
     for role, term in ROLE_TERMS.items():
         factor = meta["events"].get(role)
         if factor is None:
             continue
-        at = factors[factor][measure].astype(bool)
-        n_units = len(units)
-        where_at = np.broadcast_to(at[..., None], at.shape + (n_units,))
-        where_rest = np.broadcast_to(~at[..., None], at.shape + (n_units,))
+        at = np.broadcast_to(factors[factor][measure].astype(bool)[..., None],
+                             sizes[term].shape)
+        if not at.any() or at.all():
+            continue
+        parts = erased if term == "erase" else sizes
+        shares = {}
+        for name, where in (("at_event", at), ("elsewhere", ~at)):
+            total = _sum(parts["erase"], where) + _sum(parts["write"], where)
+            shares[name] = _sum(parts[term], where) / total if total > 0 else np.nan
+        other = "write" if term == "erase" else "erase"
         rows.append({"event": role, "term": term,
-                     "share_at_event": term_share(held_out, term, where_at),
-                     "share_elsewhere": term_share(held_out, term, where_rest),
-                     "n_events": int(at.sum()), "n_units": n_units})
+                     "concentration": concentration(sizes[term], at),
+                     "other_concentration": concentration(sizes[other], at),
+                     "share_at_event": shares["at_event"], "share_elsewhere": shares["elsewhere"],
+                     "n_events": int(at[..., 0].sum()), "n_units": len(units)})
     return rows
 
 
@@ -139,8 +166,9 @@ def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
         attribution += [{**r, "step": step} for r in attribution_rows(
             acts, factors, meta, run.arch, settings.memory_units)]
         context += [{**r, "step": step} for r in context_rows(acts, factors, meta, run.arch)]
-    columns = {"attribution": ["event", "term", "share_at_event", "share_elsewhere",
-                               "n_events", "n_units", "step"],
+    columns = {"attribution": ["event", "term", "concentration", "other_concentration",
+                               "share_at_event", "share_elsewhere", "n_events", "n_units",
+                               "step"],
                "context": ["event", "gate", "acting", "inert", "difference", "n_acting",
                            "n_inert", "step"]}
     tables = {"attribution": attribution, "context": context}
