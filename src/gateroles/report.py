@@ -117,10 +117,12 @@ def overall_verdict(verdicts) -> str:
     return "mixed"
 
 
-def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: int = 3) -> dict:
+def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: int = 3,
+                 value: str = "change") -> dict:
     """One line of evidence for a claim in the report's answer table, from a verdict table
     (`stats.VERDICT_COLUMNS`): its overall verdict, how many predictions hold, the weakest
-    tested prediction's change from initialisation [CI] and the fewest seeds agreeing."""
+    tested prediction's effect [CI] (`value`: `change` from step 0, the quantity decided, or
+    `trained`) and the fewest seeds agreeing."""
     rows = verdicts[verdicts["claim"] == claim] if len(verdicts) else verdicts
     if rows.empty:
         return {"claim": claim, "evidence": evidence, "verdict": "not decided", "css": "",
@@ -133,9 +135,11 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
     if len(tested):
         p = tested["p_adjusted"]
         weakest = tested.loc[p.idxmax()] if p.notna().any() else tested.iloc[0]
-        interval = ci(weakest["change"], weakest["change_ci_low"], weakest["change_ci_high"],
+        interval = ci(weakest[value], weakest[f"{value}_ci_low"], weakest[f"{value}_ci_high"],
                       decimals)
-        effect = f"{weakest['prediction']} ({weakest['task']}, {weakest['arch']}): {interval}"
+        what = "change from step 0" if value == "change" else value
+        effect = (f"{weakest['prediction']} ({weakest['task']}, {weakest['arch']}), {what}: "
+                  f"{interval}")
         agree = tested["seeds_agreeing"] / tested["n_seeds"]
         low = tested.loc[agree.idxmin()]
         seeds = f"{int(low['seeds_agreeing'])} / {int(low['n_seeds'])}"

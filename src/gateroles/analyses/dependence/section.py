@@ -139,7 +139,8 @@ def section(inputs: Inputs) -> dict:
              (INDEPENDENCE_GIVEN, "independence given the input"),
              (SPECIALISATION, "specialisation vs null"))
     claims = [report.evidence_row(c5[c5["evidence"] == evidence] if len(c5) else c5, "C5",
-                                  label) for evidence, label in lines]
+                                  label, value="change" if evidence == SPECIALISATION
+                                  else "trained") for evidence, label in lines]
     return {"template": "analyses/dependence/section.html.j2", "claims": claims,
             "reading": reading(c5) if len(c5) else {},
             "verdict_table": report.folded(html_table(report.verdict_table(c5)),
