@@ -462,7 +462,7 @@ N_SEQ, T_LEN = 60, 50
 def task_factors():
     """reset_recall's factors, sequence-major: 3 rare binary events + memory (5 classes)."""
     task = make_task("reset_recall", N_SEQ, T_LEN, seed=0)
-    return np.stack([v.reshape(-1) for v in task.factors.values()], axis=1)
+    return np.stack([v.reshape(-1) for v in task.variables.values()], axis=1)
 
 
 def test_pure_noise_modularity_is_high_and_equals_its_null(task_factors):

@@ -342,8 +342,16 @@ def test_bad_config_stops_snakemake_before_any_job(tmp_path, key, value, named, 
 def test_no_free_text_in_the_config_schema():
     """Every string a config may hold is one of a fixed list, so none can carry markup or code."""
     def walk(node, path):
+        if "anyOf" in node:  # each alternative must be closed
+            for k, alternative in enumerate(node["anyOf"]):
+                walk(alternative, f"{path}|{k}")
+            return
         if node.get("type") == "string" or "type" not in node and "enum" not in node:
             assert "enum" in node, f"{path} accepts free text"
+        if isinstance(node.get("additionalProperties"), dict):
+            walk(node["additionalProperties"], f"{path}.*")
+        if isinstance(node.get("propertyNames"), dict):
+            walk(node["propertyNames"], f"{path}.<key>")
         for name, sub in node.get("properties", {}).items():
             walk(sub, f"{path}.{name}" if path else name)
         if isinstance(node.get("items"), dict):

@@ -94,6 +94,8 @@ def test_cuda_requested_without_gpu_is_an_error(splits):
 def test_solved_by_task_counts_and_names_unsolved_seeds():
     runs = pd.DataFrame({"task": "adding", "arch": "gru", "init": "default", "seed": [0, 1, 2],
                          "metric": "mse", "chance": 1 / 6, "threshold": 0.01,
-                         "test_score": [0.005, 0.2, 0.004], "solved": [True, False, True]})
+                         "test_score": [0.005, 0.2, 0.004], "solved": [True, False, True],
+                         "steps": 1000, "steps_to_solve": [250, None, 300]})
     row = solved_by_task(runs, 200, 0.95).iloc[0]
     assert row["n_solved"] == 2 and row["n_seeds"] == 3 and row["unsolved_seeds"] == "1"
+    assert row["steps"] == 1000 and row["steps_to_solve_max"] == 300

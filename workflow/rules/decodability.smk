@@ -65,29 +65,79 @@ rule aggregate_decodability:
         "../scripts/aggregate.py"
 
 
-rule fig_decodability:
+rule fig_c1_selectivity_heatmap:
     input:
         code=lib("gateroles.analyses.decodability.figures"),
         probes="results/tables/probes.csv",
     output:
         png=report(
-            "results/figures/{figure}.png",
-            caption="../../src/gateroles/analyses/decodability/captions/{figure}.rst",
+            "results/figures/c1_selectivity_heatmap.png",
+            caption=caption("decodability", "c1_selectivity_heatmap"),
             category="C1 probes",
         ),
-        pdf="results/figures/{figure}.pdf",
+        pdf="results/figures/c1_selectivity_heatmap.pdf",
     log:
-        "results/logs/fig_{figure}.log",
+        log("fig_c1_selectivity_heatmap", per_cell_job=False),
     benchmark:
-        "results/benchmarks/fig_{figure}.tsv"
-    wildcard_constraints:
-        figure="|".join(DECODABILITY_FIGURES),
+        bench("fig_c1_selectivity_heatmap", per_cell_job=False)
     conda:
         ENV
     threads: 1
     params:
         module="gateroles.analyses.decodability.figures",
-        name="{figure}",
+        name="c1_selectivity_heatmap",
+        config=sections("probes"),
+    script:
+        "../scripts/figure.py"
+
+
+rule fig_c1_emergence:
+    input:
+        code=lib("gateroles.analyses.decodability.figures"),
+        probes="results/tables/probes.csv",
+    output:
+        png=report(
+            "results/figures/c1_emergence.png",
+            caption=caption("decodability", "c1_emergence"),
+            category="C1 probes",
+        ),
+        pdf="results/figures/c1_emergence.pdf",
+    log:
+        log("fig_c1_emergence", per_cell_job=False),
+    benchmark:
+        bench("fig_c1_emergence", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
+    params:
+        module="gateroles.analyses.decodability.figures",
+        name="c1_emergence",
+        config=sections("probes"),
+    script:
+        "../scripts/figure.py"
+
+
+rule fig_c1_task_vs_control:
+    input:
+        code=lib("gateroles.analyses.decodability.figures"),
+        probes="results/tables/probes.csv",
+    output:
+        png=report(
+            "results/figures/c1_task_vs_control.png",
+            caption=caption("decodability", "c1_task_vs_control"),
+            category="C1 probes",
+        ),
+        pdf="results/figures/c1_task_vs_control.pdf",
+    log:
+        log("fig_c1_task_vs_control", per_cell_job=False),
+    benchmark:
+        bench("fig_c1_task_vs_control", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
+    params:
+        module="gateroles.analyses.decodability.figures",
+        name="c1_task_vs_control",
         config=sections("probes"),
     script:
         "../scripts/figure.py"

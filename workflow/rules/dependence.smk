@@ -5,11 +5,7 @@ REPORT_TABLES.update(
     c5_dependence="results/tables/c5_dependence.csv",
     c5_scores="results/tables/c5_disentanglement.csv",
 )
-DEPENDENCE_FIGURES = {
-    "c5_gate_mi": "gate_mi",
-    "c5_disentanglement": "disentanglement",
-    "c5_unit_factor_mi": "unit_factor_mi",
-}
+DEPENDENCE_FIGURES = ["c5_gate_mi", "c5_disentanglement", "c5_unit_factor_mi"]
 REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in DEPENDENCE_FIGURES})
 FIGURES += [f for name in DEPENDENCE_FIGURES for f in figure_outputs(name)]
 CELL_RULES.append("dependence")
@@ -73,29 +69,79 @@ rule aggregate_dependence:
         "../scripts/aggregate.py"
 
 
-rule fig_dependence:
+rule fig_c5_gate_mi:
     input:
         code=lib("gateroles.analyses.dependence.figures"),
-        table=lambda w: f"results/tables/{DEPENDENCE_FIGURES[w.figure]}.csv",
+        table="results/tables/gate_mi.csv",
     output:
         png=report(
-            "results/figures/{figure}.png",
-            caption="../../src/gateroles/analyses/dependence/captions/{figure}.rst",
+            "results/figures/c5_gate_mi.png",
+            caption=caption("dependence", "c5_gate_mi"),
             category="C5 disentanglement",
         ),
-        pdf="results/figures/{figure}.pdf",
+        pdf="results/figures/c5_gate_mi.pdf",
     log:
-        "results/logs/fig_{figure}.log",
+        log("fig_c5_gate_mi", per_cell_job=False),
     benchmark:
-        "results/benchmarks/fig_{figure}.tsv"
-    wildcard_constraints:
-        figure="|".join(DEPENDENCE_FIGURES),
+        bench("fig_c5_gate_mi", per_cell_job=False)
     conda:
         ENV
     threads: 1
     params:
         module="gateroles.analyses.dependence.figures",
-        name="{figure}",
+        name="c5_gate_mi",
+        config=sections("information"),
+    script:
+        "../scripts/figure.py"
+
+
+rule fig_c5_disentanglement:
+    input:
+        code=lib("gateroles.analyses.dependence.figures"),
+        table="results/tables/disentanglement.csv",
+    output:
+        png=report(
+            "results/figures/c5_disentanglement.png",
+            caption=caption("dependence", "c5_disentanglement"),
+            category="C5 disentanglement",
+        ),
+        pdf="results/figures/c5_disentanglement.pdf",
+    log:
+        log("fig_c5_disentanglement", per_cell_job=False),
+    benchmark:
+        bench("fig_c5_disentanglement", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
+    params:
+        module="gateroles.analyses.dependence.figures",
+        name="c5_disentanglement",
+        config=sections("information"),
+    script:
+        "../scripts/figure.py"
+
+
+rule fig_c5_unit_factor_mi:
+    input:
+        code=lib("gateroles.analyses.dependence.figures"),
+        table="results/tables/unit_factor_mi.csv",
+    output:
+        png=report(
+            "results/figures/c5_unit_factor_mi.png",
+            caption=caption("dependence", "c5_unit_factor_mi"),
+            category="C5 disentanglement",
+        ),
+        pdf="results/figures/c5_unit_factor_mi.pdf",
+    log:
+        log("fig_c5_unit_factor_mi", per_cell_job=False),
+    benchmark:
+        bench("fig_c5_unit_factor_mi", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
+    params:
+        module="gateroles.analyses.dependence.figures",
+        name="c5_unit_factor_mi",
         config=sections("information"),
     script:
         "../scripts/figure.py"

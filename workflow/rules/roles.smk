@@ -2,7 +2,7 @@
 # (gateroles.analyses.roles).
 REPORT_SECTIONS.append("gateroles.analyses.roles.section")
 REPORT_TABLES.update(c1_roles="results/tables/c1_roles.csv")
-ROLES_FIGURES = {"c1_attribution": "attribution", "c1_context": "context"}
+ROLES_FIGURES = ["c1_attribution", "c1_context"]
 REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in ROLES_FIGURES})
 FIGURES += [f for name in ROLES_FIGURES for f in figure_outputs(name)]
 CELL_RULES.append("roles")
@@ -61,29 +61,53 @@ rule aggregate_roles:
         "../scripts/aggregate.py"
 
 
-rule fig_roles:
+rule fig_c1_attribution:
     input:
         code=lib("gateroles.analyses.roles.figures"),
-        table=lambda w: f"results/tables/c1_{ROLES_FIGURES[w.figure]}.csv",
+        table="results/tables/c1_attribution.csv",
     output:
         png=report(
-            "results/figures/{figure}.png",
-            caption="../../src/gateroles/analyses/roles/captions/{figure}.rst",
+            "results/figures/c1_attribution.png",
+            caption=caption("roles", "c1_attribution"),
             category="C1 role tests",
         ),
-        pdf="results/figures/{figure}.pdf",
+        pdf="results/figures/c1_attribution.pdf",
     log:
-        "results/logs/fig_{figure}.log",
+        log("fig_c1_attribution", per_cell_job=False),
     benchmark:
-        "results/benchmarks/fig_{figure}.tsv"
-    wildcard_constraints:
-        figure="|".join(ROLES_FIGURES),
+        bench("fig_c1_attribution", per_cell_job=False)
     conda:
         ENV
     threads: 1
     params:
         module="gateroles.analyses.roles.figures",
-        name="{figure}",
+        name="c1_attribution",
+        config=sections("roles"),
+    script:
+        "../scripts/figure.py"
+
+
+rule fig_c1_context:
+    input:
+        code=lib("gateroles.analyses.roles.figures"),
+        table="results/tables/c1_context.csv",
+    output:
+        png=report(
+            "results/figures/c1_context.png",
+            caption=caption("roles", "c1_context"),
+            category="C1 role tests",
+        ),
+        pdf="results/figures/c1_context.pdf",
+    log:
+        log("fig_c1_context", per_cell_job=False),
+    benchmark:
+        bench("fig_c1_context", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
+    params:
+        module="gateroles.analyses.roles.figures",
+        name="c1_context",
         config=sections("roles"),
     script:
         "../scripts/figure.py"

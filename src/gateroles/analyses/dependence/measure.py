@@ -29,6 +29,8 @@ perfectly *specialised*):
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -43,8 +45,11 @@ from gateroles.information import (
 )
 from gateroles.study import Run
 
-GATE_PAIRS = {"lstm": (("forget", "input"), ("forget", "output"), ("input", "output")),
-              "gru": (("reset", "update"),)}
+# Pairs of sigmoid gates of one architecture, in a fixed order (forget-input, forget-output,
+# input-output; reset-update); a variant has the pairs of the gates it keeps.
+_PAIR_ORDER = ("forget", "input", "output", "reset", "update")
+GATE_PAIRS = {arch: tuple(itertools.combinations(
+    sorted(gates, key=_PAIR_ORDER.index), 2)) for arch, gates in SIGMOID_GATES.items()}
 REPRESENTATIONS = ("activation", "logit")
 
 
@@ -217,6 +222,9 @@ def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
     (`probes.input_types`).
     """
     gates, arch, seed = inputs.gates, run.arch, run.seed
+    if not SIGMOID_GATES[arch]:  # the tanh RNN has no gates
+        return {name: pd.DataFrame(columns=["step", "final_step"])
+                for name in ("gate_mi", "unit_factor", "disentanglement")}
     factors = gates.variables
     n_seq = min(settings.n_sequences, len(next(iter(factors.values()))))
     factors = {k: v[:n_seq] for k, v in discrete_factors(factors).items()}

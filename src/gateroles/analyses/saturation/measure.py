@@ -13,7 +13,7 @@ from gateroles.study import Run
 def saturation_table(gates: dict[str, np.ndarray], arch: str, low: float, high: float
                      ) -> pd.DataFrame:
     """Per sigmoid gate and unit: fraction of steps below `low` and above `high`."""
-    rows = []
+    rows = [pd.DataFrame(columns=["gate", "unit", "left", "right"])]  # none without gates
     for gate in SIGMOID_GATES[arch]:
         values = gates[gate].astype(np.float32)
         left = (values < low).mean(axis=(0, 1))
