@@ -6,9 +6,8 @@ import pytest
 import torch
 
 from gateroles import gatefile, stats, storage
-from gateroles.analyses.gradient_flow import Settings
+from gateroles.analyses.gradient_flow import Settings, figures, section
 from gateroles.analyses.gradient_flow import aggregate as agg
-from gateroles.analyses.gradient_flow import figures, section
 from gateroles.analyses.gradient_flow import measure as gf
 from gateroles.models import build_model, checkpoint_payload
 from gateroles.pipeline import RunInputs
@@ -35,8 +34,8 @@ def _data(seed=0):
     return x, mask, targets
 
 
-def _picks(mask, per_sequence=3):
-    seq, steps, k = gf.choose_picks(mask, K, per_sequence, np.random.default_rng(0))
+def _picks(mask, per_sequence=3, burn_in=2):
+    seq, steps, k = gf.choose_picks(mask, K, per_sequence, burn_in, np.random.default_rng(0))
     return seq, steps, k
 
 
@@ -49,13 +48,15 @@ def _paths(model, arch, clamp=None, kind="classification"):
 def test_picks_are_late_scored_distinct_steps():
     _, mask, _ = _data()
     seq, steps, k = _picks(mask)
-    assert k == K and (steps >= K).all() and mask[seq, steps].all()
+    assert k == K and (steps >= K + 2).all() and mask[seq, steps].all()
     assert len(set(zip(seq.tolist(), steps.tolist(), strict=True))) == len(seq)
     assert np.bincount(seq).max() <= 3
     early = np.zeros((2, T), bool)
-    early[:, 3] = True  # nothing scored at or after K: K drops to the latest scored step
-    seq, steps, k = gf.choose_picks(early, K, 2, np.random.default_rng(0))
-    assert k == 3 and (steps == 3).all() and len(seq) == 2
+    early[:, 5] = True  # nothing scored at or after K + burn-in: K drops to 5 - burn-in
+    seq, steps, k = gf.choose_picks(early, K, 2, 2, np.random.default_rng(0))
+    assert k == 3 and (steps == 5).all() and len(seq) == 2
+    seq, steps, k = gf.choose_picks(early, K, 2, 8, np.random.default_rng(0))
+    assert k == 0 and (steps == 5).all()  # the burn-in cannot pass the latest scored step
 
 
 def test_forget_clamped_to_one_carries_the_direct_path_with_factor_exactly_one():
@@ -206,7 +207,7 @@ def run_inputs(tmp_path):
     return make
 
 
-SETTINGS = Settings(max_lag=K, n_sequences=N, picks_per_sequence=2, clamp_value=0.5)
+SETTINGS = Settings(max_lag=K, burn_in=2, n_sequences=N, picks_per_sequence=2, clamp_value=0.5)
 
 
 @pytest.mark.parametrize("arch,kind", [("lstm", "classification"), ("gru", "regression"),
@@ -317,11 +318,11 @@ def test_aggregate_summary_figures_and_section(tmp_path, run_inputs):
     for name in ("c6", "summary"):
         paths[name] = str(tmp_path / f"{name}.csv")
         storage.write_csv(out[name], paths[name])
-    config = {"gradients": {"max_lag": K, "n_sequences": N, "picks_per_sequence": 2,
-                            "clamp_value": 0.5}}
+    config = {"gradients": {"max_lag": K, "burn_in": 2, "n_sequences": N,
+                            "picks_per_sequence": 2, "clamp_value": 0.5}}
     inputs = section.Inputs(config, {"c6": paths["c6"], "c6_efold": paths["summary"]},
                             {n: str(tmp_path / f"{n}.png") for n in figures.FIGURES})
     built = section.section(inputs)
     assert built["claims"][0]["claim"] == "C6"
-    assert any("direct path carries" in s for s in built["sentences"])
+    assert any("direct path's share" in s for s in built["sentences"])
     assert "e-fold trained" in built["efold_table"]

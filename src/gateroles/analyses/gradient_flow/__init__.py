@@ -6,8 +6,9 @@ own loss at a scored step t with respect to a state k steps earlier, `||dL_t/dc_
 sequences, for k = 0..`max_lag`. One backward pass gives every lag: each row of a batch is one
 (sequence, scored step t_n) pick, its loss is the loss at t_n alone, and the gradient with
 respect to an additive zero offset on the state at step s of row n is dL_{t_n}/d(state_s), at
-lag t_n - s (rows are independent). Picks are scored steps t >= `max_lag`, so every pick sees
-every lag and each lag is averaged over the same picks.
+lag t_n - s (rows are independent). Picks are scored steps t >= `max_lag` + `burn_in`, so every
+pick sees every lag, each lag is averaged over the same picks, and no state of the first
+`burn_in` steps (still leaving the zero initial state) is measured.
 
 Paths (`gates.run_differentiable(detach_recurrent=True)` detaches h_{t-1} where it enters the
 gates and the candidate): the *direct* path is the product of forget gates along
@@ -40,7 +41,8 @@ FREE, CLAMPED = "free", "clamped"
 
 @dataclass(frozen=True)
 class Settings:
-    max_lag: int  # K: lags 0..K (at most the sequence length - 1)
+    max_lag: int  # K: lags 0..K (lowered to fit the sequences: see measure.choose_picks)
+    burn_in: int  # states before this step are not measured (the zero initial state's wake)
     n_sequences: int  # sequences of the gate file used (the first ones)
     picks_per_sequence: int  # scored steps per sequence (distinct, at random), each one row
     clamp_value: float  # the keep gate (forget / update) clamped to this: no highway

@@ -17,7 +17,7 @@ PATH_STYLE = {  # (label, colour) of each line of the paths figure
     ("total", FREE): ("total", "black"),
     ("direct", FREE): ("direct path", "#1f77b4"),
     ("via_h", FREE): ("paths through h", "#ff7f0e"),
-    ("total", CLAMPED): ("total, keep gate clamped", "#7f7f7f"),
+    ("total", CLAMPED): ("total, forget / update", "#7f7f7f"),
 }
 FLOOR = 1e-8  # the log axis stops here (a tanh RNN's gradient can fall to 1e-30)
 
@@ -27,29 +27,30 @@ def _phases(data: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "step 0": data[data["step"] == 0]}
 
 
-def _band(ax, part: pd.DataFrame, colour, style: str, label: str | None, lw: float) -> float:
-    """Mean relative norm by lag over seeds, with its bootstrap band; returns the smallest
-    positive value drawn."""
+def _band(ax, part: pd.DataFrame, colour, style: str, label: str | None, lw: float
+          ) -> tuple[float, float]:
+    """Mean relative norm by lag over seeds, with its bootstrap band; returns the smallest and
+    the largest positive mean drawn."""
     band = plots.mean_band(part[part["relative"] > 0], "lag", "relative")
     if band.empty:
-        return np.inf
+        return np.inf, 0.0
     ax.plot(band["lag"], band["mean"], color=colour, ls=style, lw=lw, label=label)
     ax.fill_between(band["lag"], band["lo"], band["hi"], color=colour, alpha=0.15, lw=0)
     shown = band["mean"][band["mean"] > 0]
-    return float(shown.min()) if len(shown) else np.inf
+    return (float(shown.min()), float(shown.max())) if len(shown) else (np.inf, 0.0)
 
 
-def _log_axis(ax, lowest: float) -> None:
+def _log_axis(ax, span: tuple[float, float]) -> None:
+    """Log y from the lowest curve (not below FLOOR) to above the highest."""
+    lowest, highest = span
     ax.set_yscale("log")
     bottom = max(FLOOR, 10 ** np.floor(np.log10(lowest))) if np.isfinite(lowest) else 1e-3
-    ax.set_ylim(bottom, 2.0)
+    ax.set_ylim(bottom, max(2.0, 1.5 * highest))
     ax.axhline(np.exp(-1), color="black", lw=0.6, ls=":")
 
 
-def _missing_note(ax, missing: list[str]) -> None:
-    if missing:
-        ax.text(0.98, 0.02, "no solved seed: " + ", ".join(missing), transform=ax.transAxes,
-                ha="right", va="bottom", fontsize=8, color="grey")
+def _widen(span: tuple[float, float], more: tuple[float, float]) -> tuple[float, float]:
+    return min(span[0], more[0]), max(span[1], more[1])
 
 
 def gradient_by_lag(by_lag: pd.DataFrame) -> plt.Figure:
@@ -68,20 +69,20 @@ def gradient_by_lag(by_lag: pd.DataFrame) -> plt.Figure:
                    if a not in set(here["arch"])]
         for c, (phase, rows) in enumerate(_phases(here).items()):
             ax = axes[r, c]
-            lowest = np.inf
+            span = (np.inf, 0.0)
             for arch in order(rows["arch"].unique()):
                 for state in spec(arch).states:
                     part = rows[(rows["arch"] == arch) & (rows["state"] == state)]
                     for init, group in part.groupby("init"):
                         suffix = "" if init == "default" else f", {init}"
                         label = f"{arch} {'c' if state == 'cell' else 'h'}{suffix}"
-                        lowest = min(lowest, _band(
+                        span = _widen(span, _band(
                             ax, group, ARCH_COLOURS[arch], "-" if state == "cell" else "--",
                             label, 1.8))
-            _log_axis(ax, lowest)
-            ax.set_title(f"{task}: {phase}", fontsize=11)
+            _log_axis(ax, span)
+            note = f" (no solved seed: {', '.join(missing)})" if missing else ""
+            ax.set_title(f"{task}: {phase}{note}", fontsize=11)
             ax.set_ylabel("||dL_t/d state_{t-k}||\n/ value at lag 0")
-            _missing_note(ax, missing)
             if r == len(tasks) - 1:
                 ax.set_xlabel("lag k (steps)")
         handles, labels = axes[r, 0].get_legend_handles_labels()
@@ -120,19 +121,18 @@ def gradient_paths(by_lag: pd.DataFrame) -> plt.Figure:
                 ax.text(0.5, 0.5, f"{title}\nno solved seed", ha="center", va="center",
                         transform=ax.transAxes, color="grey")
                 continue
-            lowest = np.inf
+            span = (np.inf, 0.0)
             for (path, condition), (label, colour) in PATH_STYLE.items():
                 part = here[(here["path"] == path) & (here["condition"] == condition)]
                 if part.empty:
                     continue
-                gate = part["clamped_gate"].dropna()
-                if condition == CLAMPED and len(gate):
-                    label = f"total, {gate.iloc[0]} = {part['clamp_value'].iloc[0]:g}"
+                if condition == CLAMPED:
+                    label = f"{label} = {part['clamp_value'].iloc[0]:g}"
                 for phase, rows in _phases(part).items():
                     trained = phase == "trained"
-                    lowest = min(lowest, _band(ax, rows, colour, "-" if trained else "--",
-                                               f"{label} ({phase})", 1.8 if trained else 1.1))
-            _log_axis(ax, lowest)
+                    span = _widen(span, _band(ax, rows, colour, "-" if trained else "--",
+                                              f"{label} ({phase})", 1.8 if trained else 1.1))
+            _log_axis(ax, span)
             ax.set_title(title, fontsize=10)
             if c == 0:
                 ax.set_ylabel("norm / total at lag 0")

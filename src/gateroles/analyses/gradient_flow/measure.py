@@ -19,23 +19,25 @@ from gateroles.architectures import spec
 from gateroles.study import Run
 
 
-def choose_picks(mask: np.ndarray, max_lag: int, per_sequence: int,
+def choose_picks(mask: np.ndarray, max_lag: int, per_sequence: int, burn_in: int,
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
     """(sequence index, scored step) of each batch row, and the largest lag K measured.
 
-    K = min(max_lag, T - 1); the picks are scored steps t >= K (so every pick sees every lag
-    0..K), up to `per_sequence` distinct ones per sequence, drawn at random. When no scored
-    step lies that late, K drops to the latest scored step of the data.
+    The picks are scored steps t >= K + `burn_in` (so every pick sees every lag 0..K, and no
+    state before step `burn_in`, where the sequence is still leaving its zero initial state,
+    is measured), up to `per_sequence` distinct ones per sequence, drawn at random.
+    K = `max_lag`, lowered when needed to the latest scored step of the data minus the
+    burn-in (the burn-in itself lowered to that step when it is earlier).
     """
     scored = np.asarray(mask, dtype=bool)
-    k = min(int(max_lag), scored.shape[1] - 1)
     if not scored.any():
         raise ValueError("no scored step in the data: no loss to differentiate")
-    if not scored[:, k:].any():
-        k = int(np.flatnonzero(scored.any(axis=0)).max())
+    latest = int(np.flatnonzero(scored.any(axis=0)).max())
+    burn_in = min(int(burn_in), latest)
+    k = min(int(max_lag), latest - burn_in)
     sequences, steps = [], []
     for n, row in enumerate(scored):
-        candidates = np.flatnonzero(row[k:]) + k
+        candidates = np.flatnonzero(row[k + burn_in:]) + k + burn_in
         if candidates.size:
             chosen = np.sort(rng.choice(candidates, size=min(per_sequence, candidates.size),
                                         replace=False))
@@ -192,7 +194,7 @@ def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
     n = min(settings.n_sequences, len(data.inputs))
     rng = np.random.default_rng(run.seed)
     seq, steps, max_lag = choose_picks(data.mask[:n], settings.max_lag,
-                                       settings.picks_per_sequence, rng)
+                                       settings.picks_per_sequence, settings.burn_in, rng)
     x = np.asarray(data.inputs[seq], dtype=np.float32)
     targets = np.asarray(data.targets)[seq, steps]
     by_lag, efold = [], []

@@ -69,21 +69,29 @@ def result_sentences(c6: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     parts = ", ".join(f"{int(n)} {v}" for v, n in counts.items())
     out = [f"Of {len(c6)} C6 predictions, {parts} (Holm-adjusted within C6)."]
     for _, r in c6.iterrows():
+        head = f"{r['task']}, {r['arch']} ({r['init']}): {r['prediction']}: {r['verdict']}"
+        left_out = f", {int(r['n_unsolved'])} unsolved left out" if r["n_unsolved"] else ""
+        if not r["n_seeds"]:
+            out.append(f"{head}; no solved seed to measure{left_out}.")
+            continue
         out.append(
-            f"{r['task']}, {r['arch']} ({r['init']}): {r['prediction']}: {r['verdict']}; "
-            f"change from step 0 {ci(r['change'], r['change_ci_low'], r['change_ci_high'], 1)} "
-            f"steps, trained {ci(r['trained'], r['trained_ci_low'], r['trained_ci_high'], 1)}, "
-            f"step 0 {ci(r['initial'], r['initial_ci_low'], r['initial_ci_high'], 1)}; "
-            f"{int(r['seeds_agreeing'])} of {int(r['n_seeds'])} solved seeds agree"
-            + (f", {int(r['n_unsolved'])} unsolved left out." if r["n_unsolved"] else "."))
+            f"{head}; change from step 0 "
+            f"{ci(r['change'], r['change_ci_low'], r['change_ci_high'], 1)} steps, trained "
+            f"{ci(r['trained'], r['trained_ci_low'], r['trained_ci_high'], 1)}, step 0 "
+            f"{ci(r['initial'], r['initial_ci_low'], r['initial_ci_high'], 1)}; "
+            f"{int(r['seeds_agreeing'])} of {int(r['n_seeds'])} solved seeds agree{left_out}.")
     direct = summary[(summary["path"] == "direct") & (summary["condition"] == "free")
                      & (summary["phase"] == "trained")] if len(summary) else summary
     for _, r in direct.iterrows():
+        share = r["direct_share"]
+        cancel = (" (above 1: the paths through h point against the direct path and partly "
+                  "cancel it)" if share > 1 else "")
+        seeds = int(r["n_seeds"])
         out.append(
-            f"Trained {r['arch']} on {r['task']} ({r['init']}): the direct path carries "
-            f"{fmt(r['direct_share'], 2)} of the squared {STATE_NAMES[r['state']]} norm, "
-            f"averaged over lags 1 to {int(r['max_lag'])} (mean over {int(r['n_seeds'])} "
-            "solved seeds).")
+            f"Trained {r['arch']} on {r['task']} ({r['init']}): the direct path's share of the "
+            f"squared {STATE_NAMES[r['state']]} norm, averaged over lags 1 to "
+            f"{int(r['max_lag'])}, is {fmt(share, 2)}{cancel} (mean over {seeds} solved "
+            f"seed{'s' if seeds != 1 else ''}).")
     return out
 
 
@@ -94,7 +102,8 @@ def section(inputs: Inputs) -> dict:
     efold = efold_table(summary, gradients["clamp_value"])
     return {"template": "analyses/gradient_flow/section.html.j2",
             "claims": [report.evidence_row(c6, "C6", "gradient norm by lag")],
-            "max_lag": gradients["max_lag"], "clamp_value": gradients["clamp_value"],
+            "max_lag": int(summary["max_lag"].max()) if len(summary) else gradients["max_lag"],
+            "burn_in": gradients["burn_in"], "clamp_value": gradients["clamp_value"],
             "n_sequences": gradients["n_sequences"],
             "picks": gradients["picks_per_sequence"],
             "sentences": result_sentences(c6, summary),
