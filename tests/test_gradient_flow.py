@@ -326,3 +326,27 @@ def test_aggregate_summary_figures_and_section(tmp_path, run_inputs):
     assert built["claims"][0]["claim"] == "C6"
     assert any("direct path's share" in s for s in built["sentences"])
     assert "e-fold trained" in built["efold_table"]
+
+
+def test_no_solved_model_gives_empty_verdicts_a_placeholder_figure_and_a_section(
+        tmp_path, run_inputs):
+    tables = gf.measure(run_inputs("gru"), Run("synthetic", "gru", "default", 0), SETTINGS)
+    stacked = {name: t.assign(task="synthetic", arch="gru", init="default", seed=0,
+                              solved=False) for name, t in tables.items()}
+    out = agg.aggregate(stacked, None, SETTINGS, STATS)
+    assert out["summary"].empty
+    assert (out["c6"]["n_seeds"] == 0).all() and (out["c6"]["n_unsolved"] == 1).all()
+    assert (out["c6"]["verdict"] == "insufficient seeds").all()
+    for name, draw in figures.FIGURES.items():
+        fig = draw({"by_lag": out["by_lag"]}, SETTINGS)
+        figures.plots.save(fig, str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}.pdf"))
+    for name in ("c6", "summary"):
+        storage.write_csv(out[name], tmp_path / f"{name}.csv")
+    config = {"gradients": {"max_lag": K, "burn_in": 2, "n_sequences": N,
+                            "picks_per_sequence": 2, "clamp_value": 0.5}}
+    inputs = section.Inputs(config, {"c6": str(tmp_path / "c6.csv"),
+                                     "c6_efold": str(tmp_path / "summary.csv")},
+                            {n: str(tmp_path / f"{n}.png") for n in figures.FIGURES})
+    built = section.section(inputs)
+    assert built["claims"][0]["verdict"] == "insufficient seeds"
+    assert "no solved seed to measure" in " ".join(built["sentences"])

@@ -8,7 +8,7 @@ import pandas as pd
 import seaborn as sns
 
 from gateroles import plots
-from gateroles.analyses.gradient_flow import CLAMPED, FREE
+from gateroles.analyses.gradient_flow import CLAMPED, DIRECT_STATE, FREE
 from gateroles.architectures import ARCHITECTURES, order, spec
 
 ARCH_COLOURS = dict(zip(ARCHITECTURES, sns.color_palette("colorblind", len(ARCHITECTURES)),
@@ -98,9 +98,8 @@ def gradient_paths(by_lag: pd.DataFrame) -> plt.Figure:
     """Path by path, for each architecture with a direct path: total, direct, through h, and
     the total with the keep gate clamped; trained solid, step 0 dashed. One row per task."""
     data = by_lag[by_lag["solved"]]
-    data = data[[spec(a).cell in ("lstm", "gru") for a in data["arch"]]]
-    data = data[(data["state"] == np.where(data["arch"].map(lambda a: spec(a).cell) == "lstm",
-                                           "cell", "hidden"))]
+    highway = data["arch"].map(lambda a: DIRECT_STATE[spec(a).cell])  # None: the tanh RNN
+    data = data[highway.notna() & (data["state"] == highway)]
     if data.empty:
         return plots.no_data("No solved model with a direct gradient path (LSTM family or GRU).")
     tasks = sorted(data["task"].unique())
