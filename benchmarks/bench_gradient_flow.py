@@ -5,8 +5,9 @@
 
 Per task and architecture (H = 32, T = 100, the default `gradients` settings): the time of
 `measure.model_tables` on one network, i.e. every lag of every path under every condition
-(LSTM: free and forget clamped, each a total and a direct pass: 4 forward + backward passes
-of the differentiable twin; GRU the same with the update gate; tanh RNN: 1 pass), and its
+(LSTM: total and direct with free gates, total with the forget gate clamped: 3 forward +
+backward passes of the differentiable twin; GRU the same with the update gate; tanh RNN: 1
+pass), and its
 ratio to one fused forward + backward (`model(x)`, the loss at the picks, `backward`) of the
 same batch, timed in the same run (runs alternate; medians). One measure job does this twice
 per model (step 0 and the last checkpoint).

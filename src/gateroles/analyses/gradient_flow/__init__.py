@@ -14,9 +14,10 @@ Paths (`gates.run_differentiable(detach_recurrent=True)` detaches h_{t-1} where 
 gates and the candidate): the *direct* path is the product of forget gates along
 c_{t-k} -> c_t (LSTM) or of update gates along the z h_{t-1} term (GRU; PyTorch's convention,
 z near 1 keeps the state); the paths through h (LSTM) or through the gates (GRU) are the total
-minus the direct gradient, as vectors. The tanh RNN has no direct path. The same measures run
-with the keep gate (LSTM forget, GRU update) clamped to `clamp_value` at every step (the
-highway removed); `lstm_nfg` (f = 1) is the highway at its widest.
+minus the direct gradient, as vectors. The tanh RNN has no direct path. The total gradient is
+measured again with the keep gate (LSTM forget, GRU update) clamped to `clamp_value` a at every
+step (the highway removed; its direct path is then exactly a^k times its lag-0 value, tested,
+so it is not measured); `lstm_nfg` (f = 1) is the highway at its widest.
 
 Summary per model and path: the e-folding lag, where the mean norm first falls below 1/e of
 its lag-0 value (interpolated linearly in log norm between the two lags around the crossing);

@@ -82,15 +82,17 @@ def state_gradients(model: nn.Module, inputs, targets, kind: str, steps: np.ndar
 
 
 def path_gradients(model: nn.Module, arch: str, inputs, targets, kind: str, steps: np.ndarray,
-                   max_lag: int, clamp: dict | None = None) -> dict[tuple[str, str], torch.Tensor]:
+                   max_lag: int, clamp: dict | None = None, direct: bool = True
+                   ) -> dict[tuple[str, str], torch.Tensor]:
     """{(state, path): `[B, K + 1, H]`}: every state's total gradient; for the state with a
-    direct path (LSTM family: cell; GRU: hidden) also `direct` (h detached where it enters a
-    matrix product) and `via_h` = total - direct. Two passes with a direct path, else one."""
+    direct path (LSTM family: cell; GRU: hidden), unless `direct` is False, also `direct` (h
+    detached where it enters a matrix product) and `via_h` = total - direct. Two passes with
+    a direct path, else one."""
     s = spec(arch)
     total = state_gradients(model, inputs, targets, kind, steps, max_lag, s.states, clamp)
     out = {(state, "total"): g for state, g in total.items()}
     state = DIRECT_STATE[s.cell]
-    if state is not None:
+    if state is not None and direct:
         direct = state_gradients(model, inputs, targets, kind, steps, max_lag, (state,), clamp,
                                  detach=True)[state]
         out[(state, "direct")] = direct
@@ -169,11 +171,14 @@ def conditions(arch: str, clamp_value: float) -> dict[str, tuple[str, dict | Non
 
 def model_tables(model: nn.Module, arch: str, inputs, targets, kind: str, steps: np.ndarray,
                  max_lag: int, clamp_value: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`by_lag` and `efold` rows of one model under every condition."""
+    """`by_lag` and `efold` rows of one model under every condition. With the keep gate
+    clamped to a constant a, the direct path is known (a^k times its lag-0 value, tested), so
+    only the total is measured there: 3 passes for the LSTM family and the GRU, 1 for the RNN.
+    """
     by_lag, efold = [], []
     for condition, (gate, clamp) in conditions(arch, clamp_value).items():
         rows = by_lag_rows(path_gradients(model, arch, inputs, targets, kind, steps, max_lag,
-                                          clamp))
+                                          clamp, direct=clamp is None))
         keys = {"condition": condition, "clamped_gate": gate,
                 "clamp_value": clamp_value if clamp else np.nan}
         by_lag.append(rows.assign(**keys))
