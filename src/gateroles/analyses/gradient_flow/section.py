@@ -32,8 +32,12 @@ def verdict_table(c6: pd.DataFrame) -> pd.DataFrame:
 
 
 def _efold_text(row) -> str:
-    censored = f", {int(row['n_censored'])} censored" if row["n_censored"] else ""
-    return f"{ci(row['efold'], row['ci_low'], row['ci_high'], 1)}{censored}"
+    """'mean [CI]', with how many seeds were censored (counted as K); '> K' when all were."""
+    n, censored = int(row["n_seeds"]), int(row["n_censored"])
+    if n and censored == n:
+        return f"> {int(row['max_lag'])} (all {n} censored)"
+    text = ci(row["efold"], row["ci_low"], row["ci_high"], 1)
+    return f"{text}, {censored} censored (as {int(row['max_lag'])})" if censored else text
 
 
 def efold_table(summary: pd.DataFrame, clamp_value: float) -> pd.DataFrame:
@@ -41,8 +45,12 @@ def efold_table(summary: pd.DataFrame, clamp_value: float) -> pd.DataFrame:
     if summary.empty:
         return pd.DataFrame({"note": ["no solved models"]})
     keys = ["task", "arch", "init", "condition", "clamped_gate", "state", "path"]
+    order = {"cell": 0, "hidden": 1, "total": 0, "direct": 1, "free": 0, "clamped": 1}
+    ranked = summary.assign(**{f"_{k}": summary[k].map(order) for k in
+                               ("state", "path", "condition")})
+    ranked = ranked.sort_values(["task", "arch", "init", "_state", "_condition", "_path"])
     rows = []
-    for values, group in summary.groupby(keys, sort=True, dropna=False):
+    for values, group in ranked.groupby(keys, sort=False, dropna=False):
         key = dict(zip(keys, values, strict=True))
         phase = {p: g.iloc[0] for p, g in group.groupby("phase")}
         rows.append({
