@@ -10,11 +10,11 @@ from gateroles import code_deps
 JOB_MODULES = ["gateroles.training", "gateroles.extraction", "gateroles.report",
                *[f"gateroles.analyses.{analysis}.{part}"
                  for analysis in ("training", "event_locking", "saturation", "decodability",
-                                  "dependence", "gradient_flow")
+                                  "dependence", "roles", "gradient_flow")
                  for part in ("aggregate", "figures", "section")],
                *[f"gateroles.analyses.{analysis}.measure"
                  for analysis in ("event_locking", "saturation", "decodability", "dependence",
-                                  "gradient_flow")]]
+                                  "roles", "gradient_flow")]]
 # Analyses that rebuild the models from their checkpoints (not only the gate file): their code
 # does depend on gateroles.models.
 MODEL_ANALYSES = ("training.aggregate", "gradient_flow.measure")
