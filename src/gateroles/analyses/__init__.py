@@ -19,4 +19,5 @@ CLAIMS = {
     "C1": ("role emergence", ("roles", "decodability")),
     "C2": ("event-locked dynamics", ("event_locking",)),
     "C5": ("disentanglement", ("dependence",)),
+    "C6": ("gradient highway", ("gradient_flow",)),
 }

@@ -1,0 +1,154 @@
+"""Figures of claim C6: gradient norm against lag, by architecture and by path."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from gateroles import plots
+from gateroles.analyses.gradient_flow import CLAMPED, DIRECT_STATE, FREE
+from gateroles.architectures import ARCHITECTURES, order, spec
+
+ARCH_COLOURS = dict(zip(ARCHITECTURES, sns.color_palette("colorblind", len(ARCHITECTURES)),
+                        strict=True))
+PATH_STYLE = {  # (label, colour) of each line of the paths figure
+    ("total", FREE): ("total", "black"),
+    ("direct", FREE): ("direct path", "#1f77b4"),
+    ("via_h", FREE): ("paths through h", "#ff7f0e"),
+    ("total", CLAMPED): ("total, forget / update", "#7f7f7f"),
+}
+FLOOR = 1e-8  # the log axis stops here (a tanh RNN's gradient can fall to 1e-30)
+
+
+def _phases(data: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {"trained": data[data["step"] == data["final_step"]],
+            "step 0": data[data["step"] == 0]}
+
+
+def _band(ax, part: pd.DataFrame, colour, style: str, label: str | None, lw: float
+          ) -> tuple[float, float]:
+    """Mean relative norm by lag over seeds, with its bootstrap band; returns the smallest and
+    the largest positive mean drawn."""
+    band = plots.mean_band(part[part["relative"] > 0], "lag", "relative")
+    if band.empty:
+        return np.inf, 0.0
+    ax.plot(band["lag"], band["mean"], color=colour, ls=style, lw=lw, label=label)
+    ax.fill_between(band["lag"], band["lo"], band["hi"], color=colour, alpha=0.15, lw=0)
+    shown = band["mean"][band["mean"] > 0]
+    return (float(shown.min()), float(shown.max())) if len(shown) else (np.inf, 0.0)
+
+
+def _log_axis(ax, span: tuple[float, float]) -> None:
+    """Log y from the lowest curve (not below FLOOR) to above the highest."""
+    lowest, highest = span
+    ax.set_yscale("log")
+    bottom = max(FLOOR, 10 ** np.floor(np.log10(lowest))) if np.isfinite(lowest) else 1e-3
+    ax.set_ylim(bottom, max(2.0, 1.5 * highest))
+    ax.axhline(np.exp(-1), color="black", lw=0.6, ls=":")
+
+
+def _widen(span: tuple[float, float], more: tuple[float, float]) -> tuple[float, float]:
+    return min(span[0], more[0]), max(span[1], more[1])
+
+
+def gradient_by_lag(by_lag: pd.DataFrame) -> plt.Figure:
+    """Relative gradient norm against lag: one row per task, trained | step 0 columns; one
+    colour per architecture, solid the cell state, dashed the hidden state (free gates)."""
+    data = by_lag[by_lag["solved"] & (by_lag["condition"] == FREE)
+                  & (by_lag["path"] == "total")]
+    if data.empty:
+        return plots.no_data("No model solved its task: no gradient-by-lag curves to show.")
+    tasks = sorted(data["task"].unique())
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(12, 3.4 * len(tasks)), squeeze=False,
+                             sharex=True)
+    for r, task in enumerate(tasks):
+        here = data[data["task"] == task]
+        missing = [a for a in order(by_lag.loc[by_lag["task"] == task, "arch"].unique())
+                   if a not in set(here["arch"])]
+        for c, (phase, rows) in enumerate(_phases(here).items()):
+            ax = axes[r, c]
+            span = (np.inf, 0.0)
+            for arch in order(rows["arch"].unique()):
+                for state in spec(arch).states:
+                    part = rows[(rows["arch"] == arch) & (rows["state"] == state)]
+                    for init, group in part.groupby("init"):
+                        suffix = "" if init == "default" else f", {init}"
+                        label = f"{arch} {'c' if state == 'cell' else 'h'}{suffix}"
+                        span = _widen(span, _band(
+                            ax, group, ARCH_COLOURS[arch], "-" if state == "cell" else "--",
+                            label, 1.8))
+            _log_axis(ax, span)
+            note = f" (no solved seed: {', '.join(missing)})" if missing else ""
+            ax.set_title(f"{task}: {phase}{note}", fontsize=11)
+            ax.set_ylabel("||dL_t/d state_{t-k}||\n/ value at lag 0")
+            if r == len(tasks) - 1:
+                ax.set_xlabel("lag k (steps)")
+        handles, labels = axes[r, 0].get_legend_handles_labels()
+        axes[r, -1].legend(handles, labels, fontsize=9, loc="center left",
+                           bbox_to_anchor=(1.02, 0.5), frameon=False)
+    fig.suptitle("Gradient norm by lag (mean over solved seeds, band: 95% bootstrap CI; dotted: "
+                 "1/e)", y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def gradient_paths(by_lag: pd.DataFrame) -> plt.Figure:
+    """Path by path, for each architecture with a direct path: total, direct, through h, and
+    the total with the keep gate clamped; trained solid, step 0 dashed. One row per task."""
+    data = by_lag[by_lag["solved"]]
+    highway = data["arch"].map(lambda a: DIRECT_STATE[spec(a).cell])  # None: the tanh RNN
+    data = data[highway.notna() & (data["state"] == highway)]
+    if data.empty:
+        return plots.no_data("No solved model with a direct gradient path (LSTM family or GRU).")
+    tasks = sorted(data["task"].unique())
+    panels = list(dict.fromkeys(zip(data["arch"], data["init"], strict=True)))
+    panels = sorted(panels, key=lambda p: (ARCHITECTURES.index(p[0]), p[1]))
+    fig, axes = plt.subplots(len(tasks), len(panels),
+                             figsize=(4.2 * len(panels) + 2.5, 3.3 * len(tasks)),
+                             squeeze=False, sharex=True)
+    for r, task in enumerate(tasks):
+        legend = {}
+        for c, (arch, init) in enumerate(panels):
+            ax = axes[r, c]
+            here = data[(data["task"] == task) & (data["arch"] == arch) & (data["init"] == init)]
+            state = "c" if spec(arch).cell == "lstm" else "h"
+            title = f"{task}: {arch}{'' if init == 'default' else f' ({init})'}, dL/d{state}"
+            if here.empty:
+                ax.set_axis_off()
+                ax.text(0.5, 0.5, f"{title}\nno solved seed", ha="center", va="center",
+                        transform=ax.transAxes, color="grey")
+                continue
+            span = (np.inf, 0.0)
+            for (path, condition), (label, colour) in PATH_STYLE.items():
+                part = here[(here["path"] == path) & (here["condition"] == condition)]
+                if part.empty:
+                    continue
+                if condition == CLAMPED:
+                    label = f"{label} = {part['clamp_value'].iloc[0]:g}"
+                for phase, rows in _phases(part).items():
+                    trained = phase == "trained"
+                    span = _widen(span, _band(ax, rows, colour, "-" if trained else "--",
+                                              f"{label} ({phase})", 1.8 if trained else 1.1))
+            _log_axis(ax, span)
+            ax.set_title(title, fontsize=10)
+            if c == 0:
+                ax.set_ylabel("norm / total at lag 0")
+            if r == len(tasks) - 1:
+                ax.set_xlabel("lag k (steps)")
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                legend.setdefault(label, handle)
+        axes[r, -1].legend(list(legend.values()), list(legend), fontsize=8, loc="center left",
+                           bbox_to_anchor=(1.02, 0.5), frameon=False)
+    fig.suptitle("Gradient paths by lag: direct (product of forget / update gates) vs through h "
+                 "(solid trained, dashed step 0; dotted 1/e)", y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+# Figure name -> function(tables, settings); tables are named as in the rules file.
+FIGURES = {
+    "c6_gradient_by_lag": lambda tables, settings: gradient_by_lag(tables["by_lag"]),
+    "c6_gradient_paths": lambda tables, settings: gradient_paths(tables["by_lag"]),
+}

@@ -1,0 +1,351 @@
+"""Claim C6: gradient norm by lag, path by path, with hand-built cases whose answers are known."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from gateroles import gatefile, stats, storage
+from gateroles.analyses.gradient_flow import Settings, figures, section
+from gateroles.analyses.gradient_flow import aggregate as agg
+from gateroles.analyses.gradient_flow import measure as gf
+from gateroles.models import build_model, checkpoint_payload
+from gateroles.pipeline import RunInputs
+from gateroles.study import Run
+
+N, T, H, IN, OUT = 6, 14, 5, 3, 4
+K = 8
+STATS = stats.Settings(bootstrap_samples=200, confidence=0.95, min_seeds=5)
+
+
+def _model(arch, seed=0):
+    model = build_model(arch, IN, H, OUT, "default", T, seed)
+    with torch.no_grad():  # larger weights than the default init: the h paths matter
+        model.rnn.weight_hh_l0.mul_(3)
+    return model
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(N, T, IN)).astype(np.float32)
+    mask = rng.random((N, T)) < 0.4
+    mask[:, -1] = True
+    targets = rng.integers(0, OUT, size=(N, T))
+    return x, mask, targets
+
+
+def _picks(mask, per_sequence=3, burn_in=2):
+    seq, steps, k = gf.choose_picks(mask, K, per_sequence, burn_in, np.random.default_rng(0))
+    return seq, steps, k
+
+
+def _paths(model, arch, clamp=None, kind="classification"):
+    x, mask, targets = _data()
+    seq, steps, k = _picks(mask)
+    return gf.path_gradients(model, arch, x[seq], targets[seq, steps], kind, steps, k, clamp)
+
+
+def test_picks_are_late_scored_distinct_steps():
+    _, mask, _ = _data()
+    seq, steps, k = _picks(mask)
+    assert k == K and (steps >= K + 2).all() and mask[seq, steps].all()
+    assert len(set(zip(seq.tolist(), steps.tolist(), strict=True))) == len(seq)
+    assert np.bincount(seq).max() <= 3
+    early = np.zeros((2, T), bool)
+    early[:, 5] = True  # nothing scored at or after K + burn-in: K drops to 5 - burn-in
+    seq, steps, k = gf.choose_picks(early, K, 2, 2, np.random.default_rng(0))
+    assert k == 3 and (steps == 5).all() and len(seq) == 2
+    seq, steps, k = gf.choose_picks(early, K, 2, 8, np.random.default_rng(0))
+    assert k == 0 and (steps == 5).all()  # the burn-in cannot pass the latest scored step
+
+
+def test_forget_clamped_to_one_carries_the_direct_path_with_factor_exactly_one():
+    paths = _paths(_model("lstm"), "lstm", {"forget": (True, 1.0)})
+    direct = paths[("cell", "direct")]
+    assert direct[:, 0].abs().min() > 0
+    for k in range(K + 1):
+        assert torch.equal(direct[:, k], direct[:, 0])
+    rows = gf.by_lag_rows(paths)
+    curve = rows[(rows.state == "cell") & (rows.path == "direct")]["norm"].to_numpy()
+    assert np.all(curve == curve[0])
+    assert gf.efolding_lag(curve) == (float(K), True)  # never falls: censored at K
+
+
+@pytest.mark.parametrize("arch,gate,state", [("lstm", "forget", "cell"),
+                                             ("gru", "update", "hidden")])
+def test_a_constant_keep_gate_a_gives_the_direct_path_factor_a_to_the_k(arch, gate, state):
+    a = 0.6
+    paths = _paths(_model(arch), arch, {gate: (True, a)})
+    direct = paths[(state, "direct")].double()
+    for k in range(K + 1):
+        torch.testing.assert_close(direct[:, k], direct[:, 0] * a ** k, rtol=1e-5, atol=1e-12)
+    rows = gf.by_lag_rows(paths)
+    curve = rows[(rows.state == state) & (rows.path == "direct")]["norm"].to_numpy()
+    lag, censored = gf.efolding_lag(curve)
+    assert not censored and lag == pytest.approx(-1 / np.log(a), rel=1e-4)
+
+
+@pytest.mark.parametrize("arch,state", [("lstm", "cell"), ("gru", "hidden"),
+                                        ("lstm_nfg", "cell")])
+def test_without_recurrent_weights_the_h_paths_vanish(arch, state):
+    model = _model(arch)
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.zero_()
+    paths = _paths(model, arch)
+    torch.testing.assert_close(paths[(state, "total")], paths[(state, "direct")])
+    assert paths[(state, "via_h")].abs().max() < 1e-7
+    rows = gf.by_lag_rows(paths)
+    share = rows[(rows.state == state) & (rows.path == "direct")]["share"]
+    np.testing.assert_allclose(share, 1.0, rtol=1e-5)
+    # with recurrent weights, the paths through h add something
+    paths = _paths(_model(arch), arch)
+    assert paths[(state, "via_h")][:, 1:].abs().max() > 1e-4
+
+
+def _reference(model, arch, x, targets, kind, steps, max_lag):
+    """One backward per (pick, lag), through PyTorch's fused module in float64: run to step s,
+    make the state a leaf, run on to t, differentiate the loss at t with respect to the leaf.
+    The LSTM's (h_s, c_s) leaves are independent there, but h_s = o_s tanh(c_s): the total
+    dL/dc_s adds dL/dh_s o_s (1 - tanh^2 c_s), with o_s = h_s / tanh(c_s)."""
+    import copy
+
+    model = copy.deepcopy(model).double()
+    rnn, cell = model.rnn, arch.startswith("lstm")
+    out = {s: torch.zeros(len(steps), max_lag + 1, H, dtype=torch.float64) for s in
+           (("cell", "hidden") if cell else ("hidden",))}
+    for b, t in enumerate(steps):
+        xb = torch.as_tensor(x[b:b + 1], dtype=torch.float64)
+        for k in range(max_lag + 1):
+            s = t - k
+            _, state = rnn(xb[:, :s + 1])
+            leaves = tuple(v.detach().requires_grad_() for v in
+                           (state if cell else (state,)))
+            if s == t:
+                h_t = leaves[0][0]
+            else:
+                h_seq, _ = rnn(xb[:, s + 1:t + 1], leaves if cell else leaves[0])
+                h_t = h_seq[:, -1]
+            loss = gf.step_loss(model.readout(h_t), targets[b:b + 1], kind)
+            grads = [torch.zeros_like(v) if g is None else g for v, g in zip(
+                leaves, torch.autograd.grad(loss, leaves, allow_unused=True), strict=True)]
+            out["hidden"][b, k] = grads[0][0, 0]
+            if cell:
+                h_s, c_s = (v.detach()[0, 0] for v in leaves)
+                tanh_c = torch.tanh(c_s)
+                out["cell"][b, k] = grads[1][0, 0] + grads[0][0, 0] * (h_s / tanh_c) * (
+                    1 - tanh_c ** 2)
+    return out
+
+
+@pytest.mark.parametrize("arch,kind", [("lstm", "classification"), ("gru", "regression"),
+                                       ("rnn", "classification"),
+                                       ("lstm_cifg", "regression")])
+def test_vectorised_by_lag_equals_one_backward_per_pick_and_lag(arch, kind):
+    model = _model(arch)
+    x, mask, targets = _data()
+    seq, steps, k = _picks(mask, per_sequence=2)
+    y = (targets[seq, steps] if kind == "classification"
+         else np.random.default_rng(3).normal(size=len(seq)).astype(np.float32))
+    fast = gf.state_gradients(model, x[seq], y, kind, steps, k,
+                              model.spec.states)
+    slow = _reference(model, arch, x[seq], y, kind, steps, k)
+    for state, grad in slow.items():
+        torch.testing.assert_close(fast[state].double(), grad, rtol=1e-4, atol=1e-6)
+
+
+def test_direct_cell_path_is_the_product_of_forget_gates():
+    from gateroles import gates
+
+    model = _model("lstm")
+    x, mask, targets = _data()
+    seq, steps, k = _picks(mask)
+    direct = gf.path_gradients(model, "lstm", x[seq], targets[seq, steps], "classification",
+                               steps, k)[("cell", "direct")]
+    forget = torch.as_tensor(gates.extract(model, x[seq])["forget"])
+    for b, t in enumerate(steps):
+        product = torch.ones(H)
+        for j in range(k + 1):
+            torch.testing.assert_close(direct[b, j], direct[b, 0] * product, rtol=1e-4,
+                                       atol=1e-7)
+            product = product * forget[b, t - j]
+
+
+def test_efolding_lag_of_known_curves():
+    tau = 3.7
+    assert gf.efolding_lag(np.exp(-np.arange(20) / tau)) == (pytest.approx(tau), False)
+    assert gf.efolding_lag(np.ones(10)) == (9.0, True)
+    assert gf.efolding_lag([1.0, 0.5, 0.0]) == (1.0, False)  # a zero: right after lag 1
+    assert gf.efolding_lag([1.0, 0.0])[0] == 0.0
+    assert np.isnan(gf.efolding_lag([0.0, 0.0])[0])
+    # a dip below 1/e counts even if the curve rises again (first crossing)
+    assert gf.efolding_lag([1.0, 0.3, 0.9])[0] < 1.0
+
+
+# ------------------------------------------------------------------ the whole measure
+
+@pytest.fixture
+def run_inputs(tmp_path):
+    """A gate file and a checkpoint file of a tiny LSTM, at steps 0 and 10."""
+    def make(arch="lstm", kind="classification"):
+        x, mask, targets = _data()
+        tokens = np.zeros((N, T), dtype=np.int64)
+        meta = {"task": "synthetic", "kind": kind, "n_outputs": OUT if kind ==
+                "classification" else 1, "chance": 0.5, "events": {}, "continuous_factors": [],
+                "contexts": {}, "behaviours": {}, "auxiliary_factors": []}
+        targets = targets if kind == "classification" else targets.astype(np.float32)
+        data = gatefile.data_arrays(inputs=x, tokens=tokens, targets=targets, mask=mask,
+                                    factors={"f": tokens}, meta=meta)
+        gatefile.write(str(tmp_path / "gates.npz"), data, {0: {}, 10: {}})
+        first, second = _model(arch, 0), _model(arch, 1)
+        meta = {"arch": arch, "input_size": IN, "hidden_size": H, "n_outputs": meta["n_outputs"]}
+        if kind != "classification":
+            first, second = (build_model(arch, IN, H, 1, "default", T, s) for s in (0, 1))
+        payload = checkpoint_payload(meta, {0: first.state_dict(), 10: second.state_dict()})
+        storage.save_torch(payload, tmp_path / "checkpoints.pt")
+        return RunInputs({"gates": str(tmp_path / "gates.npz"),
+                          "checkpoints": str(tmp_path / "checkpoints.pt")})
+    return make
+
+
+SETTINGS = Settings(max_lag=K, burn_in=2, n_sequences=N, picks_per_sequence=2, clamp_value=0.5)
+
+
+@pytest.mark.parametrize("arch,kind", [("lstm", "classification"), ("gru", "regression"),
+                                       ("rnn", "classification"),
+                                       ("lstm_nfg", "classification")])
+def test_measure_tables(run_inputs, arch, kind):
+    tables = gf.measure(run_inputs(arch, kind), Run("synthetic", arch, "default", 0), SETTINGS)
+    by_lag, efold = tables["by_lag"], tables["efold"]
+    assert set(by_lag["step"]) == {0, 10} and (by_lag["final_step"] == 10).all()
+    conditions = {"lstm": {"free", "clamped"}, "gru": {"free", "clamped"}, "rnn": {"free"},
+                  "lstm_nfg": {"free"}}[arch]
+    assert set(by_lag["condition"]) == conditions
+    paths = set(zip(by_lag["state"], by_lag["path"], strict=True))
+    expected = {"lstm": {("cell", "total"), ("cell", "direct"), ("cell", "via_h"),
+                         ("hidden", "total")},
+                "gru": {("hidden", "total"), ("hidden", "direct"), ("hidden", "via_h")},
+                "rnn": {("hidden", "total")}}[arch if arch != "lstm_nfg" else "lstm"]
+    assert paths == expected
+    assert (by_lag["lag"].max() == K) and (by_lag["norm"] >= 0).all()
+    assert efold["efold"].between(0, K).all()
+    if arch == "lstm_nfg":  # f = 1: the direct cell path never fades
+        direct = efold[efold["path"] == "direct"]
+        assert direct["censored"].all() and (direct["efold"] == K).all()
+    clamped = by_lag[by_lag["condition"] == "clamped"]
+    assert set(clamped["path"]) <= {"total"}  # the clamped direct path is a^k: not measured
+
+
+# ------------------------------------------------------------------ across seeds
+
+def _efold_table(values: dict, seeds=range(5), solved=None, final=100, task="adding"):
+    """Per-model e-folding rows: values[(arch, condition, state, path)] = (initial, trained),
+    each a number or a per-seed list."""
+    rows = []
+    for (arch, condition, state, path), (initial, trained) in values.items():
+        for i, seed in enumerate(seeds):
+            for step, v in ((0, initial), (final, trained)):
+                value = v[i] if isinstance(v, list) else v + 0.1 * i
+                rows.append({"task": task, "arch": arch, "init": "default", "seed": seed,
+                             "condition": condition, "clamped_gate": "forget"
+                             if condition == "clamped" else np.nan, "clamp_value": 0.5,
+                             "state": state, "path": path, "efold": value,
+                             "censored": value >= K, "norm_lag0": 1.0, "max_lag": K,
+                             "direct_share": 0.8 if path == "direct" else np.nan,
+                             "step": step, "final_step": final,
+                             "solved": True if solved is None else solved[i]})
+    return pd.DataFrame(rows)
+
+
+HIGHWAY = {("lstm", "free", "cell", "total"): (2.0, 8.0),
+           ("lstm", "free", "hidden", "total"): (1.0, 1.5),
+           ("lstm", "clamped", "cell", "total"): (1.9, 2.0),
+           ("gru", "free", "hidden", "total"): (1.5, 6.0),
+           ("gru", "clamped", "hidden", "total"): (1.4, 1.6),
+           ("rnn", "free", "hidden", "total"): (1.0, [1.2, 0.8, 1.1, 0.9, 1.0])}
+
+
+def test_c6_predictions_supported_when_training_builds_the_highway():
+    table = stats.verdict_table(agg.c6_rows(_efold_table(HIGHWAY), SETTINGS, STATS), STATS)
+    assert len(table) == 5  # P1, P2 (lstm), P4 (gru), P3 rnn vs lstm and vs gru
+    assert (table["verdict"] == "supported").all(), table[["prediction", "verdict"]]
+    assert (table["claim"] == "C6").all()
+    p1 = table[table["prediction"].str.startswith("cell path")].iloc[0]
+    assert p1["trained"] == pytest.approx(6.5) and p1["initial"] == pytest.approx(1.0)
+    assert p1["change"] == pytest.approx(5.5)
+    row = section.report.evidence_row(table, "C6", "gradient norm by lag")
+    assert row["verdict"] == "supported"
+
+
+def test_c6_uses_solved_seeds_only_and_pairs_architectures_by_seed():
+    solved = [True, True, True, True, False]
+    values = {**HIGHWAY, ("lstm", "free", "cell", "total"): (2.0, [8, 8, 8, 8, -50])}
+    efold = _efold_table(values, solved=solved)
+    efold.loc[efold["arch"] == "rnn", "solved"] = True
+    table = stats.verdict_table(agg.c6_rows(efold, SETTINGS, STATS), STATS)
+    p1 = table[table["prediction"].str.startswith("cell path")].iloc[0]
+    assert p1["n_seeds"] == 4 and p1["n_unsolved"] == 1
+    assert p1["verdict"] == "insufficient seeds"  # min_seeds 5
+    p3 = table[(table["arch"] == "rnn") & table["prediction"].str.contains("lstm")].iloc[0]
+    assert p3["n_seeds"] == 4 and p3["n_unsolved"] == 1  # seed 4: lstm unsolved
+
+
+def test_no_rnn_no_rnn_row_and_a_flat_change_is_not_supported():
+    values = {k: v for k, v in HIGHWAY.items() if k[0] != "rnn"}
+    values[("lstm", "clamped", "cell", "total")] = (1.9, 8.0)  # the clamp changes nothing
+    table = stats.verdict_table(agg.c6_rows(_efold_table(values), SETTINGS, STATS), STATS)
+    assert not (table["arch"] == "rnn").any()
+    p2 = table[table["prediction"].str.startswith("forget clamped")].iloc[0]
+    assert p2["verdict"] != "supported"
+
+
+def test_aggregate_summary_figures_and_section(tmp_path, run_inputs):
+    tables = gf.measure(run_inputs("lstm"), Run("synthetic", "lstm", "default", 0), SETTINGS)
+    stacked = {name: t.assign(task="synthetic", arch="lstm", init="default", seed=0,
+                              solved=True) for name, t in tables.items()}
+    out = agg.aggregate(stacked, None, SETTINGS, STATS)
+    assert {"by_lag", "efold", "summary", "c6"} <= set(out)
+    lag0 = out["by_lag"][(out["by_lag"]["lag"] == 0) & (out["by_lag"]["path"] == "total")]
+    np.testing.assert_allclose(lag0["relative"], 1.0)
+    summary = out["summary"]
+    assert set(summary["phase"]) == {"initial", "trained"} and (summary["n_seeds"] == 1).all()
+    assert (out["c6"]["verdict"] == "insufficient seeds").all()
+    for name, draw in figures.FIGURES.items():
+        fig = draw({"by_lag": out["by_lag"]}, SETTINGS)
+        assert fig.axes, name
+        figures.plots.save(fig, str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}.pdf"))
+    paths = {}
+    for name in ("c6", "summary"):
+        paths[name] = str(tmp_path / f"{name}.csv")
+        storage.write_csv(out[name], paths[name])
+    config = {"gradients": {"max_lag": K, "burn_in": 2, "n_sequences": N,
+                            "picks_per_sequence": 2, "clamp_value": 0.5}}
+    inputs = section.Inputs(config, {"c6": paths["c6"], "c6_efold": paths["summary"]},
+                            {n: str(tmp_path / f"{n}.png") for n in figures.FIGURES})
+    built = section.section(inputs)
+    assert built["claims"][0]["claim"] == "C6"
+    assert any("direct path's share" in s for s in built["sentences"])
+    assert "e-fold trained" in built["efold_table"]
+
+
+def test_no_solved_model_gives_empty_verdicts_a_placeholder_figure_and_a_section(
+        tmp_path, run_inputs):
+    tables = gf.measure(run_inputs("gru"), Run("synthetic", "gru", "default", 0), SETTINGS)
+    stacked = {name: t.assign(task="synthetic", arch="gru", init="default", seed=0,
+                              solved=False) for name, t in tables.items()}
+    out = agg.aggregate(stacked, None, SETTINGS, STATS)
+    assert out["summary"].empty
+    assert (out["c6"]["n_seeds"] == 0).all() and (out["c6"]["n_unsolved"] == 1).all()
+    assert (out["c6"]["verdict"] == "insufficient seeds").all()
+    for name, draw in figures.FIGURES.items():
+        fig = draw({"by_lag": out["by_lag"]}, SETTINGS)
+        figures.plots.save(fig, str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}.pdf"))
+    for name in ("c6", "summary"):
+        storage.write_csv(out[name], tmp_path / f"{name}.csv")
+    config = {"gradients": {"max_lag": K, "burn_in": 2, "n_sequences": N,
+                            "picks_per_sequence": 2, "clamp_value": 0.5}}
+    inputs = section.Inputs(config, {"c6": str(tmp_path / "c6.csv"),
+                                     "c6_efold": str(tmp_path / "summary.csv")},
+                            {n: str(tmp_path / f"{n}.png") for n in figures.FIGURES})
+    built = section.section(inputs)
+    assert built["claims"][0]["verdict"] == "insufficient seeds"
+    assert "no solved seed to measure" in " ".join(built["sentences"])

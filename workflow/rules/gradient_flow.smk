@@ -1,0 +1,116 @@
+# Claim C6, the cell state as a gradient highway (gateroles.analyses.gradient_flow).
+REPORT_SECTIONS.append("gateroles.analyses.gradient_flow.section")
+REPORT_TABLES.update(c6="results/tables/c6_verdicts.csv", c6_efold="results/tables/c6_efold.csv")
+REPORT_FIGURES.update(
+    c6_gradient_by_lag="results/figures/c6_gradient_by_lag.png",
+    c6_gradient_paths="results/figures/c6_gradient_paths.png",
+)
+FIGURES += figure_outputs("c6_gradient_by_lag") + figure_outputs("c6_gradient_paths")
+CELL_RULES.append("gradient_flow")
+SINGLE_RULES += ["aggregate_gradient_flow", "fig_c6_gradient_by_lag", "fig_c6_gradient_paths"]
+
+
+rule gradient_flow:
+    input:
+        code=lib("gateroles.analyses.gradient_flow.measure"),
+        gates=per_seed("gates.npz"),
+        checkpoints=per_seed("checkpoints.pt"),
+    output:
+        by_lag=cell_table("gradient_flow", "by_lag"),
+        efold=cell_table("gradient_flow", "efold"),
+    log:
+        log("gradient_flow"),
+    benchmark:
+        bench("gradient_flow")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        module="gateroles.analyses.gradient_flow.measure",
+        seeds=SEEDS,
+        config=sections("gradients"),
+    script:
+        "../scripts/measure.py"
+
+
+rule aggregate_gradient_flow:
+    input:
+        code=lib("gateroles.analyses.gradient_flow.aggregate"),
+        runs="results/tables/runs.csv",
+        by_lag=per_cell(cell_table("gradient_flow", "by_lag")),
+        efold=per_cell(cell_table("gradient_flow", "efold")),
+    output:
+        by_lag="results/tables/gradient_by_lag.csv",
+        efold="results/tables/gradient_efold.csv",
+        summary="results/tables/c6_efold.csv",
+        c6="results/tables/c6_verdicts.csv",
+    log:
+        log("aggregate_gradient_flow", per_cell_job=False),
+    benchmark:
+        bench("aggregate_gradient_flow", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        module="gateroles.analyses.gradient_flow.aggregate",
+        config=sections("analysis", "gradients"),
+    script:
+        "../scripts/aggregate.py"
+
+
+rule fig_c6_gradient_by_lag:
+    input:
+        code=lib("gateroles.analyses.gradient_flow.figures"),
+        by_lag="results/tables/gradient_by_lag.csv",
+    output:
+        png=report(
+            "results/figures/c6_gradient_by_lag.png",
+            caption=caption("gradient_flow", "c6_gradient_by_lag"),
+            category="C6 gradient highway",
+        ),
+        pdf="results/figures/c6_gradient_by_lag.pdf",
+    log:
+        log("fig_c6_gradient_by_lag", per_cell_job=False),
+    benchmark:
+        bench("fig_c6_gradient_by_lag", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
+    params:
+        module="gateroles.analyses.gradient_flow.figures",
+        name="c6_gradient_by_lag",
+        config=sections("gradients"),
+    script:
+        "../scripts/figure.py"
+
+
+rule fig_c6_gradient_paths:
+    input:
+        code=lib("gateroles.analyses.gradient_flow.figures"),
+        by_lag="results/tables/gradient_by_lag.csv",
+    output:
+        png=report(
+            "results/figures/c6_gradient_paths.png",
+            caption=caption("gradient_flow", "c6_gradient_paths"),
+            category="C6 gradient highway",
+        ),
+        pdf="results/figures/c6_gradient_paths.pdf",
+    log:
+        log("fig_c6_gradient_paths", per_cell_job=False),
+    benchmark:
+        bench("fig_c6_gradient_paths", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
+    params:
+        module="gateroles.analyses.gradient_flow.figures",
+        name="c6_gradient_paths",
+        config=sections("gradients"),
+    script:
+        "../scripts/figure.py"
