@@ -229,7 +229,7 @@ def test_sigkill_midway_then_rerun_incomplete_gives_the_uninterrupted_results(st
                "--replace-workflow-config", "--cores", "1", *TRAINED]
     job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
-    train_log = workdir / "results/logs/train/reset_recall/gru/default/seed0.log"
+    train_log = workdir / "results/logs/train/reset_recall/gru/default.log"  # the cell's job
     deadline = time.monotonic() + 180
     try:
         while "step    25" not in (train_log.read_text() if train_log.exists() else ""):
@@ -272,11 +272,11 @@ def test_truncated_model_or_array_file_fails_its_job_naming_the_file(study):
     result = snakemake(study.repo, workdir, study.config, "--cores", "2", "--keep-going")
     assert result.returncode != 0
     logs = workdir / "results" / "logs"
-    extract = (logs / "extract_gates/reset_recall/lstm/default/seed0.log").read_text()
+    extract = (logs / "extract_gates/reset_recall/lstm/default.log").read_text()
     assert "cannot read checkpoint file" in extract
     assert "lstm/default/seed0/checkpoints.pt" in extract
-    analyse = (logs / "analyse_events/reset_recall/gru/default/seed1.log").read_text()
-    assert "cannot read array file" in analyse and "gru/default/seed1/gates.npz" in analyse
+    analyse = (logs / "event_locking/reset_recall/gru/default.log").read_text()
+    assert "gate file" in analyse and "gru/default/seed1/gates.npz" in analyse
     assert "gates.npz" in result.stdout + result.stderr  # the failed log is shown
 
 
