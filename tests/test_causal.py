@@ -328,3 +328,24 @@ def test_a_behaviour_without_scored_steps_gives_no_row():
     matrix = planted_matrix(effect=0.5, rival=0.1)
     matrix = matrix[matrix["behaviour"] != "recall_after_reset"]
     assert not verdicts(matrix).index.str.contains("recall_after_reset").any()
+
+
+def test_section_sentences_come_from_the_tables():
+    from gateroles.analyses.causal import section
+
+    empty = {name: pd.DataFrame(columns=["task", "arch", "init", "seed", "solved", *cols])
+             for name, cols in (("ablation", causal.ABLATION_COLUMNS),
+                                ("ablation_null", causal.NULL_COLUMNS),
+                                ("swaps", causal.SWAP_COLUMNS))}
+    matrix = planted_matrix(effect=0.5, rival=0.5)
+    runs = matrix[["task", "arch", "init", "seed", "solved"]].drop_duplicates()
+    out = agg.aggregate({"matrix": matrix, **empty}, runs, ablation_settings(),
+                        types.SimpleNamespace(confidence=0.95, min_seeds=5,
+                                              bootstrap_samples=100))
+    text = " ".join(section.matrix_sentences(out["c3"]))
+    # (a) holds at resets only (nothing planted at stores and queries); (b) does not
+    assert "steps: supported in 1 of 3" in text and f"Not supported: {DIAGONAL}" in text
+    assert section.ablation_sentences(out["ablation"])[0].startswith("No unit ablation")
+    assert section.swap_sentences(out["swaps"]) == []
+    assert "<details>" not in section.fold(section.verdict_table(out["c3"]), "x")
+    assert section.verdict_table(out["c3"].iloc[:0]).columns.tolist() == ["note"]

@@ -226,6 +226,6 @@ def aggregate(tables, runs, settings: Settings, stats_settings: stats.Settings
         "ablation_null": null[RUN_KEYS + ["phase", *ABLATION_KEYS, "group", "damage"]]
         if len(null) else pd.DataFrame(columns=RUN_KEYS + ["phase", *ABLATION_KEYS, "group",
                                                            "damage"]),
-        "swaps": _summary(tables["swaps"], SWAP_KEYS, ["score_before", "score_after",
-                                                       "damage", "chance"], confidence),
+        "swaps": _summary(tables["swaps"], SWAP_KEYS + ["metric"],
+                          ["score_before", "score_after", "damage", "chance"], confidence),
     }

@@ -198,6 +198,8 @@ def unit_ablation(model, activations: dict[str, np.ndarray], data: Data, arch: s
                                    _rng(seed, role, k, "groups"))
             groups_of[k] = (targeted, groups, len(members))
             members += [targeted, *groups]
+        if not members:
+            continue
         units = np.zeros((len(members), n_units), dtype=bool)
         for row, group in enumerate(members):
             units[row, group] = True

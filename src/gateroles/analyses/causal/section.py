@@ -56,15 +56,20 @@ def _count_sentence(rows: pd.DataFrame, what: str) -> str:
 
 
 def _failures(rows: pd.DataFrame, limit: int = 8) -> str:
-    """The predictions that were not supported, with their change from step 0."""
-    bad = rows[rows["verdict"] != "supported"]
-    if bad.empty:
-        return ""
+    """The tested predictions that were not supported, with their change from step 0, and
+    the cells without enough solved seeds for a verdict."""
+    tested = rows[rows["verdict"].isin(("contradicted", "inconclusive"))]
     items = [f"{r.prediction} ({r.task}, {r.arch}; change {fmt(r.change)}, {r.verdict}"
              + (f"; {r.note}" if isinstance(r.note, str) and r.note else "") + ")"
-             for r in bad.head(limit).itertuples()]
-    more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
-    return "Not supported: " + "; ".join(items) + more + "."
+             for r in tested.head(limit).itertuples()]
+    more = f" and {len(tested) - limit} more" if len(tested) > limit else ""
+    out = ("Not supported: " + "; ".join(items) + more + ".") if items else ""
+    few = rows[rows["verdict"] == "insufficient seeds"]
+    if len(few):
+        cells = ", ".join(dict.fromkeys(f"{r.task} / {r.arch} / {r.init}"
+                                        for r in few.itertuples()))
+        out += f" Fewer solved seeds than a verdict needs: {cells}."
+    return out.strip()
 
 
 def matrix_sentences(c3: pd.DataFrame) -> list[str]:
@@ -132,7 +137,7 @@ def swap_table(swaps: pd.DataFrame, c3: pd.DataFrame) -> pd.DataFrame:
     if swaps.empty:
         return pd.DataFrame({"note": ["no solved models with two gates to swap"]})
     trained = swaps[swaps["phase"] == "trained"].set_index(["task", "arch", "init", "gate_a",
-                                                            "gate_b"])
+                                                            "gate_b", "metric"])
     initial = swaps[swaps["phase"] == "initial"].set_index(trained.index.names)
     initial = initial.reindex(trained.index)
     verdicts = {}
@@ -141,10 +146,10 @@ def swap_table(swaps: pd.DataFrame, c3: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for key, t in trained.iterrows():
         i = initial.loc[key]
-        task, arch, init, a, b = key
+        task, arch, init, a, b, metric = key
         prediction = f"swapping the {a} and {b} weight blocks breaks the model"
         rows.append({
-            "task": task, "arch": arch, "init": init, "swap": f"{a} ↔ {b}",
+            "task": task, "arch": arch, "init": init, "swap": f"{a} ↔ {b}", "metric": metric,
             "score before → after, trained": f"{fmt(t['score_before'])} → "
                                              f"{fmt(t['score_after'])}",
             "score before → after, step 0": f"{fmt(i['score_before'])} → "
@@ -164,12 +169,13 @@ def swap_sentences(swaps: pd.DataFrame) -> list[str]:
     if swaps.empty:
         return []
     out = []
-    for (a, b), group in swaps.groupby(["gate_a", "gate_b"], sort=False):
+    units = {"accuracy": "accuracy lost", "mse": "MSE gained"}
+    for (a, b, metric), group in swaps.groupby(["gate_a", "gate_b", "metric"], sort=False):
         t = group[group["phase"] == "trained"]["damage"]
         i = group[group["phase"] == "initial"]["damage"]
-        out.append(f"Swapping {a} ↔ {b}: mean damage {fmt(t.min())} to {fmt(t.max())} over "
-                   f"{len(t)} task x architecture cells trained, {fmt(i.min())} to "
-                   f"{fmt(i.max())} at step 0.")
+        out.append(f"Swapping {a} ↔ {b} ({units.get(metric, metric)}): mean damage "
+                   f"{fmt(t.min())} to {fmt(t.max())} over {len(t)} task x architecture "
+                   f"cell(s) trained, {fmt(i.min())} to {fmt(i.max())} at step 0.")
     return out
 
 
