@@ -186,20 +186,22 @@ def _summary(frame: pd.DataFrame, keys: list[str], values: list[str], confidence
 
 
 def ablation_summary(ablation: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    """Per cell x phase x role x k: share of solved seeds with p < 0.05, mean effect size,
-    mean targeted and random damage."""
+    """Per cell x phase x role x k: share of solved seeds with p < 0.05, the mean effect size
+    (and its median over seeds: a null without spread, e.g. single units of which almost
+    none matters, makes one seed's effect size huge), mean targeted and random damage."""
     base = _summary(ablation, ABLATION_KEYS, ["targeted", "null_mean", "effect_size"],
                     confidence)
     if base.empty:
-        return base.assign(share_p05=[], n_p05=[])
+        return base.assign(effect_size_median=[], share_p05=[], n_p05=[])
     phases = at_phase(_solved(ablation))
     counts = (phases.assign(p05=phases["p_value"] < 0.05)
-              .groupby(CELL_KEYS + ["phase", *ABLATION_KEYS])["p05"].agg(["sum", "count"])
+              .groupby(CELL_KEYS + ["phase", *ABLATION_KEYS])
+              .agg(n_p05=("p05", "sum"), n_tests=("p05", "count"),
+                   effect_size_median=("effect_size", "median"))
               .reset_index())
     merged = base.merge(counts, on=CELL_KEYS + ["phase", *ABLATION_KEYS], how="left")
-    return merged.assign(n_p05=merged["sum"].astype(int),
-                         share_p05=merged["sum"] / merged["count"]).drop(columns=["sum",
-                                                                                  "count"])
+    return merged.assign(n_p05=merged["n_p05"].astype(int),
+                         share_p05=merged["n_p05"] / merged["n_tests"]).drop(columns="n_tests")
 
 
 def _phase_rows(table: pd.DataFrame) -> pd.DataFrame:

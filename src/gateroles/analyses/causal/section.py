@@ -88,8 +88,8 @@ def matrix_sentences(c3: pd.DataFrame) -> list[str]:
 
 
 def ablation_sentences(summary: pd.DataFrame) -> list[str]:
-    """Per k, pooled over cells and roles: share of seeds with p < 0.05 and the mean effect
-    size, trained vs step 0."""
+    """Per k, pooled over cells and roles: share of seeds with p < 0.05 and the median over
+    cells of the per-cell median effect size, trained vs step 0."""
     if summary.empty:
         return ["No unit ablation to report (no solved models with a role gate)."]
     out = []
@@ -99,9 +99,10 @@ def ablation_sentences(summary: pd.DataFrame) -> list[str]:
             sel = group[group["phase"] == phase]
             n = int(sel["n_seeds"].sum())
             share = sel["n_p05"].sum() / n if n else np.nan
+            medians = sel["effect_size_median"].dropna()
             parts[phase] = (f"{int(sel['n_p05'].sum())} of {n} model x role tests "
-                            f"({fmt(100 * share, 0)}%) with p < 0.05, mean effect size "
-                            f"{fmt(float(np.nanmean(sel['effect_size'])) if sel['effect_size'].notna().any() else np.nan, 2)}")  # noqa: E501
+                            f"({fmt(100 * share, 0)}%) with p < 0.05, median effect size "
+                            f"{fmt(float(medians.median()) if len(medians) else np.nan, 2)}")
         out.append(f"k = {k}: trained, {parts['trained']}; step 0, {parts['initial']}.")
     return out
 
@@ -111,7 +112,8 @@ def ablation_table(summary: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"note": ["no solved models with a role gate"]})
     wide = summary.pivot_table(index=["task", "arch", "init", "event", "gate", "value", "k"],
                                columns="phase",
-                               values=["share_p05", "effect_size", "targeted", "null_mean"],
+                               values=["share_p05", "effect_size", "effect_size_median",
+                                       "targeted", "null_mean"],
                                aggfunc="first").reset_index()
 
     def col(value, phase):
@@ -125,8 +127,14 @@ def ablation_table(summary: pd.DataFrame) -> pd.DataFrame:
         "k": wide["k"],
         "p < 0.05, trained": col("share_p05", "trained").map(lambda x: fmt(x, 2)),
         "p < 0.05, step 0": col("share_p05", "initial").map(lambda x: fmt(x, 2)),
-        "effect size, trained": col("effect_size", "trained").map(lambda x: fmt(x, 2)),
-        "effect size, step 0": col("effect_size", "initial").map(lambda x: fmt(x, 2)),
+        "effect size, trained (mean / median)": [
+            f"{fmt(a, 2)} / {fmt(b, 2)}" for a, b in zip(
+                col("effect_size", "trained"), col("effect_size_median", "trained"),
+                strict=True)],
+        "effect size, step 0 (mean / median)": [
+            f"{fmt(a, 2)} / {fmt(b, 2)}" for a, b in zip(
+                col("effect_size", "initial"), col("effect_size_median", "initial"),
+                strict=True)],
         "targeted / random damage, trained": [
             f"{fmt(a)} / {fmt(b)}" for a, b in zip(col("targeted", "trained"),
                                                     col("null_mean", "trained"), strict=True)],
