@@ -61,8 +61,11 @@ CLAMPS: dict[str, tuple[tuple[str, float, str], ...]] = {
 # a stored value: a query whose answer is EMPTY can be answered from a zero read-out (the
 # read-out's bias), and a trained model does exactly that (output -> 0 at queries leaves
 # recall_after_reset intact), so those behaviours are not predicted to need it. count_reset:
-# a count right after a RESET needs the erasure, one right after a target the increment.
-# adding: the sum needs both marked values written.
+# a count right after a RESET needs the erasure, one right after a target the increment (a
+# count is an integrator, so a RESET that fails to erase also spoils the counts after the
+# next targets: count_after_increment depends on resets in part, and is left out of the reset
+# predictions because its steps before the first RESET do not). adding: the sum needs both
+# marked values written.
 NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
     "reset_recall": {"reset": ("recall_after_reset",),
                      "store": ("recall_after_store",),
