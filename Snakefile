@@ -29,6 +29,7 @@ wildcard_constraints:
 # Shared stages first, then one rules file per analysis (each registers its report section,
 # tables and figures), then the report.
 include: "workflow/rules/training.smk"
+include: "workflow/rules/roles.smk"
 include: "workflow/rules/decodability.smk"
 include: "workflow/rules/event_locking.smk"
 include: "workflow/rules/dependence.smk"

@@ -8,15 +8,17 @@ from gateroles.pipeline import RunInputs
 
 
 def write_gate_file(path, factors: dict, gates_per_step: dict, *, tokens=None, inputs=None,
-                    continuous=(), events=None, task="synthetic"):
+                    continuous=(), events=None, task="synthetic", memory=None,
+                    contexts=None):
     """A gate file of synthetic gates; inputs default to one-hot `tokens` (default all 0)."""
     shape = next(iter(factors.values())).shape
     tokens = np.zeros(shape, dtype=np.int64) if tokens is None else tokens
     if inputs is None:
         inputs = np.eye(int(tokens.max()) + 1, dtype=np.float32)[tokens]
     meta = {"task": task, "kind": "classification", "n_outputs": 2, "chance": 0.5,
-            "events": events or {}, "continuous_factors": list(continuous), "contexts": {},
-            "behaviours": {}, "auxiliary_factors": []}
+            "events": events or {}, "continuous_factors": list(continuous),
+            "contexts": contexts or {},
+            "behaviours": {}, "auxiliary_factors": [], "memory": memory}
     data = gatefile.data_arrays(inputs=inputs, tokens=tokens,
                                 targets=np.zeros(shape, dtype=np.int64),
                                 mask=np.ones(shape, dtype=bool), factors=factors, meta=meta)

@@ -1,8 +1,10 @@
 """Each rule's library inputs are derived from imports (gateroles.code_deps): complete and exact."""
 
 import json
+import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from gateroles import code_deps
 
@@ -10,23 +12,25 @@ from gateroles import code_deps
 JOB_MODULES = ["gateroles.training", "gateroles.extraction", "gateroles.report",
                *[f"gateroles.analyses.{analysis}.{part}"
                  for analysis in ("training", "event_locking", "saturation", "decodability",
-                                  "dependence", "causal")
+                                  "dependence", "roles", "causal")
                  for part in ("aggregate", "figures", "section")],
                *[f"gateroles.analyses.{analysis}.measure"
                  for analysis in ("event_locking", "saturation", "decodability", "dependence",
-                                  "causal")]]
+                                  "roles", "causal")]]
 
 
 def test_every_gateroles_module_a_job_loads_is_a_declared_input():
     """Import each job module in a fresh interpreter: every gateroles module it loads is in
-    its derived list (the interpreters run side by side)."""
+    its derived list (one interpreter per core at a time)."""
     code = ("import sys, json, importlib; importlib.import_module(sys.argv[1]); "
             "print(json.dumps(sorted(m for m in sys.modules if m.startswith('gateroles'))))")
-    procs = {m: subprocess.Popen([sys.executable, "-c", code, m], stdout=subprocess.PIPE,
-                                 text=True) for m in JOB_MODULES}
-    for module, proc in procs.items():
-        out, _ = proc.communicate(timeout=120)
-        assert proc.returncode == 0, module
+    def loaded(module):
+        return subprocess.run([sys.executable, "-c", code, module], check=True,
+                              capture_output=True, text=True, timeout=120).stdout
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        outputs = dict(zip(JOB_MODULES, pool.map(loaded, JOB_MODULES), strict=True))
+    for module, out in outputs.items():
         missing = set(json.loads(out)) - set(code_deps.modules(module))
         assert not missing, f"{module} loads {sorted(missing)} but does not declare them"
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gateroles import gatefile, probes
+from gateroles import gatefile, probes, stats
 from gateroles.analyses.decodability import Settings, aggregate, section
 from gateroles.analyses.decodability.measure import measure
 from gateroles.pipeline import RunInputs
@@ -94,7 +94,7 @@ def test_measure_on_a_fake_gate_file(tmp_path):
     assert set(table["step"]) == {0, 7} and set(table["final_step"]) == {7}
     assert set(table["source"]) == {"input", "forget", "cell_candidate", "output", "cell",
                                     "hidden", "input_window"}
-    assert set(table["variable"]) == set(test.factors)
+    assert set(table["variable"]) == set(test.variables)  # annotations are not probed
     assert set(table["n_sequences"]) == {10} and set(table["control_window"]) == {2}
     score = table.set_index(["step", "source", "variable"])["task_score"]
     assert score[7, "forget", "is_reset"] > 0.95
@@ -122,27 +122,39 @@ def _synthetic_table(effect_trained, effect_init=0.0, solved=True):
     return pd.DataFrame(rows)
 
 
-def test_c1_effect_is_predicted_minus_best_other_gate():
-    table = _synthetic_table(effect_trained=0.2)
-    c1 = aggregate.c1_verdicts(table, 500, 0.95).set_index("role")
-    assert set(c1.index) == {"reset", "store", "query"}
-    # forget = base + 0.02 + 0.2, best other gate = output = base + 0.02 + 0.02
-    assert c1.loc["reset", "effect"] == pytest.approx(0.18)
-    assert c1.loc["reset", "verdict"] == "supported" and c1.loc["reset", "seeds_agreeing"] == 5
-    assert c1.loc["reset", "best_other_trained"] == "output"
-    assert c1.loc["reset", "effect_at_init"] == pytest.approx(-0.02)
-    assert c1.loc["store", "verdict"] == "contradicted"  # input loses to output by 0.02
-    assert c1.loc["query", "effect"] == pytest.approx(0.02)
+SETTINGS = stats.Settings(bootstrap_samples=200, confidence=0.95, min_seeds=5)
+
+
+def test_c1_effect_is_predicted_minus_the_mean_of_the_other_gates():
+    table = _synthetic_table(effect_trained=0.2).assign(task_score=0.8)
+    c1 = aggregate.c1_verdicts(table, SETTINGS).set_index("prediction")
+    assert len(c1) == 3 and set(c1["claim"]) == {"C1"}
+    reset = c1.loc["forget carries is_reset (reset) more selectively"]
+    # forget = base + 0.22, the others (input, output) = base + 0.02 and base + 0.04
+    assert reset["trained"] == pytest.approx(0.19)
+    assert reset["initial"] == pytest.approx(-0.01)
+    assert reset["verdict"] == "supported" and reset["seeds_agreeing"] == 5
+    store = c1.loc["input carries is_store (store) more selectively"]
+    assert store["change"] == pytest.approx(0.0, abs=1e-12)
+    assert store["verdict"] == "inconclusive"
+
+
+def test_c1_is_untestable_when_every_gate_decodes_the_variable_at_ceiling():
+    table = _synthetic_table(effect_trained=0.2).assign(task_score=1.0)
+    c1 = aggregate.c1_verdicts(table, SETTINGS)
+    assert set(c1["verdict"]) == {"untestable"} and c1["note"].str.contains("ceiling").all()
 
 
 def test_c1_leaves_out_and_counts_unsolved_seeds():
-    table = _synthetic_table(effect_trained=0.2, solved=False)  # seed 0 unsolved
-    c1 = aggregate.c1_verdicts(table, 200, 0.95).set_index("role")
-    assert c1.loc["reset", "n_seeds"] == 4 and c1.loc["reset", "n_unsolved"] == 1
+    table = _synthetic_table(effect_trained=0.2, solved=False).assign(task_score=0.8)
+    c1 = aggregate.c1_verdicts(table, SETTINGS).set_index("prediction")
+    row = c1.loc["forget carries is_reset (reset) more selectively"]
+    assert row["n_seeds"] == 4 and row["n_unsolved"] == 1
+    assert row["verdict"] == "insufficient seeds"
 
 
 def test_c1_ranking_names_the_best_source_and_margin():
-    ranking = aggregate.c1_ranking(_synthetic_table(effect_trained=0.2), 200, 0.95)
+    ranking = aggregate.c1_ranking(_synthetic_table(effect_trained=0.2), 0.95)
     row = ranking[(ranking["variable"] == "is_reset") & (ranking["phase"] == "trained")].iloc[0]
     assert row["best_source"] == "forget" and row["runner_up"] == "output"
     assert row["margin"] == pytest.approx(0.18) and row["seeds_best"] == 5
@@ -150,16 +162,18 @@ def test_c1_ranking_names_the_best_source_and_margin():
     assert init.iloc[0]["best_source"] == "output"
 
 
-def test_c1_report_rows_and_findings(tmp_path):
+def test_c1_findings_and_answer_row():
+    from gateroles import report
+
     table = _synthetic_table(effect_trained=0.2).assign(task_score=1.0, control_score=0.6,
                                                         control_score_token=1.0,
-                                                        selectivity_token=0.0)
-    c1 = aggregate.c1_verdicts(table, 200, 0.95)
-    claim = section.c1_claim_rows(c1)[0]
-    assert claim["verdict"] == "mixed" and claim["basis"].startswith("2 of 3")
-    findings = section.c1_findings(c1, aggregate.c1_ranking(table, 200, 0.95),
-                                  aggregate.c1_controls(table))
-    assert findings["n_supported"] == 2 and findings["n_pred"] == 3
-    assert findings["event_task_initial"] == "1.000" and not findings["small"]
-    assert section.c1_claim_rows(c1.iloc[0:0])[0]["verdict"] == "not decided"
-    assert section.c1_findings(c1.iloc[0:0], c1, c1) == {}
+                                                        selectivity_token=0.0,
+                                                        n_token_types=10, n_control_types=300)
+    c1 = aggregate.c1_verdicts(table, SETTINGS)
+    row = report.evidence_row(c1, "C1", aggregate.EVIDENCE)
+    assert row["verdict"] == "untestable"
+    found = section.findings(c1, aggregate.c1_ranking(table, 0.95), aggregate.c1_controls(table),
+                             table)
+    assert found["n_untestable"] == 3 and found["event_task_initial"] == "1.000"
+    assert "10 token types" in found["types"]
+    assert report.evidence_row(c1.iloc[0:0], "C1", "x")["verdict"] == "not decided"

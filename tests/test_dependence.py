@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gateroles import report, stats
 from gateroles.analyses.dependence import Settings, aggregate, section
 from gateroles.analyses.dependence.measure import (
     discrete_factors,
@@ -21,7 +22,10 @@ from gateroles.information import (
 from gateroles.study import Run
 
 SETTINGS = Settings(n_sequences=60, bins=(8, 16), main_bins=16, n_permutations=19,
-                    fit_samples=300, dci_estimators=5, fitted_every_checkpoint=False)
+                    fit_samples=300, dci_estimators=5, sap_standardize=False,
+                    null_permutations=9, fitted_null_permutations=1,
+                    fitted_every_checkpoint=False, independence_margin=0.02)
+STATS = stats.Settings(bootstrap_samples=200, confidence=0.95, min_seeds=5)
 
 
 def sigmoid(z):
@@ -122,8 +126,13 @@ def test_unit_factor_mi_finds_the_planted_units(tables):
 
 
 def test_disentanglement_rises_when_units_specialise(tables):
-    scores = tables["disentanglement"].set_index(["metric", "step"])["value"]
+    units = tables["disentanglement"][tables["disentanglement"]["level"] == "unit"]
+    scores = units.set_index(["metric", "step"])["value"]
     assert scores["mig", 100] > scores["mig", 0] + 0.2
+    # Every score carries its shuffled-factor null at the two ends; planted codes beat it.
+    nulls = units.set_index(["metric", "step"])["null_mean"]
+    assert scores["mig", 100] > nulls["mig", 100] + 0.2
+    assert abs(scores["mig", 0] - nulls["mig", 0]) < 0.05
     assert scores["dci_informativeness", 100] > scores["dci_informativeness", 0]
     assert {"dci_disentanglement", "dci_completeness", "sap"} <= set(
         tables["disentanglement"]["metric"])
@@ -132,8 +141,9 @@ def test_disentanglement_rises_when_units_specialise(tables):
 def test_fitted_metrics_only_when_asked():
     steps, factors, acts, _ = synthetic_model(n=20, t=20)
     rows = disentanglement_rows(acts[100], "lstm", discrete_factors(factors), fitted=False,
-                                n_samples=100, n_estimators=5)
+                                settings=SETTINGS)
     assert {r["metric"] for r in rows} == {"mig", "modularity"}
+    assert {r["level"] for r in rows} == {"unit", "gate"}
 
 
 def test_logits_are_stored_apart_from_gates(tmp_path):
@@ -148,7 +158,7 @@ def test_logits_are_stored_apart_from_gates(tmp_path):
 
 
 # ------------------------------------------------------------------ verdict across seeds
-def synthetic_gate_mi(trained=0.5, initial=0.2, n_seeds=5, unsolved=(4,)):
+def synthetic_gate_mi(trained=0.5, initial=0.2, n_seeds=6, unsolved=(5,), spread=0.01):
     rng = np.random.default_rng(0)
     rows = []
     for seed in range(n_seeds):
@@ -156,61 +166,71 @@ def synthetic_gate_mi(trained=0.5, initial=0.2, n_seeds=5, unsolved=(4,)):
             rows.append({"task": "t", "arch": "lstm", "init": "default", "seed": seed,
                          "step": step, "final_step": 200, "pair": "forget-input",
                          "representation": "logit", "bins": 16, "summary": "same_unit",
-                         "mi": value + 0.01 * rng.standard_normal() + (5 if seed in unsolved
-                                                                      else 0),
+                         "mi": value + spread * rng.standard_normal() + (5 if seed in unsolved
+                                                                         else 0),
                          "null_mean": 0.001, "null_q95": 0.002, "p_value": 1 / 21,
                          "solved": seed not in unsolved})
     return pd.DataFrame(rows)
 
 
-def synthetic_scores(changes):
+def synthetic_scores(changes, n_seeds=5):
     rows = []
-    for seed in range(4):
+    for seed in range(n_seeds):
         for metric, (before, after) in changes.items():
             for step, value in ((0, before), (300, after)):
                 rows.append({"task": "t", "arch": "gru", "init": "default", "seed": seed,
-                             "step": step, "final_step": 300, "metric": metric,
-                             "value": value + 0.01 * seed, "n_factors": 3, "solved": True})
+                             "step": step, "final_step": 300, "metric": metric, "level": "unit",
+                             "value": value + 0.01 * seed, "null_mean": 0.1, "n_factors": 3,
+                             "solved": True})
     return pd.DataFrame(rows)
 
 
-def test_dependence_rises_and_is_above_the_null():
-    dep = aggregate.c5_dependence(synthetic_gate_mi(), 500, 0.95)
-    row = dep.iloc[0]
-    assert row["direction"] == "rises" and row["n_seeds"] == 4 and row["n_unsolved"] == 1
-    assert row["trained"] == pytest.approx(0.5, abs=0.02)  # the unsolved seed (5.5) left out
-    assert row["excess"] == pytest.approx(0.499, abs=0.02) and row["seeds_above_null"] == 4
-    verdicts = aggregate.c5_verdicts(dep, pd.DataFrame(), 16)
-    assert verdicts.iloc[0]["verdict"] == "dependent"
+def independence(c5):
+    return c5[c5["evidence"] == aggregate.INDEPENDENCE].iloc[0]
 
 
-def test_dependence_falling_is_reported_as_falls():
-    dep = aggregate.c5_dependence(synthetic_gate_mi(trained=0.1, initial=0.4), 500, 0.95)
-    assert dep.iloc[0]["direction"] == "falls"
+def test_dependence_above_the_null_is_dependent():
+    gate_mi = synthetic_gate_mi()
+    dep = aggregate.c5_dependence(gate_mi, 0.95).iloc[0]
+    assert dep["direction"] == "rises" and dep["n_seeds"] == 5 and dep["n_unsolved"] == 1
+    assert dep["trained"] == pytest.approx(0.5, abs=0.02)  # the unsolved seed (5.5) left out
+    assert dep["excess"] == pytest.approx(0.499, abs=0.02)
+    row = independence(aggregate.c5_verdicts(gate_mi, synthetic_scores({}), SETTINGS, STATS))
+    assert row["verdict"] == "dependent" and row["seeds_agreeing"] == 5
 
 
-def test_specialisation_verdicts_and_claim_rows():
-    disent = aggregate.c5_disentanglement(synthetic_scores({
-        "mig": (0.05, 0.3), "modularity": (0.7, 0.9), "dci_disentanglement": (0.9, 0.5),
-        "sap": (0.02, 0.02)}), 500, 0.95)
-    dep = aggregate.c5_dependence(synthetic_gate_mi(), 500, 0.95)
-    c5 = aggregate.c5_verdicts(dep, disent, 16)
-    spec = c5[c5["question"] == "specialised"].set_index("measure")["verdict"]
-    assert spec.to_dict() == {"dci_disentanglement": "less specialised",
-                              "mig": "more specialised", "modularity": "more specialised"}
-    claims = {r["claim"]: r for r in section.c5_claim_rows(c5)}
-    specialised = claims["C5 specialised (disentanglement rises)"]
-    independent = claims["C5 statistically independent gates"]
-    assert specialised["verdict"] == "mixed" and "falls in 1" in specialised["basis"]
-    assert independent["verdict"] == "contradicted" and "rises in 1" in independent["basis"]
+def test_independent_only_from_an_equivalence_test():
+    """An excess tightly around zero is independent; one with a CI spanning zero but wider
+    than the margin is only 'not shown' (absence of evidence is not independence)."""
+    tight = synthetic_gate_mi(trained=0.001, initial=0.001, spread=0.001)
+    c5 = aggregate.c5_verdicts(tight, synthetic_scores({}), SETTINGS, STATS)
+    assert independence(c5)["verdict"] == "independent"
+    wide = synthetic_gate_mi(trained=0.001, initial=0.001, spread=0.05)
+    c5 = aggregate.c5_verdicts(wide, synthetic_scores({}), SETTINGS, STATS)
+    assert independence(c5)["verdict"] == "not shown"
+
+
+def test_specialisation_is_decided_on_the_excess_over_the_null():
+    scores = synthetic_scores({"mig": (0.05, 0.3), "modularity": (0.93, 0.93),
+                               "dci_disentanglement": (0.9, 0.5), "sap": (0.02, 0.02)})
+    c5 = aggregate.c5_verdicts(synthetic_gate_mi(), scores, SETTINGS, STATS)
+    spec = c5[c5["evidence"] == aggregate.SPECIALISATION].set_index("prediction")["verdict"]
+    assert spec["mig (units) above its null rises"] == "supported"
+    assert spec["dci_disentanglement (units) above its null rises"] == "contradicted"
+    assert spec["modularity (units) above its null rises"] == "inconclusive"
+    reading = section.reading(c5)
+    assert reading["which"] == "statistically dependent"
+    assert reading["specialised"] == "more specialised by 1 of 3 scores"
+    rows = report.evidence_row(
+        c5[c5["evidence"] == aggregate.SPECIALISATION], "C5", "x")
+    assert rows["verdict"] == "mixed"
 
 
 def test_no_solved_models_gives_empty_tables_not_errors():
-    gate_mi = synthetic_gate_mi(unsolved=range(5))
-    dep = aggregate.c5_dependence(gate_mi, 200, 0.95)
-    c5 = aggregate.c5_verdicts(dep, pd.DataFrame(), 16)
-    assert c5.empty
-    assert section.c5_claim_rows(c5)[0]["verdict"] == "not decided"
+    gate_mi = synthetic_gate_mi(unsolved=range(6))
+    assert aggregate.c5_dependence(gate_mi, 0.95).empty
+    c5 = aggregate.c5_verdicts(gate_mi, synthetic_scores({}), SETTINGS, STATS)
+    assert c5["verdict"].tolist() == ["insufficient seeds"] and c5["n_unsolved"].tolist() == [6]
 
 
 def test_float16_saturation_lowers_activation_mi_but_not_logit_mi():

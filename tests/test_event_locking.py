@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from gateroles import stats
 from gateroles.analyses.event_locking import aggregate
 from gateroles.analyses.event_locking import measure as events
 
@@ -33,6 +34,9 @@ def test_event_aligned_handles_edges_by_masking():
     np.testing.assert_array_equal(curve[2:], [0, 1, 2])
 
 
+SETTINGS = stats.Settings(bootstrap_samples=200, confidence=0.95, min_seeds=5)
+
+
 def contrast_table(effects_trained, solved, gate="forget", event="reset"):
     rows = []
     for seed, (effect, ok) in enumerate(zip(effects_trained, solved, strict=True)):
@@ -43,16 +47,55 @@ def contrast_table(effects_trained, solved, gate="forget", event="reset"):
     return pd.DataFrame(rows)
 
 
+def unit_table_from(contrast, share_trained=0.5):
+    units = contrast[["task", "arch", "init", "seed", "step", "final_step", "gate", "event",
+                      "solved"]].copy()
+    units["share_down"] = np.where(units["step"] == 0, 0.03, share_trained)
+    units["share_up"] = 0.02
+    return units
+
+
+def population(c2):
+    return c2[c2["evidence"] == aggregate.POPULATION].iloc[0]
+
+
 def test_c2_supported_when_the_forget_gate_drops_in_every_solved_seed():
-    table = contrast_table([-0.10, -0.12, -0.08, -0.11, +0.50], [True] * 4 + [False])
-    row = aggregate.c2_verdicts(table, n_boot=500, confidence=0.95).iloc[0]
+    table = contrast_table([-0.10, -0.12, -0.08, -0.11, -0.09, +0.50], [True] * 5 + [False])
+    c2 = aggregate.c2_verdicts(table, unit_table_from(table), SETTINGS)
+    row = population(c2)
     assert row["verdict"] == "supported"
-    assert row["n_seeds"] == 4 and row["seeds_agreeing"] == 4  # the unsolved seed is left out
-    assert np.isclose(row["effect"], -0.1025)
-    assert row["ci_high"] < 0 < row["init_ci_high"]
-    assert row["verdict_at_init"] == "inconclusive"
+    assert row["n_seeds"] == 5 and row["seeds_agreeing"] == 5 and row["n_unsolved"] == 1
+    assert np.isclose(row["trained"], -0.1)
+    assert row["change_ci_high"] < 0 < row["initial_ci_high"]
+    units = c2[c2["evidence"] == aggregate.UNITS].iloc[0]
+    assert units["verdict"] == "supported" and np.isclose(units["change"], 0.47)
 
 
 def test_c2_contradicted_when_it_rises():
     table = contrast_table([0.10, 0.12, 0.08, 0.11, 0.09], [True] * 5)
-    assert aggregate.c2_verdicts(table, 500, 0.95).iloc[0]["verdict"] == "contradicted"
+    c2 = aggregate.c2_verdicts(table, unit_table_from(table, share_trained=0.0), SETTINGS)
+    assert population(c2)["verdict"] == "contradicted"
+    assert c2[c2["evidence"] == aggregate.UNITS].iloc[0]["verdict"] == "contradicted"
+
+
+def test_fewer_solved_seeds_than_the_minimum_decide_nothing():
+    table = contrast_table([-0.10, -0.12, -0.08, -0.11, +0.5], [True] * 4 + [False])
+    assert population(aggregate.c2_verdicts(table, unit_table_from(table), SETTINGS))[
+        "verdict"] == "insufficient seeds"
+
+
+def test_unit_share_sees_opposite_units_that_the_mean_cancels():
+    """Half the units rise at the event and half drop: the mean over units is ~0, but each
+    unit's response is significant (the share measure is built for this)."""
+    rng = np.random.default_rng(0)
+    n, t, h = 60, 50, 8
+    is_event = rng.random((n, t)) < 0.1
+    act = 0.5 + rng.normal(0, 0.02, (n, t, h))
+    act[..., :4] += 0.2 * is_event[..., None]
+    act[..., 4:] -= 0.2 * is_event[..., None]
+    contrast = events.event_contrast(events.population_mean(act), is_event)
+    assert abs(contrast["difference"]) < 0.01
+    shares = events.unit_responses(act, is_event, alpha=0.025)
+    assert shares["share_up"] == 0.5 and shares["share_down"] == 0.5
+    null = events.unit_responses(0.5 + rng.normal(0, 0.02, (n, t, h)), is_event, 0.025)
+    assert null["share_up"] <= 0.25 and null["share_down"] <= 0.25

@@ -200,7 +200,7 @@ def splits():
 @pytest.mark.parametrize("arch", ["lstm_nfg", "lstm_nig", "lstm_nog", "lstm_cifg", "rnn"])
 def test_training_trains_every_variant_and_keeps_its_invariants(arch, splits):
     init = "chrono" if arch == "lstm_cifg" else "default"
-    settings = TrainSettings(hidden_size=H, batch_size=16, max_steps=30, eval_every=10,
+    settings = TrainSettings(hidden_size=H, batch_size=16, steps=30, eval_every=10,
                              checkpoints=(0, 10), solved_threshold=1.01)
     result = train(splits, arch, init, 0, settings, progress=open("/dev/null", "w"))
     first, last = result.checkpoints[0], result.checkpoints[30]

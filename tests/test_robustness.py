@@ -187,8 +187,8 @@ def test_provenance_is_its_own_file_and_tables_carry_no_host_or_time(study):
 
 # One model, trained long enough to be killed midway (the bar is perfect accuracy).
 LONG = {**TINY, "study": {**TINY["study"], "architectures": ["gru"], "seeds": [0]},
-        "training": {**TINY["training"], "max_steps": 1500, "checkpoints": [0, 100, 500, 1000],
-                     "solved_threshold": {"reset_recall": 1.0}}}
+        "training": {**TINY["training"], "steps": {"reset_recall": 1500},
+                     "first_checkpoint": 100, "solved_threshold": {"reset_recall": 1.0}}}
 RUN_DIR = "results/runs/reset_recall/gru/default/seed0"
 TRAINED = [f"{RUN_DIR}/{name}" for name in ("checkpoints.pt", "train_log.csv", "test.json")]
 
@@ -321,7 +321,7 @@ def test_every_output_stays_inside_the_project(study):
 
 # A representative subset of tests/test_config.py's cases, through `snakemake -n` this time.
 THROUGH_SNAKEMAKE = ["stdy", "study.tasks", "study.seeds", "model.hidden_size",
-                     "training.checkpoints", "training.solved_threshold.reset_recall",
+                     "training.steps.reset_recall", "training.solved_threshold.reset_recall",
                      "extraction.n_sequences", "task_params.reset_recall.p_store"]
 CASES = [next(case for case in BAD if case[0] == key) for key in THROUGH_SNAKEMAKE]
 

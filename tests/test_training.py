@@ -11,8 +11,8 @@ SIZES = {"train": 256, "validation": 64, "test": 64}
 
 
 def small(**kw):
-    base = dict(hidden_size=16, batch_size=32, lr=1e-2, max_steps=60, eval_every=20,
-                checkpoints=(0, 10, 40), solved_threshold=1.01)  # never solved: run to the end
+    base = dict(hidden_size=16, batch_size=32, lr=1e-2, steps=60, eval_every=20,
+                checkpoints=(0, 10, 40), solved_threshold=1.01)  # never solved
     return TrainSettings(**{**base, **kw})
 
 
@@ -31,7 +31,7 @@ def test_checkpoints_schedule_and_step_zero_is_initialisation(splits):
 
 
 def test_learning_lowers_the_loss(splits):
-    result = train(splits, "gru", "default", 0, small(max_steps=200, eval_every=50),
+    result = train(splits, "gru", "default", 0, small(steps=200, eval_every=50),
                    progress=open("/dev/null", "w"))
     assert result.log[-1]["val_loss"] < 0.7 * result.log[0]["val_loss"]
 
@@ -44,11 +44,37 @@ def test_same_seed_same_numbers(splits):
         assert torch.equal(value, b.checkpoints[60][key])
 
 
-def test_early_stop_when_solved(splits):
-    result = train(splits, "lstm", "default", 0, small(solved_threshold=0.01, max_steps=500),
+def test_early_stop_when_solved_and_asked(splits):
+    result = train(splits, "lstm", "default", 0,
+                   small(solved_threshold=0.01, steps=500, early_stop=True),
                    progress=open("/dev/null", "w"))
     assert result.stopped_at == 20  # the first evaluation already passes a 1% bar
     assert 20 in result.checkpoints and 40 not in result.checkpoints
+
+
+def test_without_early_stop_every_seed_trains_the_budget(splits):
+    result = train(splits, "lstm", "default", 0, small(solved_threshold=0.01, steps=60),
+                   progress=open("/dev/null", "w"))
+    assert result.stopped_at == 60 and result.steps_to_solve == 20
+    assert sorted(result.checkpoints) == [0, 10, 40, 60]
+
+
+def test_checkpoints_are_log_spaced_to_the_end():
+    from gateroles.training import checkpoint_steps
+
+    assert checkpoint_steps(400, 25) == (0, 25, 50, 100, 200, 400)
+    assert checkpoint_steps(1000, 25) == (0, 25, 50, 100, 200, 400, 800, 1000)
+    assert checkpoint_steps(10, 25) == (0, 10)
+
+
+def test_budget_per_task_and_architecture():
+    from gateroles.training import budget
+
+    config = {"training": {"steps": {"adding": {"default": 4000, "gru": 1000},
+                                     "reset_recall": 400}}}
+    assert budget(config, "adding", "gru") == 1000
+    assert budget(config, "adding", "lstm_nfg") == 4000
+    assert budget(config, "reset_recall", "gru") == 400
 
 
 def test_nan_loss_stops_with_a_clear_message():

@@ -17,8 +17,8 @@ TINY = {
     "data": {"length": 30, "n_train": 256, "n_validation": 64, "n_test": 64},
     "model": {"hidden_size": 8},
     # A low bar so that some tiny models count as solved and every table has rows.
-    "training": {"batch_size": 32, "max_steps": 100, "eval_every": 25,
-                 "checkpoints": [0, 25, 50], "solved_threshold": {"reset_recall": 0.4}},
+    "training": {"batch_size": 32, "steps": {"reset_recall": 50}, "eval_every": 25,
+                 "first_checkpoint": 25, "solved_threshold": {"reset_recall": 0.4}},
     "extraction": {"n_sequences": 16},
     "analysis": {"bootstrap_samples": 200},
 }
@@ -123,3 +123,30 @@ def test_bad_config_fails_at_parse_time_naming_the_key(tmp_path):
     output = result.stdout + result.stderr  # with a profile, Snakemake logs to stdout
     assert "study.architectures[1]" in output and "'gru'" in output
     assert not (tmp_path / "results").exists()  # no job ran
+
+
+def _with_verdicts(finished, tmp_path, verdict):
+    """A copy of the finished study whose every verdict table says `verdict` everywhere,
+    its report re-rendered from those tables."""
+    import shutil
+
+    work = tmp_path / verdict
+    shutil.copytree(finished, work, symlinks=True)
+    for path in (work / "results" / "tables").glob("*.csv"):
+        table = pd.read_csv(path)
+        if {"claim", "verdict"} <= set(table.columns) and len(table):
+            table.assign(verdict=verdict).to_csv(path, index=False)
+    result = run(work, TINY, "--cores", "2", "-q", "results/report.html")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    html = (work / "results" / "report.html").read_text()
+    return html[html.index('id="summary"'):html.index("</table>", html.index('id="summary"'))]
+
+
+@pytest.mark.slow
+def test_the_answer_follows_the_tables(finished, tmp_path):
+    """Render the report from tables with opposite outcomes: the answer's words change."""
+    supported = _with_verdicts(finished, tmp_path, "supported")
+    contradicted = _with_verdicts(finished, tmp_path, "contradicted")
+    assert "Yes:" in supported and "Yes:" not in contradicted
+    assert "No:" in contradicted and "No:" not in supported
+    assert supported.count(">supported<") > 3 and contradicted.count(">contradicted<") > 3

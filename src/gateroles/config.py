@@ -53,6 +53,10 @@ def _describe(error) -> str:
     if error.validator == "additionalProperties":
         allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "none"
         message += f"; allowed keys here: {allowed}"
+    elif error.validator == "anyOf":
+        # Say why each alternative failed (e.g. "0 is less than the minimum of 1").
+        reasons = sorted({sub.message for sub in error.context})
+        message += "; allowed: " + " or ".join(reasons)
     return f"config key '{where}': {message}"
 
 
@@ -79,11 +83,7 @@ def validate(config: dict, schema_path: str | Path) -> dict:
 def _semantic_problems(config: dict) -> list[str]:
     """Checks across keys, run once the schema holds."""
     problems = []
-    training, data = config["training"], config["data"]
-    for k, step in enumerate(training["checkpoints"]):
-        if step > training["max_steps"]:
-            problems.append(f"config key 'training.checkpoints[{k}]': step {step} is beyond "
-                            f"training.max_steps ({training['max_steps']})")
+    data = config["data"]
     n_extract = config["extraction"]["n_sequences"]
     if n_extract > data["n_test"]:
         problems.append(f"config key 'extraction.n_sequences': {n_extract} is more than the "

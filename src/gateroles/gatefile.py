@@ -18,14 +18,14 @@ import zipfile
 import numpy as np
 
 from gateroles import storage
-from gateroles.tasks import Task
+from gateroles.tasks import MEMORY, Task
 
 
 def task_arrays(task: Task, n_sequences: int) -> dict[str, np.ndarray]:
     """The data members of a gate file: the first `n_sequences` sequences of `task`."""
     sample = slice(0, n_sequences)
     meta = {"task": task.name, "kind": task.kind, "n_outputs": task.n_outputs,
-            "chance": task.chance, "events": task.events,
+            "chance": task.chance, "events": task.events, "memory": MEMORY.get(task.name),
             "continuous_factors": list(task.continuous_factors),
             "contexts": {role: list(pair) for role, pair in task.contexts.items()},
             "behaviours": task.behaviours,

@@ -14,6 +14,7 @@ import importlib
 import importlib.metadata
 import platform
 import subprocess
+from html import escape
 from pathlib import Path
 
 import jinja2
@@ -97,12 +98,15 @@ TESTED = ("supported", "contradicted", "inconclusive")
 CSS = {"supported": "supported", "contradicted": "contradicted"}
 
 
+UNDECIDED = ("untestable", "insufficient seeds")
+
+
 def overall_verdict(verdicts) -> str:
-    """One verdict from several: every tested one supported -> supported, every one
-    contradicted -> contradicted, all inconclusive -> inconclusive, a mixture -> mixed; with
-    nothing tested: untestable if any row is, else insufficient seeds / not decided."""
+    """One verdict from several: the common verdict of the decided rows (e.g. every one
+    supported -> supported), a mixture -> mixed; with none decided: untestable if any row is,
+    else insufficient seeds / not decided."""
     verdicts = list(verdicts)
-    tested = [v for v in verdicts if v in TESTED]
+    tested = [v for v in verdicts if v not in UNDECIDED]
     if not tested:
         for fallback in ("untestable", "insufficient seeds"):
             if fallback in verdicts:
@@ -123,12 +127,12 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
                 "effect": "–", "seeds": "–", "basis": "no solved models"}
     verdict = overall_verdict(rows["verdict"])
     counts = rows["verdict"].value_counts()
-    basis = ", ".join(f"{int(counts[v])} {v}" for v in (*TESTED, "untestable",
-                                                          "insufficient seeds") if v in counts)
-    tested = rows[rows["verdict"].isin(TESTED)]
+    basis = ", ".join(f"{int(n)} {v}" for v, n in counts.items())
+    tested = rows[~rows["verdict"].isin(UNDECIDED)]
     effect, seeds = "–", "–"
     if len(tested):
-        weakest = tested.loc[tested["p_adjusted"].idxmax()]
+        p = tested["p_adjusted"]
+        weakest = tested.loc[p.idxmax()] if p.notna().any() else tested.iloc[0]
         interval = ci(weakest["change"], weakest["change_ci_low"], weakest["change_ci_high"],
                       decimals)
         effect = f"{weakest['prediction']} ({weakest['task']}, {weakest['arch']}): {interval}"
@@ -136,8 +140,46 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
         low = tested.loc[agree.idxmin()]
         seeds = f"{int(low['seeds_agreeing'])} / {int(low['n_seeds'])}"
     return {"claim": claim, "evidence": evidence, "verdict": verdict,
-            "css": CSS.get(verdict, "inconclusive"), "effect": effect, "seeds": seeds,
+            "css": CSS.get(verdict, ""), "effect": effect, "seeds": seeds,
             "basis": f"{len(rows)} predictions: {basis}"}
+
+
+def verdict_table(verdicts: pd.DataFrame, decimals: int = 3) -> pd.DataFrame:
+    """A verdict table (`stats.VERDICT_COLUMNS`) for the page: one row per prediction."""
+    if verdicts.empty:
+        return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
+    return pd.DataFrame({
+        "task": verdicts["task"], "arch": verdicts["arch"], "init": verdicts["init"],
+        "prediction": verdicts["prediction"],
+        "trained [CI]": cis(verdicts, ["trained", "trained_ci_low", "trained_ci_high"],
+                            decimals),
+        "step 0 [CI]": cis(verdicts, ["initial", "initial_ci_low", "initial_ci_high"],
+                           decimals),
+        "change [CI]": cis(verdicts, ["change", "change_ci_low", "change_ci_high"], decimals),
+        "d_z": verdicts["cohens_dz"].map(lambda d: fmt(d, 1)),
+        "seeds agreeing": [f"{int(a)} / {int(n)}" if n else "–" for a, n in
+                           zip(verdicts["seeds_agreeing"], verdicts["n_seeds"], strict=True)],
+        "p (Holm)": verdicts["p_adjusted"].map(lambda p: "–" if not np.isfinite(p)
+                                               else f"{p:.2g}"),
+        "verdict": verdicts["verdict"],
+        "note": verdicts["note"].fillna(""),
+    })
+
+
+def folded(html: str, summary: str, rows: int, fold_above: int = 12) -> str:
+    """`html` inside a `<details>` element when it has more than `fold_above` rows."""
+    if rows <= fold_above:
+        return html
+    return (f"<details><summary>{escape(summary)} ({rows} rows)</summary>{html}</details>")
+
+
+def counts_sentence(verdicts: pd.DataFrame, what: str = "predictions") -> str:
+    """'k of n predictions are supported, ...' from a verdict table (generated text)."""
+    if verdicts.empty:
+        return f"No solved model: no {what} could be decided."
+    counts = verdicts["verdict"].value_counts()
+    parts = [f"{int(n)} {v}" for v, n in counts.items()]
+    return f"Of {len(verdicts)} {what}: " + ", ".join(parts) + "."
 
 
 def figure_entry(name: str, png: str) -> dict:
@@ -168,12 +210,75 @@ class Inputs:
         return {n: figure_entry(n, self.figure_paths[n]) for n in names}
 
 
+PHRASES = {"supported": "yes", "contradicted": "no: the opposite holds",
+           "mixed": "partly", "inconclusive": "not shown either way",
+           "untestable": "untestable by this measure",
+           "insufficient seeds": "too few solved seeds to decide",
+           "not decided": "not decided (no solved model)", "independent": "independent",
+           "dependent": "dependent", "not shown": "not shown either way"}
+
+
+def answer(evidence: list[dict]) -> dict:
+    """The report's opening: one row per claim (in `analyses.CLAIMS` order) with its lines of
+    evidence, and sentences generated from their verdicts."""
+    from gateroles.analyses import CLAIMS
+
+    claims = []
+    for claim, (name, _) in CLAIMS.items():
+        lines = [row for row in evidence if row["claim"] == claim]
+        if not lines:
+            continue
+        verdict = overall_verdict(row["verdict"] for row in lines)
+        claims.append({"claim": claim, "name": name, "verdict": verdict,
+                       "css": CSS.get(verdict, ""), "lines": lines})
+    return {"claims": claims, "sentences": answer_sentences(claims)}
+
+
+def answer_sentences(claims: list[dict]) -> list[str]:
+    """Two or three sentences answering the question from the claims' verdicts."""
+    by = {c["claim"]: c for c in claims}
+
+    def lines(claim: str) -> str:
+        return "; ".join(f"{row['evidence']}: {PHRASES.get(row['verdict'], row['verdict'])}"
+                         for row in by[claim]["lines"])
+
+    sentences = []
+    role_claims = [c for c in ("C1", "C2", "C3", "C4") if c in by]
+    if role_claims:
+        verdicts = [by[c]["verdict"] for c in role_claims]
+        decided = [v for v in verdicts if v not in (*UNDECIDED, "not decided")]
+        if not decided:
+            lead = ("Not decided: in these runs no claim about the gates' roles could be tested "
+                    "(too few solved seeds, or measures that cannot tell the gates apart)")
+        elif all(v == "supported" for v in verdicts):
+            lead = ("Yes: in these runs the gates come to play the roles their positions name, "
+                    "by every line of evidence, and none of it holds at step 0")
+        elif any(v in ("supported", "mixed") for v in verdicts):
+            lead = ("In part: the gates come to play the roles their positions name by some "
+                    "lines of evidence and not by others")
+        elif "contradicted" in verdicts:
+            lead = ("No: where the evidence decides, it goes against the gates playing the "
+                    "roles their positions name")
+        else:
+            lead = ("Not shown: no line of evidence in these runs supports that the gates come "
+                    "to play the roles their positions name")
+        sentences.append(lead + " (" + "; ".join(
+            f"{c} {by[c]['name']}: {PHRASES.get(by[c]['verdict'], by[c]['verdict'])}"
+            for c in role_claims) + "; each line of evidence in the table).")
+    if "C5" in by:
+        sentences.append(f"Are the gates' functions disentangled? {lines('C5')}.")
+    if "C6" in by:
+        sentences.append(f"Is the cell state a gradient highway? {lines('C6')}.")
+    return sentences
+
+
 def render(*, config: dict, sections: list[str], tables: dict[str, str],
            figures: dict[str, str], benchmarks: list[str], prov: dict) -> str:
     """The report's HTML text from the aggregate tables and the figure PNGs.
 
     `sections`: the section modules (`gateroles.analyses.<name>.section`) in report order, as
-    the rules files registered them; each `section(inputs)` returns its template's context.
+    the rules files registered them; each `section(inputs)` returns its template's context,
+    with `claims`: its rows of the answer table (`evidence_row`).
     """
     inputs = Inputs(config, tables, figures)
     built = [importlib.import_module(name).section(inputs) for name in sections]
@@ -182,7 +287,8 @@ def render(*, config: dict, sections: list[str], tables: dict[str, str],
     return env.get_template("templates/report.html.j2").render(
         n_models=len(inputs.table("runs")), n_seeds=len(config["study"]["seeds"]),
         confidence_pct=f"{100 * config['analysis']['confidence']:g}",
-        claims=[row for section in built for row in section["claims"]],
+        min_seeds=config["analysis"]["min_seeds"],
+        answer=answer([row for section in built for row in section["claims"]]),
         sections=built,
         config_yaml=yaml.safe_dump(config, sort_keys=False, default_flow_style=None),
         provenance=prov, runtime_table=html_table(runtime_table(benchmarks)),

@@ -108,6 +108,11 @@ EVENTS: dict[str, dict[str, str]] = {
     "armed_reset": {"store": "is_store", "reset": "is_armed_reset", "query": "is_query"},
 }
 
+# The variable a solver's state must hold (what a "memory-carrying" unit carries).
+MEMORY: dict[str, str] = {"reset_recall": "memory", "adding": "partial_sum",
+                          "count_reset": "count", "charlm": "bracket_depth",
+                          "armed_reset": "memory"}
+
 # Role -> (factor: the role's token where it must act, factor: the same token where it must
 # not), both binary. Compares the same input token in different states.
 CONTEXTS: dict[str, dict[str, tuple[str, str]]] = {

@@ -8,9 +8,12 @@ Every architecture of `gateroles.models` trains through the same loop: the varia
 (removed gates' rows frozen, the coupled input-forget tie) are held by hooks on the model itself
 (gradient masks and a pre-forward sync), so the loop needs no special case.
 
-"Solved" is judged on the validation split while training (to stop early) and reported on the
-test split at the end: accuracy >= threshold for classification tasks, MSE <= threshold for
-regression tasks.
+Every seed of a cell trains the same number of steps (`TrainSettings.steps`, a budget per task
+chosen well past the point where every seed solves it), with log-spaced checkpoints to the end,
+so "trained" means the same thing for every seed and every checkpoint averages the same seeds.
+"Solved" is judged on the test split at the end: accuracy >= threshold for classification
+tasks, MSE <= threshold for regression tasks; `steps_to_solve` records the first validation
+check that passed it. Early stopping at that check is an option (`early_stop`), off by default.
 """
 
 from __future__ import annotations
@@ -50,16 +53,30 @@ class DataSettings:
         return make_splits(task, sizes, self.length, seed, **self.task_params[task])
 
 
+def checkpoint_steps(steps: int, first: int) -> tuple[int, ...]:
+    """Step 0, then `first` doubling while below the budget `steps`, then `steps` itself:
+    log-spaced checkpoints to the end (`first=25, steps=400`: 0, 25, 50, 100, 200, 400)."""
+    schedule, step = [0], first
+    while step < steps:
+        schedule.append(step)
+        step *= 2
+    return (*schedule, steps)
+
+
 @dataclass
 class TrainSettings:
+    """One cell's training. `steps` is the budget every seed trains for (with `early_stop`,
+    training stops at the first validation check that passes `solved_threshold`)."""
+
     hidden_size: int = 32
     batch_size: int = 64
     lr: float = 1e-2
     clip: float = 1.0
-    max_steps: int = 2000
+    steps: int = 2000
     eval_every: int = 25
     checkpoints: tuple[int, ...] = (0, 25, 50, 100, 200, 400, 800, 1600)
     solved_threshold: float = 0.95
+    early_stop: bool = False
     device: str = "cpu"
 
 
@@ -69,6 +86,7 @@ class TrainResult:
     checkpoints: dict[int, dict[str, torch.Tensor]]
     log: list[dict] = field(default_factory=list)
     stopped_at: int = 0
+    steps_to_solve: int | None = None  # first validation check that passed the threshold
 
 
 class TaskTensors:
@@ -124,7 +142,8 @@ def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def train(splits: dict[str, Task], arch: str, init: str, seed: int, settings: TrainSettings,
           progress=None) -> TrainResult:
-    """Train until the validation split is solved or `max_steps`; checkpoint on the schedule.
+    """Train for `settings.steps` steps (with `early_stop`, until the validation split is
+    solved); checkpoint on the schedule and at the last step.
 
     Raises FloatingPointError when the loss stops being finite. Progress lines go to
     `progress` (default: the current `sys.stderr`, which a workflow job points at its log).
@@ -142,7 +161,7 @@ def train(splits: dict[str, Task], arch: str, init: str, seed: int, settings: Tr
     result = TrainResult(model=model, checkpoints={0: snapshot(model)})
     result.log.append({"step": 0, "train_loss": np.nan, **_val_row(evaluate(model, val))})
     running, n_running = 0.0, 0
-    for step in range(1, settings.max_steps + 1):
+    for step in range(1, settings.steps + 1):
         idx = torch.randint(data.inputs.shape[0], (settings.batch_size,), generator=batches)
         idx = idx.to(device)
         loss = data.loss(model(data.inputs[idx]), idx)
@@ -158,7 +177,7 @@ def train(splits: dict[str, Task], arch: str, init: str, seed: int, settings: Tr
         running, n_running = running + loss_value, n_running + 1
         if step in wanted:
             result.checkpoints[step] = snapshot(model)
-        if step % settings.eval_every and step != settings.max_steps:
+        if step % settings.eval_every and step != settings.steps:
             continue
         metrics = evaluate(model, val)
         result.log.append({"step": step, "train_loss": running / n_running, **_val_row(metrics)})
@@ -167,7 +186,10 @@ def train(splits: dict[str, Task], arch: str, init: str, seed: int, settings: Tr
               f"val loss {metrics['loss']:.4f}  val score {metrics['score']:.4f}",
               file=progress, flush=True)
         if is_solved(train_task.kind, metrics["score"], settings.solved_threshold):
-            break
+            if result.steps_to_solve is None:
+                result.steps_to_solve = step
+            if settings.early_stop:
+                break
     result.stopped_at = step
     result.checkpoints[step] = snapshot(model)
     return result
@@ -177,20 +199,29 @@ def _val_row(metrics: dict[str, float]) -> dict[str, float]:
     return {"val_loss": metrics["loss"], "val_score": metrics["score"]}
 
 
-def train_settings(config: dict, task: str) -> TrainSettings:
-    """The `TrainSettings` of `task` from the config's `model` and `training` sections."""
+def budget(config: dict, task: str, arch: str) -> int:
+    """The training budget (steps) of a cell: `training.steps[task]`, an integer or a mapping
+    with a `default` and per-architecture entries."""
+    steps = config["training"]["steps"][task]
+    return steps if isinstance(steps, int) else steps.get(arch, steps["default"])
+
+
+def train_settings(config: dict, task: str, arch: str) -> TrainSettings:
+    """The `TrainSettings` of a cell from the config's `model` and `training` sections."""
     t = config["training"]
+    steps = budget(config, task, arch)
     return TrainSettings(hidden_size=config["model"]["hidden_size"], batch_size=t["batch_size"],
-                         lr=t["lr"], clip=t["clip"], max_steps=t["max_steps"],
-                         eval_every=t["eval_every"], checkpoints=tuple(t["checkpoints"]),
-                         solved_threshold=t["solved_threshold"][task], device=t["device"])
+                         lr=t["lr"], clip=t["clip"], steps=steps, eval_every=t["eval_every"],
+                         checkpoints=checkpoint_steps(steps, t["first_checkpoint"]),
+                         solved_threshold=t["solved_threshold"][task],
+                         early_stop=t["early_stop"], device=t["device"])
 
 
 def train_run(config: dict, run: Run, *, checkpoints_path: str, log_path: str,
               test_path: str) -> None:
     """Train one run; write its checkpoints, training log and test result (with `solved`)."""
     splits = DataSettings.from_config(config).splits(run.task, run.seed)
-    settings = train_settings(config, run.task)
+    settings = train_settings(config, run.task, run.arch)
     result = train(splits, run.arch, run.init, run.seed, settings)
     test_split = splits["test"]
     test = evaluate(result.model, TaskTensors(test_split, next(result.model.parameters()).device))
@@ -204,4 +235,5 @@ def train_run(config: dict, run: Run, *, checkpoints_path: str, log_path: str,
                         "chance": test_split.chance, "threshold": settings.solved_threshold,
                         "solved": is_solved(test_split.kind, test["score"],
                                             settings.solved_threshold),
-                        "steps": result.stopped_at, **test_split.meta}, test_path)
+                        "steps": result.stopped_at, "steps_to_solve": result.steps_to_solve,
+                        **test_split.meta}, test_path)

@@ -5,6 +5,7 @@ REPORT_TABLES.update(
     c1="results/tables/c1_verdicts.csv",
     c1_ranking="results/tables/c1_ranking.csv",
     c1_controls="results/tables/c1_controls.csv",
+    probes="results/tables/probes.csv",
 )
 DECODABILITY_FIGURES = ["c1_selectivity_heatmap", "c1_emergence", "c1_task_vs_control"]
 REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in DECODABILITY_FIGURES})

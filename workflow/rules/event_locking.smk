@@ -14,6 +14,7 @@ rule event_locking:
     output:
         contrast=cell_table("event_locking", "contrast"),
         aligned=cell_table("event_locking", "aligned"),
+        units=cell_table("event_locking", "units"),
     log:
         log("event_locking"),
     benchmark:
@@ -38,9 +39,11 @@ rule aggregate_event_locking:
         runs="results/tables/runs.csv",
         contrast=per_cell(cell_table("event_locking", "contrast")),
         aligned=per_cell(cell_table("event_locking", "aligned")),
+        units=per_cell(cell_table("event_locking", "units")),
     output:
         contrast="results/tables/eta_contrast.csv",
         aligned="results/tables/eta_aligned.csv",
+        units="results/tables/eta_units.csv",
         c2="results/tables/c2_verdicts.csv",
     log:
         log("aggregate_event_locking", per_cell_job=False),

@@ -16,7 +16,7 @@ and a rules file `workflow/rules/<analysis>.smk`. See README "How to add an anal
 # Claim -> (its name, the analyses whose verdict rows decide it). The report's answer table
 # lists the claims in this order.
 CLAIMS = {
-    "C1": ("role emergence", ("decodability",)),
+    "C1": ("role emergence", ("roles", "decodability")),
     "C2": ("event-locked dynamics", ("event_locking",)),
     "C3": ("causal roles", ("causal",)),
     "C5": ("disentanglement", ("dependence",)),

@@ -10,6 +10,8 @@ from gateroles.architectures import ROLE_GATES, SIGMOID_GATES
 from gateroles.study import CELL_KEYS, at_phase
 from gateroles.tasks import EVENTS
 
+EVIDENCE = "decodability (linear probes)"
+
 
 def _seed_wide(phases: pd.DataFrame, variable: str) -> pd.DataFrame:
     """Selectivity of one variable, rows (phase, seed), columns source."""
@@ -17,7 +19,7 @@ def _seed_wide(phases: pd.DataFrame, variable: str) -> pd.DataFrame:
     return sel.pivot_table(index=["phase", "seed"], columns="source", values="selectivity")
 
 
-def c1_ranking(probes: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:
+def c1_ranking(probes: pd.DataFrame, confidence: float) -> pd.DataFrame:
     """Per task x arch x init x phase x variable: the most selective source and its margin.
 
     Solved seeds only. The best and runner-up sources are ranked by mean selectivity over seeds;
@@ -35,9 +37,9 @@ def c1_ranking(probes: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataF
             per_seed = wide.loc[phase].dropna(axis=1, how="all")
             order = per_seed.mean().sort_values(ascending=False).index
             best, second = order[0], order[1]
-            b = stats.bootstrap_ci(per_seed[best], n_boot, confidence)
-            r = stats.bootstrap_ci(per_seed[second], n_boot, confidence)
-            m = stats.bootstrap_ci(per_seed[best] - per_seed[second], n_boot, confidence)
+            b = stats.mean_ci(per_seed[best], confidence)
+            r = stats.mean_ci(per_seed[second], confidence)
+            m = stats.mean_ci(per_seed[best] - per_seed[second], confidence)
             base = per_seed.get("input_window")
             rows.append({
                 "task": task, "arch": arch, "init": init, "variable": variable,
@@ -52,14 +54,19 @@ def c1_ranking(probes: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataF
     return pd.DataFrame(rows, columns=None if rows else CELL_KEYS + ["variable", "phase"])
 
 
-def c1_verdicts(probes: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:
-    """Claim C1 per task x arch x init x role: does the predicted gate carry the role's variable
-    more selectively than every other sigmoid gate?
+CEILING = 0.99  # a task score this high from every gate: decodability cannot tell them apart
 
-    Effect per seed = selectivity of the predicted gate minus the best of the other sigmoid
-    gates, at the last checkpoint (`supported` if the CI over solved seeds is above zero); the
-    same effect at step 0 is the symmetry control (no gate should be preferred before training).
-    `n_unsolved` counts the seeds left out.
+
+def c1_verdicts(probes: pd.DataFrame, settings: stats.Settings) -> pd.DataFrame:
+    """Claim C1 by decodability, per task x arch x init x role: does the gate the role
+    predicts carry the role's variable more selectively than the other sigmoid gates?
+
+    Effect per seed = selectivity of the predicted gate minus the *mean* of the other sigmoid
+    gates' (not their maximum: under exchangeable gates E[X1 - max(X2, X3)] < 0, a biased
+    symmetry control), at the last checkpoint and at step 0; decided on the change from step 0.
+    `untestable` where every sigmoid gate decodes the variable at ceiling (task score >=
+    CEILING) in every solved seed, at step 0 and trained: the probe cannot tell the gates
+    apart, and differences in selectivity then come from the control task only.
     """
     unsolved = (probes[~probes["solved"]].groupby(CELL_KEYS)["seed"].nunique())
     phases = at_phase(probes[probes["solved"]])
@@ -67,33 +74,24 @@ def c1_verdicts(probes: pd.DataFrame, n_boot: int, confidence: float) -> pd.Data
     for (task, arch, init), group in phases.groupby(CELL_KEYS, sort=True):
         for role, (gate, _) in ROLE_GATES[arch].items():
             variable = EVENTS[task].get(role)
-            if variable is None:
-                continue  # this task has no such event
-            wide = _seed_wide(group, variable)
             others = [g for g in SIGMOID_GATES[arch] if g != gate]
-            effect = wide[gate] - wide[others].max(axis=1)
-            best_other = wide[others].idxmax(axis=1)
-            trained, initial = effect.xs("trained"), effect.xs("initial")
-            verdict = stats.directional_verdict(trained, +1, n_boot, confidence)
-            at_init = stats.directional_verdict(initial, +1, n_boot, confidence)
-            change = stats.bootstrap_ci(trained - initial.reindex(trained.index), n_boot,
-                                        confidence)
-            sel = stats.bootstrap_ci(wide[gate].xs("trained"), n_boot, confidence)
-            rows.append({
-                "task": task, "arch": arch, "init": init, "role": role, "variable": variable,
-                "gate": gate, "other_gates": " ".join(others),
-                "best_other_trained": best_other.xs("trained").mode().iloc[0],
-                "selectivity": sel[0], "sel_ci_low": sel[1], "sel_ci_high": sel[2],
-                "effect": verdict["mean"], "ci_low": verdict["ci_low"],
-                "ci_high": verdict["ci_high"], "n_seeds": verdict["n_seeds"],
-                "seeds_agreeing": verdict["seeds_agreeing"], "verdict": verdict["verdict"],
-                "effect_at_init": at_init["mean"], "init_ci_low": at_init["ci_low"],
-                "init_ci_high": at_init["ci_high"], "verdict_at_init": at_init["verdict"],
-                "change_from_init": change[0], "change_ci_low": change[1],
-                "change_ci_high": change[2],
-                "n_unsolved": int(unsolved.get((task, arch, init), 0)),
-            })
-    return pd.DataFrame(rows, columns=None if rows else CELL_KEYS + ["role", "verdict"])
+            if variable is None or not others:
+                continue  # this task has no such event, or there is no other gate
+            wide = _seed_wide(group, variable)
+            effect = wide[gate] - wide[others].mean(axis=1)
+            row = stats.prediction_row(
+                effect.xs("trained"), effect.xs("initial"), +1, settings, claim="C1",
+                evidence=EVIDENCE, task=task, arch=arch, init=init,
+                prediction=f"{gate} carries {variable} ({role}) more selectively",
+                n_unsolved=int(unsolved.get((task, arch, init), 0)))
+            scores = group[(group["variable"] == variable)
+                           & group["source"].isin(SIGMOID_GATES[arch])]["task_score"]
+            if len(scores) and stats.at_ceiling(scores, 1.0, 1.0 - CEILING):
+                row.update(verdict=stats.UNTESTABLE,
+                           note=f"every gate decodes {variable} at ceiling (>= {CEILING}, step 0 "
+                                f"and trained): the probe cannot tell the gates apart")
+            rows.append(row)
+    return stats.verdict_table(rows, settings)
 
 
 def c1_controls(probes: pd.DataFrame) -> pd.DataFrame:
@@ -124,6 +122,5 @@ def c1_controls(probes: pd.DataFrame) -> pd.DataFrame:
 
 def aggregate(tables, runs, settings, stats_settings: stats.Settings) -> dict[str, pd.DataFrame]:
     probes = tables["probes"]
-    n_boot, confidence = stats_settings.bootstrap_samples, stats_settings.confidence
-    return {"probes": probes, "ranking": c1_ranking(probes, n_boot, confidence),
-            "c1": c1_verdicts(probes, n_boot, confidence), "controls": c1_controls(probes)}
+    return {"probes": probes, "ranking": c1_ranking(probes, stats_settings.confidence),
+            "c1": c1_verdicts(probes, stats_settings), "controls": c1_controls(probes)}

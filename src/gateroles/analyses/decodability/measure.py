@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from gateroles import probes
@@ -45,5 +46,7 @@ def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
         rows += [{**r, "step": int(step)} for r in baseline]
     table = pd.DataFrame(rows).assign(final_step=gates.final_step,
                                       control_window=settings.control_window,
-                                      n_sequences=n_seq)
+                                      n_sequences=n_seq,
+                                      n_control_types=len(np.unique(types)),
+                                      n_token_types=len(np.unique(token_types)))
     return {"probes": table}

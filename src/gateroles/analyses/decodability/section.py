@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from gateroles import report
+from gateroles.analyses.decodability.aggregate import EVIDENCE
 from gateroles.report import Inputs, cis, fmt, html_table
+from gateroles.tasks import EVENTS
 
-
-def c1_table(c1: pd.DataFrame) -> pd.DataFrame:
-    if c1.empty:
-        return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
-    return pd.DataFrame({
-        "task": c1["task"], "arch": c1["arch"], "init": c1["init"],
-        "prediction": [f"{g} carries {v} ({r})" for g, v, r in
-                       zip(c1["gate"], c1["variable"], c1["role"], strict=True)],
-        "selectivity of predicted gate [CI]": cis(c1, ["selectivity", "sel_ci_low",
-                                                       "sel_ci_high"]),
-        "vs best other gate, trained [CI]": cis(c1, ["effect", "ci_low", "ci_high"]),
-        "seeds agreeing": [f"{a} / {n}" for a, n in zip(c1["seeds_agreeing"], c1["n_seeds"],
-                                                        strict=True)],
-        "verdict": c1["verdict"],
-        "same at step 0 [CI]": cis(c1, ["effect_at_init", "init_ci_low", "init_ci_high"]),
-        "preference at step 0": c1["verdict_at_init"].map(
-            {"supported": "predicted gate ahead", "contradicted": "another gate ahead",
-             "inconclusive": "none (CI spans 0)"}),
-        "unsolved seeds left out": c1["n_unsolved"],
-    })
-
+# Binary event variables (functions of the current token in every task here).
+EVENT_VARIABLES = {variable for roles in EVENTS.values() for variable in roles.values()}
 
 
 def c1_ranking_table(ranking: pd.DataFrame) -> pd.DataFrame:
@@ -74,67 +58,52 @@ def c1_controls_table(controls: pd.DataFrame) -> pd.DataFrame:
 
 
 
-def c1_claim_rows(c1: pd.DataFrame) -> list[dict]:
-    name = "C1 role emergence (probes)"
-    if c1.empty:
-        return [{"claim": name, "verdict": "not decided", "css": "", "basis": "no solved models"}]
-    counts = c1["verdict"].value_counts()
-    n = len(c1)
-    supported, contradicted = int(counts.get("supported", 0)), int(counts.get("contradicted", 0))
-    overall = ("supported" if supported == n else "not supported" if supported == 0 else "mixed")
-    at_init = int((c1["verdict_at_init"] != "inconclusive").sum())
-    basis = (f"{supported} of {n} role predictions supported (predicted gate more selective "
-             f"than every other gate after training), {contradicted} contradicted, "
-             f"{n - supported - contradicted} inconclusive; largest trained effect "
-             f"{c1['effect'].max():+.3f}; at step 0, {at_init} of {n} already show a "
-             f"preference of either sign (table below)")
-    css = {"supported": "supported", "not supported": "contradicted"}.get(overall,
-                                                                          "inconclusive")
-    return [{"claim": name, "verdict": overall, "css": css, "basis": basis}]
-
-
-
-def c1_findings(c1: pd.DataFrame, ranking: pd.DataFrame, controls: pd.DataFrame) -> dict:
-    """Numbers the C1 text quotes (all read from the aggregate tables)."""
+def findings(c1: pd.DataFrame, ranking: pd.DataFrame, controls: pd.DataFrame,
+             probes: pd.DataFrame) -> dict:
+    """Numbers the C1 decodability text quotes (all read from the aggregate tables)."""
     if c1.empty or ranking.empty or controls.empty:
         return {}
     recurrent = controls[controls["group"] == "recurrent"]
-    events = recurrent[recurrent["variable"].str.startswith("is_")]
-    states = recurrent[~recurrent["variable"].str.startswith("is_")]
+    event_vars = {v for v in EVENT_VARIABLES if v in set(recurrent["variable"])}
+    events = recurrent[recurrent["variable"].isin(event_vars)]
+    states = recurrent[~recurrent["variable"].isin(event_vars)]
     trained = ranking[ranking["phase"] == "trained"]
     kinds = trained["best_source"].map(
         lambda s: "state" if s in ("hidden", "cell") else "input window"
         if s == "input_window" else "gate")
+    types = probes.groupby("task")[["n_token_types", "n_control_types"]].median()
     return {
         "event_task_initial": fmt(events.loc[events["phase"] == "initial", "task_score"].min()),
         "event_task_trained": fmt(events.loc[events["phase"] == "trained", "task_score"].min()),
         "n_rows": len(trained), "best_state": int((kinds == "state").sum()),
         "best_gate": int((kinds == "gate").sum()),
         "best_window": int((kinds == "input window").sum()),
-        "max_margin": fmt(trained["margin"].max()),
-        "effect_low": fmt(c1["effect"].min()), "effect_high": fmt(c1["effect"].max()),
-        "n_supported": int((c1["verdict"] == "supported").sum()),
-        "n_contradicted": int((c1["verdict"] == "contradicted").sum()), "n_pred": len(c1),
-        "n_init_pref": int((c1["verdict_at_init"] != "inconclusive").sum()),
-        "sel_low": fmt(c1["selectivity"].min()), "sel_high": fmt(c1["selectivity"].max()),
-        "small": bool(c1["effect"].abs().max() < 0.05),
+        "n_untestable": int((c1["verdict"] == "untestable").sum()), "n_pred": len(c1),
         "state_initial": fmt(states.loc[states["phase"] == "initial", "selectivity"].mean()),
         "state_trained": fmt(states.loc[states["phase"] == "trained", "selectivity"].mean()),
+        "types": "; ".join(f"{task}: {int(r.n_token_types)} token types, "
+                           f"{int(r.n_control_types)} control types"
+                           for task, r in types.iterrows()),
     }
-
 
 
 def section(inputs: Inputs) -> dict:
     c1 = inputs.table("c1")
-    probes = inputs.config["probes"]
+    settings = inputs.config["probes"]
     ranking, controls = inputs.table("c1_ranking"), inputs.table("c1_controls")
-    return {"template": "analyses/decodability/section.html.j2", "claims": c1_claim_rows(c1),
-            "findings": c1_findings(c1, ranking, controls),
-            "c1_table": html_table(c1_table(c1)),
-            "ranking_table": html_table(c1_ranking_table(ranking)),
-            "controls_table": html_table(c1_controls_table(controls)),
-            "control_window": probes["control_window"], "input_window": probes["input_window"],
-            "n_sequences": probes["n_sequences"],
+    probes = inputs.table("probes", usecols=["task", "n_token_types", "n_control_types"])
+    return {"template": "analyses/decodability/section.html.j2",
+            "claims": [report.evidence_row(c1, "C1", EVIDENCE)],
+            "sentence": report.counts_sentence(c1, "role predictions"),
+            "findings": findings(c1, ranking, controls, probes),
+            "c1_table": report.folded(html_table(report.verdict_table(c1)),
+                                      "Decodability predictions", len(c1)),
+            "ranking_table": report.folded(html_table(c1_ranking_table(ranking)),
+                                           "Most selective source per variable", len(ranking)),
+            "controls_table": report.folded(html_table(c1_controls_table(controls)),
+                                            "Single-token vs token-window control",
+                                            len(controls)),
+            "control_window": settings["control_window"],
+            "input_window": settings["input_window"], "n_sequences": settings["n_sequences"],
             "figures": inputs.figures("c1_selectivity_heatmap", "c1_emergence",
                                       "c1_task_vs_control")}
-

@@ -21,7 +21,11 @@ class Settings:
     n_permutations: int  # sequence-shuffle permutations of the null
     fit_samples: int  # steps sampled from each half of the sequences for DCI and SAP
     dci_estimators: int  # trees per gradient-boosted classifier in DCI
+    sap_standardize: bool  # z-score codes before SAP's SVMs (not the reference)
+    null_permutations: int  # shuffled-factor permutations of MIG's and modularity's null
+    fitted_null_permutations: int  # the same for DCI and SAP (each refits every classifier)
     fitted_every_checkpoint: bool  # DCI and SAP at every checkpoint, not just the two ends
+    independence_margin: float  # nats: excess MI within +-this counts as independent (TOST)
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:

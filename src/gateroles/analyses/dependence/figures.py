@@ -81,12 +81,13 @@ def c5_gate_mi(gate_mi: pd.DataFrame, bins: int) -> plt.Figure:
 
 
 def c5_disentanglement(scores: pd.DataFrame) -> plt.Figure:
-    """MIG, modularity and DCI against training step, every solved seed (thin) and means.
+    """MIG, modularity and DCI against training step, every solved seed (thin) and means,
+    with each score's shuffled-factor null (crosses, at step 0 and the end).
 
-    Rows = architecture, columns = metric; colour = task. MIG and modularity are computed at
-    every checkpoint; DCI (and SAP) at step 0 and the last step only.
+    Rows = architecture, columns = metric; colour = task; unit-level codes. MIG and modularity
+    are computed at every checkpoint; DCI (and SAP) at step 0 and the last step only.
     """
-    data = scores[scores["solved"]]
+    data = scores[scores["solved"] & (scores["level"] == "unit")]
     if data.empty:
         return plots.no_data("No model solved its task: no disentanglement scores to show.")
     archs = list(dict.fromkeys(data["arch"]))
@@ -109,6 +110,9 @@ def c5_disentanglement(scores: pd.DataFrame) -> plt.Figure:
                 ax.plot([0, trained["final_step"].median()], [init, trained["value"].mean()],
                         color=colour, lw=0, marker="o", ms=7, mec="black", mew=0.6,
                         label=task)
+                nulls = part[part["null_mean"].notna()].groupby("step")["null_mean"].mean()
+                ax.plot(nulls.index, nulls.to_numpy(), color=colour, lw=0, marker="x", ms=7,
+                        mew=1.5)
             plots.step_axis(ax, data["step"].max())
             top = 1.02 if metric != "mig" else min(1.02, 1.2 * float(here["value"].max()))
             ax.set_ylim(0, top)
@@ -117,8 +121,8 @@ def c5_disentanglement(scores: pd.DataFrame) -> plt.Figure:
                 ax.set_xlabel("training step (symlog)")
         axes[r, 0].set_ylabel("score")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.suptitle("Disentanglement of gate units from task variables over training "
-                 "(thin: seeds; DCI at step 0 and the last step only)", y=1.0)
+    fig.suptitle("Disentanglement of gate units from task variables over training (thin: "
+                 "seeds; dots: means; crosses: the null with factors shuffled)", y=1.0)
     fig.tight_layout()
     fig.legend(handles, [f"{t} (dots: mean at step 0 and at the end)" for t in labels],
                loc="upper center", ncol=len(labels), fontsize=9, bbox_to_anchor=(0.5, 0.0),

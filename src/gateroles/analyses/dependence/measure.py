@@ -149,23 +149,40 @@ def sequence_halves(n_sequences: int, seed: int) -> tuple[np.ndarray, np.ndarray
 
 
 def disentanglement_rows(acts: dict[str, np.ndarray], arch: str,
-                         factors: dict[str, np.ndarray], *, fitted: bool, n_samples: int,
-                         n_estimators: int, seed: int = 0) -> list[dict]:
-    """MIG and modularity on every step; with `fitted`, DCI and SAP too (split by sequence).
+                         factors: dict[str, np.ndarray], *, fitted: bool, settings: Settings,
+                         seed: int = 0) -> list[dict]:
+    """MIG and modularity (every step), DCI and SAP (with `fitted`), each beside its null.
 
-    Factors with a single value (in the whole sample, or in the fitting subsample for DCI and
-    SAP) are dropped; the rows say how many factors entered (`n_factors`).
+    Codes = every unit of every sigmoid gate; level `unit` scores single units, level `gate`
+    the units of one gate type pooled as one code group (several units of one gate carrying
+    one variable is not entanglement between gates; MIG and modularity only). With `fitted`
+    (step 0 and the last step), every score gets its shuffled-factor null (the factors'
+    sequences permuted against the codes': `null_mean`, `null_q95`, `p_value`); DCI and SAP
+    are fit on one half of the sequences and scored on the other. Factors with a single value
+    (in the sample, or in the fitting subsample for DCI and SAP) are dropped (`n_factors`).
     """
-    codes, _ = gate_codes(acts, arch)
+    codes, labels_ = gate_codes(acts, arch)
+    groups = np.array([gate for gate, _ in labels_])
     names = [k for k, v in factors.items() if np.unique(v).size > 1]
     if not names or codes.shape[1] < 2:
         return []
     n_seq, t_len = factors[names[0]].shape
     labels = np.stack([factors[k].reshape(-1) for k in names], axis=1)
-    rows = [{"metric": "mig", "value": disentanglement.mig(codes, labels),
-             "n_factors": len(names)},
-            {"metric": "modularity", "value": disentanglement.modularity(codes, labels),
-             "n_factors": len(names)}]
+    levels = {"unit": None, **({"gate": groups} if len(set(groups)) > 1 else {})}
+    rows = []
+    for level, code_groups in levels.items():
+        common = {"n_factors": len(names), "level": level}
+        if not fitted:
+            rows += [{"metric": "mig", "value": disentanglement.mig(
+                          codes, labels, code_groups=code_groups), **common},
+                     {"metric": "modularity", "value": disentanglement.modularity(
+                          codes, labels, code_groups=code_groups), **common}]
+            continue
+        nulls = disentanglement.shuffled_factor_null(
+            ["mig", "modularity"], codes, labels, n_seq, settings.null_permutations, seed,
+            code_groups=code_groups)
+        rows += [{"metric": name, **result.summary(), **common}
+                 for name, result in nulls.items()]
     if not fitted:
         return rows
     rng = np.random.default_rng(seed)
@@ -174,19 +191,18 @@ def disentanglement_rows(acts: dict[str, np.ndarray], arch: str,
 
     def sample(seqs):
         idx = (seqs[:, None] * t_len + steps[None, :]).ravel()
-        return np.sort(rng.choice(idx, min(n_samples, idx.size), replace=False))
+        return np.sort(rng.choice(idx, min(settings.fit_samples, idx.size), replace=False))
 
     fit, score = sample(fit_seq), sample(score_seq)
     keep = [k for k in range(len(names)) if np.unique(labels[fit, k]).size > 1]
     if not keep:
         return rows
-    y_fit, y_score = labels[fit][:, keep], labels[score][:, keep]
-    scores = disentanglement.dci(codes[fit], y_fit, codes[score], y_score,
-                                 n_estimators=n_estimators, seed=seed)
-    rows += [{"metric": f"dci_{k}", "value": v, "n_factors": len(keep)}
-             for k, v in scores.items()]
-    sap = disentanglement.sap(codes[fit], y_fit, codes[score], y_score, seed=seed)
-    rows.append({"metric": "sap", "value": sap, "n_factors": len(keep)})
+    nulls = disentanglement.shuffled_factor_null(
+        ["dci", "sap"], codes, labels[:, keep], n_seq, settings.fitted_null_permutations, seed,
+        fit_index=fit, score_index=score, n_estimators=settings.dci_estimators,
+        standardize=settings.sap_standardize)
+    rows += [{"metric": name, **result.summary(), "n_factors": len(keep), "level": "unit"}
+             for name, result in nulls.items()]
     return rows
 
 
@@ -229,8 +245,7 @@ def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
                 acts, arch, factors, settings.main_bins)]
         fitted = ends or settings.fitted_every_checkpoint
         dis_rows += [{**r, "step": step} for r in disentanglement_rows(
-            acts, arch, factors, fitted=fitted, n_samples=settings.fit_samples,
-            n_estimators=settings.dci_estimators, seed=seed)]
+            acts, arch, factors, fitted=fitted, settings=settings, seed=seed)]
     final_step = {"final_step": final}
     return {"gate_mi": pd.DataFrame(gate_rows).assign(**final_step),
             "unit_factor": pd.DataFrame(unit_rows).assign(**final_step),

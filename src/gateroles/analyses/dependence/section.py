@@ -1,32 +1,23 @@
-"""The C5 section: dependence between gates and disentanglement."""
+"""The C5 section: are the gates independent, are they specialised? Generated reading."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from gateroles.report import Inputs, ci, cis, fmt, html_table
+from gateroles import report
+from gateroles.analyses.dependence.aggregate import (
+    DEPENDENT,
+    INDEPENDENCE,
+    INDEPENDENCE_GIVEN,
+    INDEPENDENT,
+    NOT_SHOWN,
+    SPECIALISATION,
+)
+from gateroles.report import Inputs, ci, fmt, html_table
 
-C5_LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement"}
-
-
-
-def c5_verdict_table(c5: pd.DataFrame) -> pd.DataFrame:
-    if c5.empty:
-        return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
-    labels = C5_LABELS
-    return pd.DataFrame({
-        "task": c5["task"], "arch": c5["arch"], "init": c5["init"],
-        "question": c5["question"], "measure": c5["measure"].map(lambda m: labels.get(m, m)),
-        "initial": c5["initial"].map(fmt),
-        "trained [CI]": cis(c5, ["trained", "trained_ci_low", "trained_ci_high"]),
-        "trained − initial [CI]": cis(c5, ["change", "change_ci_low", "change_ci_high"]),
-        "direction": c5["direction"],
-        "seeds agreeing": [f"{a} / {n}" for a, n in zip(c5["seeds_agreeing"], c5["n_seeds"],
-                                                        strict=True)],
-        "verdict": c5["verdict"],
-    })
-
+LABELS = {"mig": "MIG", "modularity": "modularity", "dci_disentanglement": "DCI disentanglement",
+          "dci_completeness": "DCI completeness", "dci_informativeness": "DCI informativeness",
+          "sap": "SAP"}
 
 
 def c5_bins_table(dependence: pd.DataFrame) -> pd.DataFrame:
@@ -44,6 +35,7 @@ def c5_bins_table(dependence: pd.DataFrame) -> pd.DataFrame:
                                                     r.change_ci_high, 2)
         rows.append(row)
     return pd.DataFrame(rows)
+
 
 
 
@@ -79,166 +71,90 @@ def c5_baseline_table(dependence: pd.DataFrame, bins: int) -> pd.DataFrame:
                                ("same_unit_given_input", "given input")):
             r = by.get(summary)
             if r is not None and "excess" in group.columns:
-                above = "–" if not np.isfinite(r.seeds_above_null) else int(r.seeds_above_null)
-                row[f"{label}: excess over null, trained [CI] (seeds above)"] = (
-                    f"{ci(r.excess, r.excess_ci_low, r.excess_ci_high, 2)} "
-                    f"({above}/{r.n_seeds})")
+                row[f"{label}: excess over null, trained [CI]"] = ci(
+                    r.excess, r.excess_ci_low, r.excess_ci_high, 3)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 
-def c5_scores_table(disent: pd.DataFrame) -> pd.DataFrame:
-    """Every disentanglement score, initial → trained (change [CI]), one row per model group."""
+
+def scores_table(disent: pd.DataFrame) -> pd.DataFrame:
+    """Every disentanglement score beside its null: step 0 -> trained, and the trained null."""
     if disent.empty:
         return pd.DataFrame({"note": ["no solved models"]})
-    order = ["mig", "modularity", "dci_disentanglement", "dci_completeness",
-             "dci_informativeness", "sap"]
-    rows = []
-    for key, group in disent.groupby(["task", "arch", "init"], sort=True):
-        row = dict(zip(["task", "arch", "init"], key, strict=True))
-        by = {r.metric: r for r in group.itertuples()}
-        for m in order:
-            r = by.get(m)
-            row[m.replace("_", " ")] = ("–" if r is None else
-                                        f"{fmt(r.initial, 2)} → {fmt(r.trained, 2)} "
-                                        f"({fmt(r.change, 2)} [{fmt(r.change_ci_low, 2)}, "
-                                        f"{fmt(r.change_ci_high, 2)}])")
-        row["seeds"] = int(group["n_seeds"].max())
-        row["unsolved left out"] = int(group["n_unsolved"].max())
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame({
+        "task": disent["task"], "arch": disent["arch"], "init": disent["init"],
+        "score": disent["metric"].map(lambda m: LABELS.get(m, m)), "level": disent["level"],
+        "step 0 → trained": [f"{fmt(a, 2)} → {fmt(b, 2)}" for a, b in
+                             zip(disent["initial"], disent["trained"], strict=True)],
+        "null (factors shuffled), trained": disent["null_trained"].map(lambda v: fmt(v, 2)),
+        "excess over null: step 0 → trained": [
+            f"{fmt(a, 3)} → {fmt(b, 3)}" for a, b in
+            zip(disent["excess_initial"], disent["excess_trained"], strict=True)],
+        "change of the excess [CI]": [
+            ci(m, lo, hi, 3) for m, lo, hi in zip(disent["excess_change"],
+                                                  disent["excess_change_ci_low"],
+                                                  disent["excess_change_ci_high"], strict=True)],
+        "seeds": disent["n_seeds"]})
 
 
-
-def c5_claim_rows(c5: pd.DataFrame) -> list[dict]:
-    """Two summary lines: are the gates specialised, and are they independent?"""
-    spec_name = "C5 specialised (disentanglement rises)"
-    ind_name = "C5 statistically independent gates"
-    if c5.empty:
-        return [{"claim": n, "verdict": "not decided", "css": "", "basis": "no solved models"}
-                for n in (spec_name, ind_name)]
-    rows = []
-    spec = c5[c5["question"] == "specialised"]
-    parts, ups, downs = [], 0, 0
-    for metric, group in spec.groupby("measure", sort=False):
-        up = int((group["direction"] == "rises").sum())
-        down = int((group["direction"] == "falls").sum())
-        ups, downs = ups + up, downs + down
-        parts.append(f"{C5_LABELS.get(metric, metric)} rises in {up}, falls in {down} "
-                     f"of {len(group)}")
-    overall = ("supported" if ups == len(spec) else "contradicted" if downs == len(spec)
-               else "mixed")
-    rows.append({"claim": spec_name, "verdict": overall,
-                 "css": {"supported": "supported", "contradicted": "contradicted"}.get(
-                     overall, "inconclusive"),
-                 "basis": "; ".join(parts) + " task x architecture groups (trained − initial, "
-                          "CI over solved seeds excludes 0)"})
-    given = c5[c5["question"] == "independent given input"]
-    dep = c5[c5["question"] == "independent"]
-    n_dep = int((dep["verdict"] == "dependent").sum())
-    n_ind = int((dep["verdict"] == "independent").sum())
-    overall = ("contradicted" if n_dep == len(dep) else "supported" if n_ind == len(dep)
-               else "mixed")
-    rises = int((dep["direction"] == "rises").sum())
-    falls = int((dep["direction"] == "falls").sum())
-    rows.append({"claim": ind_name, "verdict": overall,
-                 "css": {"supported": "supported", "contradicted": "contradicted"}.get(
-                     overall, "inconclusive"),
-                 "basis": f"same-unit MI between gate types (logits) above the permutation "
-                          f"null in {n_dep} of {len(dep)} gate pairs x task x architecture "
-                          f"(every solved seed); with training it rises in {rises}, falls in "
-                          f"{falls}, no clear change in {len(dep) - rises - falls}"
-                          + (f"; given the current input, still dependent in "
-                             f"{int((given['verdict'] == 'dependent').sum())} of {len(given)}"
-                             if len(given) else "")})
-    return rows
-
-
-
-def c5_reading(c5: pd.DataFrame, dependence: pd.DataFrame, bins: int) -> dict:
-    """Numbers for the section's reading paragraph (computed here, so the text follows the run).
-
-    Per question: how many task x arch x pair (or metric) groups rise / fall / show no clear
-    change, and the range of the values at initialisation and after training.
-    """
-    out = {"available": not c5.empty, "input_share_init": "–", "equal_width_extra_drop": "–",
-           "activation_vs_logit": "–", "bins_consistent": "–", "equal_width_flips": "–"}
-    if c5.empty:
-        return out
-    for question, key in (("independent", "plain"), ("independent given input", "given"),
-                          ("specialised", "spec")):
-        part = c5[c5["question"] == question]
-        out[key] = {"n": len(part), "rises": int((part["direction"] == "rises").sum()),
-                    "falls": int((part["direction"] == "falls").sum()),
-                    "dependent": int((part["verdict"] == "dependent").sum()),
-                    "init_lo": fmt(part["initial"].min(), 2),
-                    "init_hi": fmt(part["initial"].max(), 2),
-                    "trained_lo": fmt(part["trained"].min(), 2),
-                    "trained_hi": fmt(part["trained"].max(), 2)}
-    out["spec_metrics"] = [
-        {"metric": C5_LABELS.get(m, m), "rises": int((g["direction"] == "rises").sum()),
-         "falls": int((g["direction"] == "falls").sum()), "n": len(g),
-         "init": fmt(g["initial"].mean(), 2), "trained": fmt(g["trained"].mean(), 2)}
-        for m, g in c5[c5["question"] == "specialised"].groupby("measure", sort=False)]
-    logit = dependence[(dependence["representation"] == "logit") & (dependence["bins"] == bins)]
-    wide = logit.pivot_table(index=["task", "arch", "init", "pair"], columns="summary",
-                             values="initial")
-    if {"same_unit", "same_unit_given_input"} <= set(wide.columns):
-        share = 1 - wide["same_unit_given_input"] / wide["same_unit"]
-        out["input_share_init"] = f"{100 * share.mean():.0f}%"
-    trained = logit.pivot_table(index=["task", "arch", "init", "pair"], columns="summary",
-                                values="trained")
-    out["given_same_vs_shifted"] = "–"
-    if {"same_unit_given_input", "shifted_unit_given_input"} <= set(trained.columns):
-        gap = trained["same_unit_given_input"] - trained["shifted_unit_given_input"]
-        out["given_same_vs_shifted"] = (f"{int((gap > 0).sum())} of {len(gap)}; mean gap "
-                                        f"{fmt(gap.mean(), 2)} nats")
-        out["given_shifted_trained"] = (f"{fmt(trained['shifted_unit_given_input'].min(), 2)}–"
-                                        f"{fmt(trained['shifted_unit_given_input'].max(), 2)}")
-    out.setdefault("given_shifted_trained", "–")
-    for summary, key in (("unit_specific", "specific"),
-                         ("unit_specific_given_input", "specific_given")):
-        part = logit[logit["summary"] == summary]
-        above = part[part["trained_ci_low"] > 0]
-        below = part[~(part["trained_ci_low"] > 0)]
-        out[key] = {"n": len(part), "above": len(above),
-                    "not_above": ", ".join(f"{r.task} {r.arch.upper()} {r.pair}"
-                                           for r in below.itertuples()) or "none",
-                    "mean": fmt(part["trained"].mean(), 2),
-                    "init_max": fmt(part["initial"].abs().max(), 2)}
-    mig = c5[(c5["question"] == "specialised") & (c5["measure"] == "mig")]
-    out["mig_max"] = fmt(mig["trained"].max(), 2)
-    same = dependence[dependence["summary"] == "same_unit"]
-    sweep = same.pivot_table(index=["task", "arch", "init", "pair", "bins"],
-                             columns="representation", values="change")
-    out["bins_consistent"] = out["equal_width_flips"] = "–"
-    if "logit" in sweep.columns:
-        dirs = (same[same["representation"] == "logit"]
-                .groupby(["task", "arch", "init", "pair"])["direction"].nunique())
-        out["bins_consistent"] = f"{int((dirs == 1).sum())} of {len(dirs)}"
-    if {"activation_equal_width", "logit"} <= set(sweep.columns):
-        sign = np.sign(sweep[["activation_equal_width", "logit"]])
-        flips = int((sign["activation_equal_width"] != sign["logit"]).sum())
-        out["equal_width_flips"] = f"{flips} of {len(sign)}"
-        out["equal_width_extra_drop"] = fmt(
-            (sweep["logit"] - sweep["activation_equal_width"]).mean(), 2)
-        out["activation_vs_logit"] = fmt(
-            (sweep["activation"] - sweep["logit"]).abs().max(), 3)
+def reading(c5: pd.DataFrame) -> dict:
+    """Counts and ranges the section's sentences quote (generated from the verdict table)."""
+    out = {}
+    for key, evidence in (("plain", INDEPENDENCE), ("given", INDEPENDENCE_GIVEN)):
+        rows = c5[c5["evidence"] == evidence]
+        out[key] = {"n": len(rows), **{v.replace(" ", "_"): int((rows["verdict"] == v).sum())
+                                       for v in (DEPENDENT, INDEPENDENT, NOT_SHOWN)},
+                    "lo": fmt(rows["trained"].min(), 3), "hi": fmt(rows["trained"].max(), 3)}
+    special = c5[c5["evidence"] == SPECIALISATION]
+    out["special"] = [
+        {"score": LABELS.get(metric, metric), "level": level, "n": len(g),
+         "supported": int((g["verdict"] == "supported").sum()),
+         "contradicted": int((g["verdict"] == "contradicted").sum()),
+         "trained_lo": fmt(g["trained"].min(), 3), "trained_hi": fmt(g["trained"].max(), 3)}
+        for (metric, level), g in special.assign(
+            metric=special["prediction"].str.split(" ").str[0],
+            level=special["prediction"].str.extract(r"\((\w+)s\)")[0]).groupby(
+                ["metric", "level"], sort=False)]
+    n_special = len(special)
+    n_up = int((special["verdict"] == "supported").sum())
+    plain = out["plain"]
+    out["which"] = (
+        "statistically dependent" if plain["n"] and plain["dependent"] == plain["n"] else
+        "statistically independent" if plain["n"] and plain["independent"] == plain["n"] else
+        "neither shown independent nor uniformly dependent")
+    out["specialised"] = (
+        "more specialised with training by every score" if n_special and n_up == n_special
+        else "not more specialised by any score" if n_special and n_up == 0
+        else f"more specialised by {n_up} of {n_special} scores")
     return out
-
 
 
 def section(inputs: Inputs) -> dict:
     c5 = inputs.table("c5")
     dependence = inputs.table("c5_dependence")
     info = inputs.config["information"]
-    return {"template": "analyses/dependence/section.html.j2", "claims": c5_claim_rows(c5),
-            "verdict_table": html_table(c5_verdict_table(c5)),
-            "bins_table": html_table(c5_bins_table(dependence)),
-            "baseline_table": html_table(c5_baseline_table(dependence, info["main_bins"])),
-            "scores_table": html_table(c5_scores_table(inputs.table("c5_scores"))),
-            "info": info, "reading": c5_reading(c5, dependence, info["main_bins"]),
+    lines = ((INDEPENDENCE, "independence of gate pairs"),
+             (INDEPENDENCE_GIVEN, "independence given the input"),
+             (SPECIALISATION, "specialisation vs null"))
+    claims = [report.evidence_row(c5[c5["evidence"] == evidence] if len(c5) else c5, "C5",
+                                  label) for evidence, label in lines]
+    return {"template": "analyses/dependence/section.html.j2", "claims": claims,
+            "reading": reading(c5) if len(c5) else {},
+            "verdict_table": report.folded(html_table(report.verdict_table(c5)),
+                                           "All C5 rows", len(c5)),
+            "bins_table": report.folded(html_table(c5_bins_table(dependence)),
+                                        "MI change by estimator and bin count",
+                                        dependence["pair"].nunique() if len(dependence) else 0,
+                                        fold_above=0),
+            "baseline_table": report.folded(
+                html_table(c5_baseline_table(dependence, info["main_bins"])),
+                "Baselines: different units, given the input, population means", 99,
+                fold_above=0),
+            "scores_table": report.folded(html_table(scores_table(inputs.table("c5_scores"))),
+                                          "Disentanglement scores with their nulls", 99,
+                                          fold_above=0),
+            "info": info,
             "figures": inputs.figures("c5_gate_mi", "c5_disentanglement",
                                       "c5_unit_factor_mi")}
-

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Settings:
     eta_window: int  # steps before and after an event in the aligned averages
+    unit_alpha: float  # one-sided level at which a unit's event response counts as significant
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:

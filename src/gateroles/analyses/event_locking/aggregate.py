@@ -1,4 +1,11 @@
-"""C2 across seeds: the event-locked effect of each predicted gate, trained vs step 0."""
+"""C2 across seeds: does each predicted gate move at its event, more than at step 0?
+
+Two lines of evidence per prediction (`architectures.ROLE_GATES`: gate, event, direction):
+the population effect (mean activation over units at the event minus elsewhere) and the share
+of units whose own response is significant in the predicted direction. Each is decided on the
+per-seed change from step 0 (`stats.prediction_row`; solved seeds only), Holm-adjusted within
+claim C2.
+"""
 
 from __future__ import annotations
 
@@ -8,50 +15,52 @@ from gateroles import stats
 from gateroles.architectures import ROLE_GATES
 from gateroles.study import CELL_KEYS, at_phase
 
-C2_COLUMNS = CELL_KEYS + [
-    "event", "gate", "predicted", "effect", "ci_low", "ci_high", "cohens_d", "d_ci_low",
-    "d_ci_high", "n_seeds", "seeds_agreeing", "verdict", "effect_at_init", "init_ci_low",
-    "init_ci_high", "verdict_at_init", "change_from_init", "change_ci_low", "change_ci_high"]
+POPULATION, UNITS = "population mean", "share of units"
 
 
-def c2_verdicts(contrast: pd.DataFrame, n_boot: int, confidence: float) -> pd.DataFrame:
-    """Claim C2 per task x arch x init x predicted (event, gate, direction).
+def _per_seed(phases: pd.DataFrame, value: str) -> tuple[pd.Series, pd.Series]:
+    wide = phases.pivot_table(index="seed", columns="phase", values=value)
+    return (wide.get("trained", pd.Series(dtype=float)),
+            wide.get("initial", pd.Series(dtype=float)))
 
-    Effect = mean gate activation at the event minus at all other steps (activation units),
-    per seed at the last checkpoint; also Cohen's d, the same effect at initialisation, and
-    the change from initialisation. Only solved seeds count.
+
+def c2_verdicts(contrast: pd.DataFrame, units: pd.DataFrame, settings: stats.Settings
+                ) -> pd.DataFrame:
+    """Claim C2, one row per task x arch x init x (event, gate, direction) x line of evidence.
+
+    Population effect: mean gate activation at the event minus at every other step
+    (activation units). Unit share: fraction of units responding significantly in the
+    predicted direction. Both per seed at the last checkpoint, against step 0.
     """
-    phases = at_phase(contrast[contrast["solved"]])
     rows = []
-    for (task, arch, init), group in phases.groupby(CELL_KEYS, sort=True):
+    for (task, arch, init), group in at_phase(contrast[contrast["solved"]]).groupby(
+            CELL_KEYS, sort=True):
+        unsolved = int(contrast[(contrast["task"] == task) & (contrast["arch"] == arch)
+                                & (contrast["init"] == init) & ~contrast["solved"]]
+                       ["seed"].nunique())
+        cell_units = at_phase(units[units["solved"] & (units["task"] == task)
+                                    & (units["arch"] == arch) & (units["init"] == init)])
         for event, (gate, direction) in ROLE_GATES[arch].items():
             sel = group[(group["event"] == event) & (group["gate"] == gate)]
             if sel.empty:
                 continue  # this task has no such event
-            wide = sel.pivot_table(index="seed", columns="phase", values=["difference", "cohens_d"])
-            trained = wide[("difference", "trained")]
-            initial = wide[("difference", "initial")]
-            verdict = stats.directional_verdict(trained, direction, n_boot, confidence)
-            at_init = stats.directional_verdict(initial, direction, n_boot, confidence)
-            change = stats.bootstrap_ci(trained - initial, n_boot, confidence)
-            d_mean, d_lo, d_hi = stats.bootstrap_ci(wide[("cohens_d", "trained")], n_boot,
-                                                    confidence)
-            rows.append({
-                "task": task, "arch": arch, "init": init, "event": event, "gate": gate,
-                "predicted": "rises" if direction > 0 else "drops",
-                "effect": verdict["mean"], "ci_low": verdict["ci_low"],
-                "ci_high": verdict["ci_high"], "cohens_d": d_mean, "d_ci_low": d_lo,
-                "d_ci_high": d_hi, "n_seeds": verdict["n_seeds"],
-                "seeds_agreeing": verdict["seeds_agreeing"], "verdict": verdict["verdict"],
-                "effect_at_init": at_init["mean"], "init_ci_low": at_init["ci_low"],
-                "init_ci_high": at_init["ci_high"], "verdict_at_init": at_init["verdict"],
-                "change_from_init": change[0], "change_ci_low": change[1],
-                "change_ci_high": change[2],
-            })
-    return pd.DataFrame(rows, columns=C2_COLUMNS)
+            verb = "rises" if direction > 0 else "drops"
+            keys = {"claim": "C2", "task": task, "arch": arch, "init": init,
+                    "n_unsolved": unsolved}
+            trained, initial = _per_seed(sel, "difference")
+            rows.append(stats.prediction_row(
+                trained, initial, direction, settings, **keys, evidence=POPULATION,
+                prediction=f"{gate} {verb} at {event} (mean over units)"))
+            share = "share_up" if direction > 0 else "share_down"
+            u = cell_units[(cell_units["event"] == event) & (cell_units["gate"] == gate)]
+            trained, initial = _per_seed(u, share)
+            rows.append(stats.prediction_row(
+                trained, initial, +1, settings, **keys, evidence=UNITS,
+                prediction=f"more {gate} units {verb.removesuffix('s')} at {event}"))
+    return stats.verdict_table(rows, settings)
 
 
 def aggregate(tables, runs, settings, stats_settings: stats.Settings) -> dict[str, pd.DataFrame]:
-    n_boot, confidence = stats_settings.bootstrap_samples, stats_settings.confidence
     return {"contrast": tables["contrast"], "aligned": tables["aligned"],
-            "c2": c2_verdicts(tables["contrast"], n_boot, confidence)}
+            "units": tables["units"],
+            "c2": c2_verdicts(tables["contrast"], tables["units"], stats_settings)}

@@ -53,6 +53,10 @@ def event_tables(gates: dict[str, np.ndarray], factors: dict[str, np.ndarray],
     """Contrast and aligned time-course rows for every sigmoid gate x event role."""
     contrast, aligned = [], []
     offsets = np.arange(-window, window + 1)
+    if not SIGMOID_GATES[arch]:  # the tanh RNN has no gates
+        return (pd.DataFrame(columns=["gate", "event", "at_event", "rest", "difference",
+                                      "cohens_d", "n_events"]),
+                pd.DataFrame(columns=["gate", "event", "offset", "value"]))
     for gate in SIGMOID_GATES[arch]:
         signal = population_mean(gates[gate])
         for role, factor in event_roles.items():
@@ -64,16 +68,61 @@ def event_tables(gates: dict[str, np.ndarray], factors: dict[str, np.ndarray],
     return pd.DataFrame(contrast), pd.DataFrame(aligned)
 
 
+def unit_responses(activation: np.ndarray, events: np.ndarray, alpha: float
+                   ) -> dict[str, float]:
+    """Per unit, is the event response significant, and in which direction?
+
+    The unit's response in one sequence = its mean activation at the event steps minus at the
+    other steps of that sequence; sequences are independent, so a one-sample t-test over the
+    sequences that have both kinds of step gives each unit a one-sided p-value per direction.
+    Returns the share of units significant (p < `alpha`) upward and downward. A mean over
+    units (`event_contrast`) lets units moving in opposite directions cancel; this does not.
+    """
+    from scipy import stats as sps
+
+    events = events.astype(bool)
+    n_at, n_rest = events.sum(axis=1), (~events).sum(axis=1)
+    keep = (n_at > 0) & (n_rest > 0)
+    h = activation.shape[-1]
+    if keep.sum() < 3:
+        return {"share_up": np.nan, "share_down": np.nan, "n_units": h,
+                "n_sequences": int(keep.sum())}
+    act = activation[keep].astype(np.float64)
+    ev = events[keep][..., None]
+    at = (act * ev).sum(axis=1) / n_at[keep, None]
+    rest = (act * ~ev).sum(axis=1) / n_rest[keep, None]
+    diff = at - rest  # [n_sequences, H]
+    mean, sd = diff.mean(axis=0), diff.std(axis=0, ddof=1)
+    n = diff.shape[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(sd > 0, mean / (sd / np.sqrt(n)), np.sign(mean) * np.inf)
+    p_up, p_down = sps.t.sf(t, n - 1), sps.t.cdf(t, n - 1)
+    return {"share_up": float(np.mean(p_up < alpha)), "share_down": float(np.mean(p_down < alpha)),
+            "n_units": h, "n_sequences": n}
+
+
+def unit_table(gates: dict[str, np.ndarray], factors: dict[str, np.ndarray],
+               event_roles: dict[str, str], arch: str, alpha: float) -> pd.DataFrame:
+    """Share of units responding significantly up / down, every sigmoid gate x event role."""
+    rows = [{"gate": gate, "event": role, **unit_responses(gates[gate], factors[factor], alpha)}
+            for gate in SIGMOID_GATES[arch] for role, factor in event_roles.items()]
+    return pd.DataFrame(rows, columns=["gate", "event", "share_up", "share_down", "n_units",
+                                       "n_sequences"])
+
+
 def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
-    """`contrast` and `aligned` rows of every checkpoint (columns `step`, `final_step`)."""
+    """`contrast`, `aligned` and `units` rows of every checkpoint (with `step`, `final_step`)."""
     gates = inputs.gates
-    factors = gates.factors
-    contrast, aligned = [], []
+    factors, roles = gates.factors, gates.meta["events"]
+    contrast, aligned, units = [], [], []
     for step in gates.steps:
-        c, a = event_tables(gates.gates(step), factors, gates.meta["events"], run.arch,
-                            settings.eta_window)
+        acts = gates.gates(step)
+        c, a = event_tables(acts, factors, roles, run.arch, settings.eta_window)
         contrast.append(c.assign(step=step))
         aligned.append(a.assign(step=step))
+        units.append(unit_table(acts, factors, roles, run.arch, settings.unit_alpha)
+                     .assign(step=step))
     final = {"final_step": gates.final_step}
-    return {"contrast": pd.concat(contrast, ignore_index=True).assign(**final),
-            "aligned": pd.concat(aligned, ignore_index=True).assign(**final)}
+    return {name: pd.concat(frames, ignore_index=True).assign(**final)
+            for name, frames in (("contrast", contrast), ("aligned", aligned),
+                                 ("units", units))}

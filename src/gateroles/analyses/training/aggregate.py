@@ -22,6 +22,9 @@ def solved_by_task(runs: pd.DataFrame, n_boot: int, confidence: float) -> pd.Dat
         rows.append({**dict(zip(CELL_KEYS, keys, strict=True)), "metric": group["metric"].iloc[0],
                      "chance": group["chance"].mean(), "threshold": group["threshold"].iloc[0],
                      "n_seeds": len(group), "n_solved": int(group["solved"].sum()),
+                     "steps": int(group["steps"].max()),
+                     "steps_to_solve_max": group.get("steps_to_solve",
+                                                     pd.Series(dtype=float)).max(),
                      "test_score": mean, "ci_low": lo, "ci_high": hi,
                      "unsolved_seeds": " ".join(map(str, group.loc[~group["solved"], "seed"]))})
     return pd.DataFrame(rows)

@@ -15,6 +15,9 @@ def solved_table(solved: pd.DataFrame) -> pd.DataFrame:
         "metric": solved["metric"], "chance": [fmt(c, d) for c, d in
                                                zip(solved["chance"], decimals, strict=True)],
         "threshold": solved["threshold"].map(lambda t: f"{t:g}"),
+        "budget (steps)": solved["steps"],
+        "slowest seed first passed it at": solved["steps_to_solve_max"].map(
+            lambda s: "never" if not np.isfinite(s) else f"{int(s)}"),
         "solved seeds": [f"{s} / {n}" for s, n in zip(solved["n_solved"], solved["n_seeds"],
                                                       strict=True)],
         "test score, mean [95% CI]": [ci(*row, decimals=d) for row, d in zip(

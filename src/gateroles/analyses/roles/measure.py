@@ -1,0 +1,176 @@
+"""Attribution of state changes to the gate terms, and context dependence, per checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gateroles.analyses.roles import Settings
+from gateroles.architectures import ROLE_GATES, SPECS
+from gateroles.study import Run
+
+# Which term does a role's work, and its name: resets erase, stores write.
+ROLE_TERMS = {"reset": "erase", "store": "write"}
+
+
+def previous(state: np.ndarray) -> np.ndarray:
+    """`[N, T, H]` state at t-1 (zero before the first step)."""
+    out = np.zeros_like(state)
+    out[:, 1:] = state[:, :-1]
+    return out
+
+
+def change_terms(gates: dict[str, np.ndarray], arch: str) -> dict[str, np.ndarray]:
+    """The two terms of each step's state change, `[N, T, H]` float64 each, and the state
+    before the step (`previous`).
+
+    LSTM family: `erase` = (f - 1) c_{t-1} (the forget term), `write` = i g (the input term);
+    a gate the variant lacks is 1. GRU: `erase` = -(1 - z) h_{t-1}, `write` = (1 - z) n. The
+    two add up to the state change exactly (tested).
+    """
+    spec = SPECS[arch]
+    if spec.cell == "lstm":
+        prev = previous(gates["cell"].astype(np.float64))
+        f = gates["forget"].astype(np.float64) if "forget" in spec.gates else 1.0
+        i = gates["input"].astype(np.float64) if "input" in spec.gates else 1.0
+        return {"erase": (f - 1.0) * prev,
+                "write": i * gates["cell_candidate"].astype(np.float64), "previous": prev}
+    if spec.cell == "gru":
+        prev = previous(gates["hidden"].astype(np.float64))
+        keep = 1.0 - gates["update"].astype(np.float64)
+        return {"erase": -keep * prev, "write": keep * gates["candidate"].astype(np.float64),
+                "previous": prev}
+    return {}
+
+
+def erasure(terms: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """How much each term shrinks |state| (the erasure it does), per step and unit: the erase
+    term always opposes the previous state (|erase| = (1 - f)|c_{t-1}|); the write term only
+    where it points against it, at most the previous state's size."""
+    prev = terms["previous"]
+    against = np.maximum(0.0, -np.sign(prev) * terms["write"])
+    return {"erase": np.abs(terms["erase"]), "write": np.minimum(against, np.abs(prev))}
+
+
+def memory_state(gates: dict[str, np.ndarray], arch: str) -> np.ndarray:
+    """The state the attribution splits: the cell (LSTM family) or the hidden state."""
+    return gates["cell" if SPECS[arch].cell == "lstm" else "hidden"]
+
+
+def memory_units(state: np.ndarray, memory: np.ndarray, share: float) -> np.ndarray:
+    """Indices of the units whose state carries the memory variable best: the largest share
+    of their variance explained by the variable (eta squared over its values; squared
+    correlation for a continuous one), the top `share` of the units (at least one)."""
+    x = state.reshape(-1, state.shape[-1]).astype(np.float64)
+    m = memory.reshape(-1)
+    total = x.var(axis=0)
+    if np.issubdtype(m.dtype, np.integer):
+        values, codes = np.unique(m, return_inverse=True)
+        counts = np.bincount(codes, minlength=len(values))
+        means = np.zeros((len(values), x.shape[1]))
+        np.add.at(means, codes, x)
+        means /= counts[:, None]
+        explained = (counts[:, None] * (means - x.mean(axis=0)) ** 2).sum(axis=0) / len(m)
+    else:
+        centred = m - m.mean()
+        cov = centred @ (x - x.mean(axis=0)) / len(m)
+        explained = cov ** 2 / max(centred.var(), 1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eta2 = np.where(total > 0, explained / total, 0.0)
+    k = max(1, int(round(share * x.shape[1])))
+    return np.argsort(-eta2, kind="stable")[:k]
+
+
+def _sum(values: np.ndarray, where: np.ndarray) -> float:
+    return float(values[where].sum())
+
+
+def concentration(size: np.ndarray, at: np.ndarray) -> float:
+    """log(mean of `size` at the event steps / mean at the other steps); 0 = no preference."""
+    mean_at, mean_rest = size[at].mean(), size[~at].mean()
+    return float(np.log(mean_at / mean_rest)) if mean_at > 0 and mean_rest > 0 else np.nan
+
+
+def attribution_rows(gates: dict[str, np.ndarray], factors: dict[str, np.ndarray],
+                     meta: dict, arch: str, share: float) -> list[dict]:
+    """Who erases at resets and who writes at stores, in the memory-carrying units.
+
+    Units are selected on the even-numbered sequences and measured on the odd ones. Per event
+    role with a term (resets: the erasing term, stores: the writing term):
+    `concentration` = log of the term's mean magnitude per step at the event over its mean
+    magnitude at every other step (0: no preference for the event), `other_concentration` the
+    same for the other term (the other gate's work at this event); `share_at_event` /
+    `share_elsewhere`: at resets, the erasing term's share of the erasure (the shrinking of
+    |state|: the erase term always shrinks it, the write term where it points against it); at
+    stores, the writing term's share of the change's magnitude.
+    """
+    terms = change_terms(gates, arch)
+    memory = meta.get("memory")
+    if not terms or memory not in factors:
+        return []
+    select, measure = slice(0, None, 2), slice(1, None, 2)
+    units = memory_units(memory_state(gates, arch)[select], factors[memory][select], share)
+    held = {name: value[measure][..., units] for name, value in terms.items()}
+    erased = erasure(held)
+    sizes = {"erase": np.abs(held["erase"]), "write": np.abs(held["write"])}
+    rows = []
+    for role, term in ROLE_TERMS.items():
+        factor = meta["events"].get(role)
+        if factor is None:
+            continue
+        at = np.broadcast_to(factors[factor][measure].astype(bool)[..., None],
+                             sizes[term].shape)
+        if not at.any() or at.all():
+            continue
+        parts = erased if term == "erase" else sizes
+        shares = {}
+        for name, where in (("at_event", at), ("elsewhere", ~at)):
+            total = _sum(parts["erase"], where) + _sum(parts["write"], where)
+            shares[name] = _sum(parts[term], where) / total if total > 0 else np.nan
+        other = "write" if term == "erase" else "erase"
+        rows.append({"event": role, "term": term,
+                     "concentration": concentration(sizes[term], at),
+                     "other_concentration": concentration(sizes[other], at),
+                     "share_at_event": shares["at_event"], "share_elsewhere": shares["elsewhere"],
+                     "n_events": int(at[..., 0].sum()), "n_units": len(units)})
+    return rows
+
+
+def context_rows(gates: dict[str, np.ndarray], factors: dict[str, np.ndarray], meta: dict,
+                 arch: str) -> list[dict]:
+    """Per role with a context pair: the role gate's mean activation (over units) where the
+    token must act and where the same token must not, and their difference."""
+    rows = []
+    for role, (acting, inert) in meta.get("contexts", {}).items():
+        if role not in ROLE_GATES[arch]:
+            continue
+        gate, _ = ROLE_GATES[arch][role]
+        mean = gates[gate].mean(axis=-1, dtype=np.float64)
+        at_acting, at_inert = factors[acting].astype(bool), factors[inert].astype(bool)
+        if not at_acting.any() or not at_inert.any():
+            continue
+        rows.append({"event": role, "gate": gate, "acting": float(mean[at_acting].mean()),
+                     "inert": float(mean[at_inert].mean()),
+                     "difference": float(mean[at_acting].mean() - mean[at_inert].mean()),
+                     "n_acting": int(at_acting.sum()), "n_inert": int(at_inert.sum())})
+    return rows
+
+
+def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
+    """`attribution` and `context` rows of every checkpoint (with `step`, `final_step`)."""
+    gates = inputs.gates
+    factors, meta = gates.factors, gates.meta
+    attribution, context = [], []
+    for step in gates.steps:
+        acts = gates.gates(step)
+        attribution += [{**r, "step": step} for r in attribution_rows(
+            acts, factors, meta, run.arch, settings.memory_units)]
+        context += [{**r, "step": step} for r in context_rows(acts, factors, meta, run.arch)]
+    columns = {"attribution": ["event", "term", "concentration", "other_concentration",
+                               "share_at_event", "share_elsewhere", "n_events", "n_units",
+                               "step"],
+               "context": ["event", "gate", "acting", "inert", "difference", "n_acting",
+                           "n_inert", "step"]}
+    tables = {"attribution": attribution, "context": context}
+    return {name: pd.DataFrame(rows, columns=columns[name]).assign(final_step=gates.final_step)
+            for name, rows in tables.items()}

@@ -1,0 +1,46 @@
+"""The report states no finding in fixed text: its answer follows the tables."""
+
+import pandas as pd
+
+from gateroles import report
+
+
+def evidence(claim, verdicts, name="x"):
+    rows = pd.DataFrame({"claim": claim, "evidence": name, "prediction": "p", "task": "t",
+                         "arch": "lstm", "init": "default", "verdict": verdicts,
+                         "change": 0.1, "change_ci_low": 0.05, "change_ci_high": 0.15,
+                         "p_adjusted": 0.01, "seeds_agreeing": 5, "n_seeds": 5})
+    return report.evidence_row(rows, claim, name)
+
+
+def test_opposite_verdicts_give_opposite_answers():
+    yes = report.answer([evidence("C1", ["supported"] * 3), evidence("C2", ["supported"] * 2)])
+    no = report.answer([evidence("C1", ["contradicted"] * 3),
+                        evidence("C2", ["contradicted"] * 2)])
+    assert yes["sentences"][0].startswith("Yes")
+    assert no["sentences"][0].startswith("No")
+    assert yes["sentences"] != no["sentences"]
+    assert [c["verdict"] for c in yes["claims"]] == ["supported", "supported"]
+    assert [c["verdict"] for c in no["claims"]] == ["contradicted", "contradicted"]
+
+
+def test_mixed_and_undecided_answers():
+    mixed = report.answer([evidence("C1", ["supported", "inconclusive"]),
+                           evidence("C2", ["contradicted"])])
+    assert mixed["sentences"][0].startswith("In part")
+    assert mixed["claims"][0]["verdict"] == "mixed"
+    undecided = report.answer([evidence("C1", ["insufficient seeds"]),
+                               evidence("C2", ["untestable"])])
+    assert undecided["sentences"][0].startswith("Not decided")
+
+
+def test_the_evidence_row_reports_the_weakest_prediction():
+    rows = pd.DataFrame({"claim": "C2", "evidence": "e", "prediction": ["strong", "weak"],
+                         "task": "t", "arch": "gru", "init": "default",
+                         "verdict": ["supported", "inconclusive"], "change": [0.5, 0.01],
+                         "change_ci_low": [0.4, -0.02], "change_ci_high": [0.6, 0.04],
+                         "p_adjusted": [0.001, 0.4], "seeds_agreeing": [5, 3],
+                         "n_seeds": [5, 5]})
+    row = report.evidence_row(rows, "C2", "e")
+    assert row["verdict"] == "mixed" and row["effect"].startswith("weak (t, gru)")
+    assert row["seeds"] == "3 / 5" and "1 supported" in row["basis"]

@@ -1,0 +1,119 @@
+"""C1 role tests: attribution of state changes to gate terms, context dependence."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from gateroles import gates, stats
+from gateroles.analyses.roles import Settings, aggregate
+from gateroles.analyses.roles import measure as roles
+from gateroles.models import build_model
+from gateroles.study import Run
+
+SETTINGS = stats.Settings(bootstrap_samples=200, confidence=0.95, min_seeds=5)
+
+
+@pytest.mark.parametrize("arch", ["lstm", "gru", "lstm_cifg", "lstm_nig"])
+def test_the_two_terms_add_up_to_the_state_change(arch):
+    """erase + write is exactly the step's state change (cell for the LSTM family, hidden
+    state for the GRU), from a real model's extracted gates."""
+    torch.manual_seed(0)
+    model = build_model(arch, 5, 8, 3, "default", 30, seed=1)
+    acts = gates.extract(model, torch.randn(4, 30, 5))
+    terms = roles.change_terms(acts, arch)
+    state = roles.memory_state(acts, arch).astype(np.float64)
+    np.testing.assert_allclose(terms["erase"] + terms["write"], state - roles.previous(state),
+                               atol=1e-5)
+
+
+def test_memory_units_are_found_on_held_out_sequences():
+    rng = np.random.default_rng(0)
+    memory = rng.integers(0, 4, size=(40, 30))
+    state = rng.normal(size=(40, 30, 8))
+    state[..., 5] += 2 * memory
+    state[..., 2] -= 1.5 * memory
+    assert set(roles.memory_units(state, memory, share=0.25)) == {2, 5}
+
+
+def synthetic_lstm(n=40, t=60, h=8, trained=True, seed=0):
+    """Gates of an LSTM that erases its memory units with the forget gate at resets (trained)
+    or whose gates ignore the events (step 0)."""
+    rng = np.random.default_rng(seed)
+    is_reset = rng.random((n, t)) < 0.1
+    is_store = (rng.random((n, t)) < 0.1) & ~is_reset
+    memory = np.zeros((n, t), dtype=np.int64)
+    f = np.full((n, t, h), 0.97)
+    i = np.full((n, t, h), 0.05)
+    g = rng.uniform(-0.3, 0.3, (n, t, h))
+    if trained:
+        f[is_reset] = 0.02
+        i[is_store] = 0.95
+    else:
+        f += rng.normal(0, 0.01, f.shape)
+    c = np.zeros((n, t, h))
+    for step in range(t):
+        prev = c[:, step - 1] if step else 0.0
+        c[:, step] = f[:, step] * prev + i[:, step] * g[:, step]
+        stored = is_store[:, step]
+        memory[:, step] = np.where(stored, 1, np.where(is_reset[:, step], 0,
+                                                       memory[:, step - 1] if step else 0))
+    c[..., :2] += 3 * memory[..., None]  # units 0-1 carry the memory
+    acts = {"input": i, "forget": f, "cell_candidate": g, "output": np.full((n, t, h), 0.5),
+            "cell": c, "hidden": np.tanh(c)}
+    factors = {"is_reset": is_reset.astype(np.int64), "is_store": is_store.astype(np.int64),
+               "memory": memory}
+    return acts, factors
+
+
+def test_attribution_finds_the_forget_gate_erasing_at_resets():
+    meta = {"events": {"reset": "is_reset", "store": "is_store"}, "memory": "memory"}
+    acts, factors = synthetic_lstm()
+    rows = {r["event"]: r for r in roles.attribution_rows(acts, factors, meta, "lstm", 0.25)}
+    assert rows["reset"]["term"] == "erase" and rows["store"]["term"] == "write"
+    # The forget term's erasing concentrates at resets, the input term's writing at stores,
+    # each more than the other term's does there.
+    assert rows["reset"]["concentration"] > 1.0 > rows["reset"]["other_concentration"]
+    assert rows["store"]["concentration"] > 1.0 > rows["store"]["other_concentration"]
+    assert rows["reset"]["share_at_event"] > 0.9  # the forget term does the erasing
+    assert rows["reset"]["n_units"] == 2
+    initial, _ = synthetic_lstm(trained=False)
+    rows = {r["event"]: r for r in roles.attribution_rows(initial, factors, meta, "lstm", 0.25)}
+    assert abs(rows["reset"]["concentration"]) < 0.2 and abs(rows["store"]["concentration"]) < 0.2
+
+
+def test_context_dependence_separates_acting_from_inert_tokens():
+    rng = np.random.default_rng(1)
+    n, t, h = 30, 50, 6
+    acting = rng.random((n, t)) < 0.05
+    inert = (rng.random((n, t)) < 0.05) & ~acting
+    forget = np.full((n, t, h), 0.9)
+    forget[acting] = 0.1  # a gate that knows the state
+    meta = {"contexts": {"reset": ["reset_acts", "reset_inert"]}}
+    factors = {"reset_acts": acting.astype(np.int64), "reset_inert": inert.astype(np.int64)}
+    row = roles.context_rows({"forget": forget}, factors, meta, "lstm")[0]
+    assert row["gate"] == "forget" and row["difference"] == pytest.approx(-0.8)
+    forget[inert] = 0.1  # a gate that only reads its input responds to both
+    assert roles.context_rows({"forget": forget}, factors, meta, "lstm")[0][
+        "difference"] == pytest.approx(0.0)
+
+
+def test_measure_on_a_gate_file_and_the_verdict_across_seeds(gate_file):
+    tables = {"attribution": [], "context": []}
+    meta = dict(events={"reset": "is_reset", "store": "is_store"}, memory="memory")
+    for seed in range(5):
+        initial, factors = synthetic_lstm(trained=False, seed=seed)
+        trained, _ = synthetic_lstm(trained=True, seed=seed)
+        inputs = gate_file(factors, {0: initial, 500: trained}, **meta)
+        out = roles.measure(inputs, Run("synthetic", "lstm", "default", seed),
+                            Settings(memory_units=0.25))
+        for name, table in out.items():
+            tables[name].append(table.assign(task="synthetic", arch="lstm", init="default",
+                                             seed=seed, solved=True))
+    attribution = pd.concat(tables["attribution"], ignore_index=True)
+    assert set(attribution["step"]) == {0, 500} and set(attribution["final_step"]) == {500}
+    verdicts = aggregate.role_verdicts(attribution, pd.concat(tables["context"]), SETTINGS)
+    reset = verdicts[verdicts["prediction"] == "the forget term's erase concentrates at resets"]
+    assert reset.iloc[0]["verdict"] == "supported" and reset.iloc[0]["change"] > 1.0
+    lead = verdicts[verdicts["prediction"] == "the forget term more than the input term at resets"]
+    assert lead.iloc[0]["verdict"] == "supported"
