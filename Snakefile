@@ -32,9 +32,9 @@ include: "workflow/rules/training.smk"
 include: "workflow/rules/roles.smk"
 include: "workflow/rules/decodability.smk"
 include: "workflow/rules/event_locking.smk"
+include: "workflow/rules/causal.smk"
 include: "workflow/rules/dependence.smk"
 include: "workflow/rules/saturation.smk"
-include: "workflow/rules/causal.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -9,40 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gateroles import report
 from gateroles.analyses.causal.aggregate import ABLATION, CLAIM, EVENTS, SWAP
 from gateroles.report import Inputs, cis, evidence_row, fmt, html_table
 
-FOLD_ROWS = 12  # longer tables are folded into <details>
-
-
-def _seeds(frame: pd.DataFrame) -> list[str]:
-    return [f"{a} / {n}" for a, n in zip(frame["seeds_agreeing"], frame["n_seeds"], strict=True)]
-
-
-def verdict_table(c3: pd.DataFrame) -> pd.DataFrame:
-    """The C3 verdict rows for display."""
-    if c3.empty:
-        return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
-    return pd.DataFrame({
-        "task": c3["task"], "arch": c3["arch"], "init": c3["init"],
-        "prediction": c3["prediction"],
-        "trained [CI]": cis(c3, ["trained", "trained_ci_low", "trained_ci_high"]),
-        "step 0 [CI]": cis(c3, ["initial", "initial_ci_low", "initial_ci_high"]),
-        "change [CI]": cis(c3, ["change", "change_ci_low", "change_ci_high"]),
-        "p (Holm)": c3["p_adjusted"].map(lambda p: fmt(p, 4)),
-        "seeds agreeing": _seeds(c3),
-        "unsolved": c3["n_unsolved"],
-        "verdict": c3["verdict"],
-        "note": c3["note"].fillna(""),
-    })
-
 
 def fold(frame: pd.DataFrame, summary: str) -> str:
-    """The table's HTML, inside a <details> when it is long."""
-    html = html_table(frame)
-    if len(frame) <= FOLD_ROWS:
-        return html
-    return f"<details><summary>{summary} ({len(frame)} rows)</summary>{html}</details>"
+    """The table's HTML, inside a <details> when it is long (`report.folded`)."""
+    return report.folded(html_table(frame), summary, len(frame))
 
 
 def _count_sentence(rows: pd.DataFrame, what: str) -> str:
@@ -202,7 +176,7 @@ def section(inputs: Inputs) -> dict:
         "matrix_sentences": matrix_sentences(c3),
         "ablation_sentences": ablation_sentences(ablation),
         "swap_sentences": swap_sentences(swaps),
-        "verdict_table": fold(verdict_table(c3), "All C3 predictions"),
+        "verdict_table": fold(report.verdict_table(c3), "All C3 predictions"),
         "ablation_table": fold(ablation_table(ablation), "Unit ablation per role and k"),
         "swap_table": fold(swap_table(swaps, c3), "Block swaps"),
         "figures": inputs.figures("causal_matrix", "causal_null"),
