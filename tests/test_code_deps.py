@@ -12,14 +12,14 @@ from gateroles import code_deps
 JOB_MODULES = ["gateroles.training", "gateroles.extraction", "gateroles.report",
                *[f"gateroles.analyses.{analysis}.{part}"
                  for analysis in ("training", "event_locking", "saturation", "decodability",
-                                  "dependence", "roles", "gradient_flow")
+                                  "dependence", "roles", "gradient_flow", "causal")
                  for part in ("aggregate", "figures", "section")],
                *[f"gateroles.analyses.{analysis}.measure"
                  for analysis in ("event_locking", "saturation", "decodability", "dependence",
-                                  "roles", "gradient_flow")]]
-# Analyses that rebuild the models from their checkpoints (not only the gate file): their code
-# does depend on gateroles.models.
-MODEL_ANALYSES = ("training.aggregate", "gradient_flow.measure")
+                                  "roles", "gradient_flow", "causal")]]
+# Analyses that rebuild the models from their checkpoints (not only the gate file) or run them
+# (interventions): their code does depend on gateroles.models.
+MODEL_ANALYSES = ("training.aggregate", "gradient_flow.measure", "causal.measure")
 
 
 def test_every_gateroles_module_a_job_loads_is_a_declared_input():

@@ -305,3 +305,30 @@ def test_swap_rules_for_variants():
     np.testing.assert_allclose(g["forget"][:, 0], before["input"][:, 0], atol=1e-6)
     swapped(_x()).sum().backward()  # the copy kept its gradient hooks
     assert not swapped.rnn.weight_ih_l0.grad[H:2 * H].any()
+
+
+def test_forward_conditions_reduce_keeps_only_the_reductions():
+    model, x = _model("lstm"), _x()
+    conditions = [None, {"forget": (_at(3), 1.0)}, {"output": (_at(5), 0.0)}]
+    full = interventions.forward_conditions(model, x, conditions, batch_size=2 * N)
+    reduced = interventions.forward_conditions(model, x, conditions, batch_size=2 * N,
+                                               reduce=lambda out: out["outputs"].sum())
+    assert reduced == [part["outputs"].sum() for part in full]
+
+
+@pytest.mark.parametrize("arch,gate", [("lstm", "forget"), ("gru", "update"),
+                                       ("lstm_cifg", "input")])
+def test_forward_unit_groups_equals_forward_conditions(arch, gate):
+    model, x = _model(arch), _x(n=5)
+    rng = np.random.default_rng(0)
+    where = rng.random((5, T)) < 0.3
+    groups = rng.random((7, H)) < 0.4
+    grouped = interventions.forward_unit_groups(model, x, gate, where, groups, 1.0,
+                                                batch_size=15)
+    separate = interventions.forward_conditions(
+        model, x, [{gate: (where[:, :, None] & g, 1.0)} for g in groups], batch_size=15)
+    assert len(grouped) == len(separate) == 7
+    for a, b in zip(grouped, separate, strict=True):
+        for name in b:
+            np.testing.assert_allclose(a[name], b[name], atol=1e-6)
+    assert np.abs(grouped[0]["outputs"] - grouped[1]["outputs"]).max() > 1e-4

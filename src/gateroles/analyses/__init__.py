@@ -18,6 +18,7 @@ and a rules file `workflow/rules/<analysis>.smk`. See README "How to add an anal
 CLAIMS = {
     "C1": ("role emergence", ("roles", "decodability")),
     "C2": ("event-locked dynamics", ("event_locking",)),
+    "C3": ("causal roles", ("causal",)),
     "C5": ("disentanglement", ("dependence",)),
     "C6": ("gradient highway", ("gradient_flow",)),
 }
