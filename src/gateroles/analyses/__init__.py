@@ -18,5 +18,6 @@ and a rules file `workflow/rules/<analysis>.smk`. See README "How to add an anal
 CLAIMS = {
     "C1": ("role emergence", ("roles", "decodability")),
     "C2": ("event-locked dynamics", ("event_locking",)),
+    "C4": ("roles come from wiring", ("wiring",)),
     "C5": ("disentanglement", ("dependence",)),
 }
