@@ -332,6 +332,17 @@ def test_roles_that_follow_the_position_are_supported():
     assert set(stats.adjust_verdicts(rows, 0.95)["verdict"]) == {"supported"}
 
 
+def test_attribution_is_untestable_where_the_default_run_does_not_show_it():
+    table = positions_table("position")
+    attribution = table["measure"] == ATTRIBUTION
+    table.loc[attribution, "value"] = np.random.default_rng(1).normal(0, 0.02,
+                                                                      attribution.sum())
+    rows = pd.DataFrame(wiring.position_verdicts(table, STATS))
+    swap_rows = rows[rows["init"] == wiring.SWAP]
+    assert len(swap_rows) == 2 and set(swap_rows["verdict"]) == {"untestable"}
+    assert swap_rows["note"].str.contains("default run").all()
+
+
 def test_roles_that_follow_the_starting_block_are_not():
     rows = pd.DataFrame(wiring.position_verdicts(positions_table("block"), STATS))
     verdicts = dict(zip(rows["prediction"], rows["verdict"], strict=True))

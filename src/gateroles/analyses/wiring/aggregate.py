@@ -32,7 +32,8 @@ effect in the input position minus in the forget position (> 0); and the positio
 difference between the blocks, averaged over positions) (> 0: the position explains more
 than the starting weights). From the C1 attribution of the swap run: the block that started
 in the input position (i0) does more of the erasing at resets once trained in the forget
-position, and f0 more of the writing at stores in the input position. Each decided on the
+position, and f0 more of the writing at stores in the input position; `untestable` where
+the same measure does not show the role in the default run either. Each decided on the
 change from step 0 (`stats.prediction_row`), over the seeds where both runs solved the task.
 
 **Rewiring.** Per trained `lstm`/`default` model that solved its task: the normalised score
@@ -385,19 +386,40 @@ def position_verdicts(positions: pd.DataFrame, stats_settings: stats.Settings) -
                 trained, initial, +1, stats_settings, **keys, init=f"default + {SWAP}",
                 prediction=f"at {event}s the position ({role} {verb}) explains more than the "
                            f"starting block"))
-        swap = t[(t["measure"] == ATTRIBUTION) & (t["init"] == SWAP)]
+        attribution = t[t["measure"] == ATTRIBUTION]
         for term, event in TERM_EVENT.items():
-            part = swap[(swap["event"] == event) & (swap["position"] == TERM_POSITION[term])]
-            if part.empty:
+            here = attribution[(attribution["event"] == event)
+                               & (attribution["position"] == TERM_POSITION[term])]
+            swap, default = here[here["init"] == SWAP], here[here["init"] == "default"]
+            if swap.empty:
                 continue
-            block = part["block"].iloc[0]
-            trained, initial = _per_phase(part.set_index(["seed", "phase"])["value"])
-            rows.append(stats.prediction_row(
+            block = swap["block"].iloc[0]
+            trained, initial = _per_phase(swap.set_index(["seed", "phase"])["value"])
+            row = stats.prediction_row(
                 trained, initial, +1, stats_settings, **keys, init=SWAP,
                 prediction=f"block {block}, trained in the {TERM_POSITION[term]} position, "
                            f"does more of the {'erasing' if term == 'erase' else 'writing'} "
-                           f"at {event}s than elsewhere"))
+                           f"at {event}s than elsewhere")
+            rows.append(_unless_shown_by_default(row, default, stats_settings))
     return rows
+
+
+def _unless_shown_by_default(row: dict, default: pd.DataFrame, stats_settings: stats.Settings
+                             ) -> dict:
+    """`untestable` unless the same measure shows the role in the default run (the other
+    block in the same position, change from step 0 supported at the unadjusted level): a
+    measure that does not show the role where PyTorch put the block cannot tell whether the
+    moved block took it on."""
+    trained, initial = _per_phase(default.set_index(["seed", "phase"])["value"])
+    reference = stats.change_from_init(trained, initial, +1,
+                                       confidence=stats_settings.confidence,
+                                       min_seeds=stats_settings.min_seeds)
+    if reference["verdict"] == stats.SUPPORTED or row["verdict"] == stats.INSUFFICIENT:
+        return row
+    note = (f"untestable: in the default run this measure does not show the role either "
+            f"(change from step 0 {reference['mean']:.3f} [{reference['ci_low']:.3f}, "
+            f"{reference['ci_high']:.3f}], {reference['verdict']})")
+    return {**row, "verdict": stats.UNTESTABLE, "note": note}
 
 
 # --------------------------------------------------------------------------- rewiring
@@ -504,8 +526,8 @@ def rewire_verdicts(rewire: pd.DataFrame, scores: pd.DataFrame | None, runs: pd.
             initial = q[q["step"] == 0].set_index("seed")["value"].sort_index()
             rows.append(stats.prediction_row(
                 trained, initial, direction, stats_settings, **keys,
-                prediction=f"the gate in the {role} position comes to {verb.removesuffix('s')} "
-                           f"at {event}s (the block that was the {OTHER[role]} gate)",
+                prediction=f"the gate in the {role} position (the former {OTHER[role]} gate) "
+                           f"moves toward its role: {verb} at {event}s",
                 note="step 0 = right after the swap"))
         q = r[r["quantity"] == "distance from the positions' trained effects"]
         if len(q):
