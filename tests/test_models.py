@@ -77,8 +77,9 @@ def test_specs_name_gates_states_and_sigmoids():
 
 def test_which_init_arms_apply():
     table = {a: tuple(i for i in INIT_ARMS if init_applies(a, i)) for a in ARCHITECTURES}
-    assert table == {"lstm": INIT_ARMS, "gru": INIT_ARMS, "lstm_nog": INIT_ARMS,
-                     "lstm_cifg": INIT_ARMS, "lstm_nig": ("default", "forget_bias_1"),
+    shared = ("default", "forget_bias_1", "chrono")  # swap_forget_input: plain lstm only
+    assert table == {"lstm": INIT_ARMS, "gru": shared, "lstm_nog": shared,
+                     "lstm_cifg": shared, "lstm_nig": ("default", "forget_bias_1"),
                      "lstm_nfg": ("default",), "rnn": ("default",)}
     for arch, arm in (("lstm_nfg", "forget_bias_1"), ("lstm_nig", "chrono"), ("rnn", "chrono")):
         with pytest.raises(ValueError, match="does not apply"):

@@ -24,7 +24,7 @@ LSTM_GATES = ("input", "forget", "cell_candidate", "output")
 GRU_GATES = ("reset", "update", "candidate")
 BLOCKS = {"lstm": LSTM_GATES, "gru": GRU_GATES, "rnn": ()}
 
-INIT_ARMS = ("default", "forget_bias_1", "chrono")
+INIT_ARMS = ("default", "forget_bias_1", "chrono", "swap_forget_input")
 
 
 @dataclass(frozen=True)
@@ -90,13 +90,17 @@ def init_applies(arch: str, init: str) -> bool:
     `default` applies to every architecture; `forget_bias_1` needs a keep gate (forget or
     update: not `lstm_nfg`, not `rnn`); `chrono` sets b_f and b_i = -b_f, so it needs a keep
     gate and an input gate or a coupled one (not `lstm_nfg`, `lstm_nig`, `rnn`; on the GRU it
-    sets the update gate only, as its input side is coupled, z vs 1 - z).
+    sets the update gate only, as its input side is coupled, z vs 1 - z). `swap_forget_input`
+    (PyTorch's default, then the forget and input blocks exchanged: claim C4's "same initial
+    weights in two positions") applies to the plain `lstm` only.
     """
     s = spec(arch)
     if init not in INIT_ARMS:
         raise ValueError(f"unknown init arm {init!r}; allowed: {', '.join(INIT_ARMS)}")
     if init == "default":
         return True
+    if init == "swap_forget_input":
+        return arch == "lstm"
     if s.keep_gate is None:
         return False
     return init == "forget_bias_1" or s.cell == "gru" or "input" in s.gates

@@ -88,6 +88,11 @@ def _semantic_problems(config: dict) -> list[str]:
     if n_extract > data["n_test"]:
         problems.append(f"config key 'extraction.n_sequences': {n_extract} is more than the "
                         f"test split has (data.n_test = {data['n_test']})")
+    for key in ("tasks", "forget_bias_tasks"):
+        extra = [t for t in config["wiring"][key] if t not in config["study"]["tasks"]]
+        if extra:
+            problems.append(f"config key 'wiring.{key}': {', '.join(extra)} not in study.tasks "
+                            f"({', '.join(config['study']['tasks'])})")
     for name in config["study"]["tasks"]:
         # The generators know their own constraints (e.g. probabilities summing to > 1).
         try:

@@ -33,6 +33,11 @@ Initialisation arms (the forget/keep gate's bias is what they change; `init_appl
   halves: not on `lstm_nfg`, `lstm_nig` (no input gate to set: half of chrono is another arm)
   or `rnn`. On `lstm_cifg` the tie *is* b_i = -b_f. The GRU has no separate input gate: chrono
   sets the update gate's bias only.
+- `swap_forget_input` (claim C4, the same initial weights in two positions): PyTorch's default,
+  then the forget and input blocks exchanged in weight_ih, weight_hh, bias_ih and bias_hh
+  (`swap_rows`). For a seed, the block that starts in the forget position of the `default` run
+  starts in the input position here and vice versa; everything else (read-out, cell candidate
+  and output rows, data, batch order) is the same. Plain `lstm` only.
 For the GRU the analogue of the forget gate is the update gate z, because in PyTorch's
 convention `h = (1 - z) * n + z * h_prev`: z near 1 keeps the state.
 """
@@ -182,6 +187,9 @@ def initialise(model: RecurrentModel, arm: str, seq_len: int, generator: torch.G
                          f"to set); arms for {model.arch}: {', '.join(allowed)}")
     if arm == "default":
         return
+    if arm == "swap_forget_input":
+        swap_rows(model.rnn, model.arch, "forget", "input")
+        return
     rnn, hidden, s = model.rnn, model.rnn.hidden_size, model.spec
     for layer in range(rnn.num_layers):
         if arm == "forget_bias_1":
@@ -197,6 +205,19 @@ def initialise(model: RecurrentModel, arm: str, seq_len: int, generator: torch.G
             inp = gate_rows(model.arch, "input", hidden)
             b_ih[inp] = -b_f
             b_hh[inp] = 0.0
+
+
+@torch.no_grad()
+def swap_rows(rnn: nn.RNNBase, arch: str, gate_a: str, gate_b: str) -> None:
+    """Exchange, in place, the rows of `gate_a` and `gate_b` in weight_ih, weight_hh, bias_ih
+    and bias_hh of every layer of `rnn` (the module of an `arch` model)."""
+    hidden = rnn.hidden_size
+    a, b = gate_rows(arch, gate_a, hidden), gate_rows(arch, gate_b, hidden)
+    for layer in range(rnn.num_layers):
+        for param in layer_parameters(rnn, layer):
+            rows_a = param[a].clone()
+            param[a] = param[b]
+            param[b] = rows_a
 
 
 def _set_keep_bias(model: RecurrentModel, layer: int, value: torch.Tensor) -> None:

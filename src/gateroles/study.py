@@ -52,12 +52,36 @@ class Run:
         return f"{self.task}/{self.arch}/{self.init}/seed{self.seed}"
 
 
-def cells(config: dict) -> list[Cell]:
-    """Every (task, arch, init) of the study grid, in grid order; pairs of an architecture and
-    an init arm that does not apply to it (`architectures.init_applies`) are skipped."""
+def cells(config: dict, main_only: bool = False) -> list[Cell]:
+    """Every (task, arch, init) of the study grid, in grid order: the main grid (`study`),
+    then the cells claim C4 adds (`wiring_cells`) that it lacks. Pairs of an architecture and
+    an init arm that does not apply to it (`architectures.init_applies`) are skipped.
+    `main_only`: the main grid alone."""
     s = config["study"]
-    return [Cell(*key) for key in itertools.product(s["tasks"], s["architectures"], s["inits"])
+    main = [Cell(*key) for key in itertools.product(s["tasks"], s["architectures"], s["inits"])
             if init_applies(key[1], key[2])]
+    if main_only:
+        return main
+    return list(dict.fromkeys(main + wiring_cells(config)))
+
+
+def wiring_cells(config: dict) -> list[Cell]:
+    """The cells of claim C4 (`wiring` section; none without it), per task in `wiring.tasks`:
+    the reference `lstm`/default, every variant of `wiring.architectures` (default init), and
+    with `wiring.two_positions` the `lstm`/swap_forget_input arm; per task in
+    `wiring.forget_bias_tasks`: `lstm`/default, `lstm`/forget_bias_1 and `gru`/default (the
+    LSTM-GRU gap with and without a forget bias of 1). May repeat main-grid cells."""
+    w = config.get("wiring") or {}
+    out = []
+    for task in w.get("tasks", ()):
+        out.append(Cell(task, "lstm", "default"))
+        out += [Cell(task, arch, "default") for arch in w.get("architectures", ())]
+        if w.get("two_positions", False):
+            out.append(Cell(task, "lstm", "swap_forget_input"))
+    for task in w.get("forget_bias_tasks", ()):
+        out += [Cell(task, "lstm", "default"), Cell(task, "lstm", "forget_bias_1"),
+                Cell(task, "gru", "default")]
+    return list(dict.fromkeys(out))
 
 
 def runs(config: dict) -> list[Run]:

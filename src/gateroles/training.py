@@ -141,9 +141,15 @@ def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def train(splits: dict[str, Task], arch: str, init: str, seed: int, settings: TrainSettings,
-          progress=None) -> TrainResult:
+          progress=None, *, start_state: dict[str, torch.Tensor] | None = None
+          ) -> TrainResult:
     """Train for `settings.steps` steps (with `early_stop`, until the validation split is
     solved); checkpoint on the schedule and at the last step.
+
+    `start_state` (a `state_dict` of an `arch` model): start from these weights instead of a
+    fresh initialisation (fine-tuning; `init` is then unused). Everything else is the same
+    loop: a fresh Adam, batches drawn in the order `seed` gives, checkpoint 0 = the given
+    weights; a start that already passes the threshold has `steps_to_solve` 0.
 
     Raises FloatingPointError when the loss stops being finite. Progress lines go to
     `progress` (default: the current `sys.stderr`, which a workflow job points at its log).
@@ -152,14 +158,22 @@ def train(splits: dict[str, Task], arch: str, init: str, seed: int, settings: Tr
     device = resolve_device(settings.device)
     train_task = splits["train"]
     model = build_model(arch, train_task.input_size, settings.hidden_size, train_task.n_outputs,
-                        init, train_task.length, seed).to(device)
+                        init, train_task.length, seed)
+    if start_state is not None:
+        model.load_state_dict(start_state)
+        model.check_constraints()
+    model = model.to(device)
     data = TaskTensors(train_task, device)
     val = TaskTensors(splits["validation"], device)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
     batches = torch.Generator().manual_seed(seed)
     wanted = set(settings.checkpoints)
     result = TrainResult(model=model, checkpoints={0: snapshot(model)})
-    result.log.append({"step": 0, "train_loss": np.nan, **_val_row(evaluate(model, val))})
+    start = evaluate(model, val)
+    result.log.append({"step": 0, "train_loss": np.nan, **_val_row(start)})
+    if start_state is not None and is_solved(train_task.kind, start["score"],
+                                             settings.solved_threshold):
+        result.steps_to_solve = 0
     running, n_running = 0.0, 0
     for step in range(1, settings.steps + 1):
         idx = torch.randint(data.inputs.shape[0], (settings.batch_size,), generator=batches)

@@ -7,6 +7,9 @@ validate(config, REPO / "config" / "schema.yaml")
 ENV = "../../envs/gateroles.yaml"
 SEEDS = config["study"]["seeds"]
 CELLS = study.cells(config)
+# The cells of the expensive per-model analyses (decodability, dependence): the main grid,
+# without the cells only claim C4 adds unless `wiring.all_analyses`.
+ANALYSIS_CELLS = CELLS if config["wiring"]["all_analyses"] else study.cells(config, True)
 CELL = "{task}/{arch}/{init}"
 
 
@@ -27,9 +30,12 @@ def per_run(name):
     return [f"results/runs/{run.path}/{name}" for run in study.runs(config)]
 
 
-def per_cell(pattern):
-    """`pattern` (with the cell wildcards) expanded over every cell of the grid."""
-    return [pattern.format(task=c.task, arch=c.arch, init=c.init) for c in CELLS]
+def per_cell(pattern, cells=None):
+    """`pattern` (with the cell wildcards) expanded over every cell of the grid (or `cells`)."""
+    return [
+        pattern.format(task=c.task, arch=c.arch, init=c.init)
+        for c in (CELLS if cells is None else cells)
+    ]
 
 
 def lib(*modules):
@@ -66,12 +72,14 @@ REPORT_TABLES = {}
 REPORT_FIGURES = {}
 FIGURES = []
 CELL_RULES = []
+RULE_CELLS = {}  # per-cell rules that run on some cells only: rule -> its cells
 SINGLE_RULES = []
 
 
 def benchmark_files():
     """Benchmark files of every job upstream of the report (runtime of each step)."""
     files = [f for name in CELL_RULES for f in per_cell(bench(name))]
+    files += [f for name, cells in RULE_CELLS.items() for f in per_cell(bench(name), cells)]
     return files + [bench(name, per_cell_job=False) for name in SINGLE_RULES]
 
 

@@ -10,7 +10,7 @@ REPORT_TABLES.update(
 DECODABILITY_FIGURES = ["c1_selectivity_heatmap", "c1_emergence", "c1_task_vs_control"]
 REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in DECODABILITY_FIGURES})
 FIGURES += [f for name in DECODABILITY_FIGURES for f in figure_outputs(name)]
-CELL_RULES.append("decodability")
+RULE_CELLS["decodability"] = ANALYSIS_CELLS  # main grid (wiring.all_analyses: all)
 SINGLE_RULES += ["aggregate_decodability"] + [f"fig_{name}" for name in DECODABILITY_FIGURES]
 
 
@@ -42,7 +42,7 @@ rule aggregate_decodability:
     input:
         code=lib("gateroles.analyses.decodability.aggregate"),
         runs="results/tables/runs.csv",
-        probes=per_cell(cell_table("decodability", "probes")),
+        probes=per_cell(cell_table("decodability", "probes"), ANALYSIS_CELLS),
     output:
         probes="results/tables/probes.csv",
         ranking="results/tables/c1_ranking.csv",

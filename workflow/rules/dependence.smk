@@ -8,7 +8,7 @@ REPORT_TABLES.update(
 DEPENDENCE_FIGURES = ["c5_gate_mi", "c5_disentanglement", "c5_unit_factor_mi"]
 REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in DEPENDENCE_FIGURES})
 FIGURES += [f for name in DEPENDENCE_FIGURES for f in figure_outputs(name)]
-CELL_RULES.append("dependence")
+RULE_CELLS["dependence"] = ANALYSIS_CELLS  # main grid (wiring.all_analyses: all)
 SINGLE_RULES += ["aggregate_dependence"] + [f"fig_{name}" for name in DEPENDENCE_FIGURES]
 
 
@@ -42,9 +42,9 @@ rule aggregate_dependence:
     input:
         code=lib("gateroles.analyses.dependence.aggregate"),
         runs="results/tables/runs.csv",
-        gate_mi=per_cell(cell_table("dependence", "gate_mi")),
-        unit_factor=per_cell(cell_table("dependence", "unit_factor")),
-        disentanglement=per_cell(cell_table("dependence", "disentanglement")),
+        gate_mi=per_cell(cell_table("dependence", "gate_mi"), ANALYSIS_CELLS),
+        unit_factor=per_cell(cell_table("dependence", "unit_factor"), ANALYSIS_CELLS),
+        disentanglement=per_cell(cell_table("dependence", "disentanglement"), ANALYSIS_CELLS),
     output:
         gate_mi="results/tables/gate_mi.csv",
         unit_factor="results/tables/unit_factor_mi.csv",

@@ -19,6 +19,7 @@ CLAIMS = {
     "C1": ("role emergence", ("roles", "decodability")),
     "C2": ("event-locked dynamics", ("event_locking",)),
     "C3": ("causal roles", ("causal",)),
+    "C4": ("roles come from wiring", ("wiring",)),
     "C5": ("disentanglement", ("dependence",)),
     "C6": ("gradient highway", ("gradient_flow",)),
 }

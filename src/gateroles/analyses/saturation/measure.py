@@ -20,6 +20,8 @@ def saturation_table(gates: dict[str, np.ndarray], arch: str, low: float, high: 
         right = (values > high).mean(axis=(0, 1))
         rows.append(pd.DataFrame({"gate": gate, "unit": np.arange(values.shape[-1]),
                                   "left": left, "right": right}))
+    if not rows:  # the tanh RNN has no gates
+        return pd.DataFrame(columns=["gate", "unit", "left", "right"])
     return pd.concat(rows, ignore_index=True)
 
 

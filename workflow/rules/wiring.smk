@@ -1,0 +1,203 @@
+# Claim C4, roles come from wiring (gateroles.analyses.wiring): the variants against the full
+# LSTM, the same initial blocks in two positions (lstm / swap_forget_input), and rewiring: each
+# trained lstm / default model with its forget and input blocks swapped, fine-tuned, its gates
+# extracted and measured. The C4 cells themselves are trained, extracted and analysed by the
+# other rules files (study.cells adds them to the grid).
+from gateroles.study import Cell
+
+WIRING_TASKS = config["wiring"]["tasks"]
+REWIRE_CELLS = (
+    [Cell(task, "lstm", "default") for task in WIRING_TASKS]
+    if config["wiring"]["rewire"]["enabled"]
+    else []
+)
+POSITION_CELLS = [Cell(task, "lstm", "default") for task in WIRING_TASKS]
+if config["wiring"]["two_positions"]:
+    POSITION_CELLS += [Cell(task, "lstm", "swap_forget_input") for task in WIRING_TASKS]
+WIRING_FIGURES = {
+    "c4_variants": {"scores": "results/tables/c4_scores.csv"},
+    "c4_two_positions": {"positions": "results/tables/c4_positions.csv"},
+    "c4_rewire": {
+        "rewire": "results/tables/c4_rewire.csv",
+        "curves": "results/tables/c4_curves.csv",
+    },
+}
+if WIRING_TASKS:
+    REPORT_SECTIONS.append("gateroles.analyses.wiring.section")
+    REPORT_TABLES.update(
+        c4="results/tables/c4_verdicts.csv",
+        c4_summary="results/tables/c4_variants.csv",
+        c4_ranking="results/tables/c4_ranking.csv",
+        c4_gap="results/tables/c4_gap.csv",
+        c4_rewiring="results/tables/c4_rewire.csv",
+    )
+    REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in WIRING_FIGURES})
+    FIGURES += [f for name in WIRING_FIGURES for f in figure_outputs(name)]
+    RULE_CELLS.update(rewire=REWIRE_CELLS, extract_rewire=REWIRE_CELLS, wiring=REWIRE_CELLS)
+    SINGLE_RULES += ["aggregate_wiring"] + [f"fig_{name}" for name in WIRING_FIGURES]
+
+
+# The aggregate's tables: only those the config asks for (none may be empty).
+WIRING_INPUTS = {
+    name: files
+    for name, files in {
+        "contrast": per_cell(cell_table("event_locking", "contrast"), POSITION_CELLS),
+        "attribution": per_cell(cell_table("roles", "attribution"), POSITION_CELLS),
+        "rewire_scores": per_cell(cell_table("wiring", "rewire_scores"), REWIRE_CELLS),
+        "rewire_curve": per_cell(cell_table("wiring", "rewire_curve"), REWIRE_CELLS),
+        "rewire_effects": per_cell(cell_table("wiring", "rewire_effects"), REWIRE_CELLS),
+        "scratch_log": [
+            f"results/runs/{cell.path}/seed{seed}/train_log.csv"
+            for cell in REWIRE_CELLS
+            for seed in SEEDS
+        ],
+    }.items()
+    if files
+}
+
+
+rule rewire:
+    input:
+        code=lib("gateroles.analyses.wiring.rewire"),
+        checkpoints=per_seed("checkpoints.pt"),
+    output:
+        checkpoints=per_seed("rewire/checkpoints.pt"),
+        train_log=per_seed("rewire/train_log.csv"),
+        scores=per_seed("rewire/scores.csv"),
+        test=per_seed("rewire/test.json"),
+    log:
+        log("rewire"),
+    benchmark:
+        bench("rewire")
+    wildcard_constraints:
+        arch="lstm",
+        init="default",
+    conda:
+        ENV
+    threads: config["resources"]["train_threads"]
+    resources:
+        mem_mb=2000,
+        runtime=60,
+        gpu=1 if config["training"]["device"] == "cuda" else 0,
+    params:
+        seeds=SEEDS,
+        config=sections("data", "task_params", "model", "training", "wiring", "roles"),
+    script:
+        "../scripts/rewire.py"
+
+
+rule extract_rewire:
+    input:
+        code=lib("gateroles.extraction"),
+        checkpoints=per_seed("rewire/checkpoints.pt"),
+    output:
+        gates=per_seed("rewire/gates.npz"),
+    log:
+        log("extract_rewire"),
+    benchmark:
+        bench("extract_rewire")
+    wildcard_constraints:
+        arch="lstm",
+        init="default",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        seeds=SEEDS,
+        config=sections("data", "task_params", "extraction"),
+    script:
+        "../scripts/extract_gates.py"
+
+
+rule wiring:
+    input:
+        code=lib("gateroles.analyses.wiring.measure"),
+        gates=per_seed("rewire/gates.npz"),
+        scores=per_seed("rewire/scores.csv"),
+        test=per_seed("rewire/test.json"),
+        train_log=per_seed("rewire/train_log.csv"),
+    output:
+        rewire_scores=cell_table("wiring", "rewire_scores"),
+        rewire_curve=cell_table("wiring", "rewire_curve"),
+        rewire_effects=cell_table("wiring", "rewire_effects"),
+    log:
+        log("wiring"),
+    benchmark:
+        bench("wiring")
+    wildcard_constraints:
+        arch="lstm",
+        init="default",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        module="gateroles.analyses.wiring.measure",
+        seeds=SEEDS,
+        config=sections("wiring", "roles", "training"),
+    script:
+        "../scripts/measure.py"
+
+
+rule aggregate_wiring:
+    input:
+        unpack(lambda w: WIRING_INPUTS),
+        code=lib("gateroles.analyses.wiring.aggregate"),
+        runs="results/tables/runs.csv",
+    output:
+        scores="results/tables/c4_scores.csv",
+        variants="results/tables/c4_variants.csv",
+        ranking="results/tables/c4_ranking.csv",
+        gap="results/tables/c4_gap.csv",
+        positions="results/tables/c4_positions.csv",
+        rewire="results/tables/c4_rewire.csv",
+        curves="results/tables/c4_curves.csv",
+        c4="results/tables/c4_verdicts.csv",
+    log:
+        log("aggregate_wiring", per_cell_job=False),
+    benchmark:
+        bench("aggregate_wiring", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        module="gateroles.analyses.wiring.aggregate",
+        config=sections("analysis", "wiring", "roles", "training"),
+    script:
+        "../scripts/aggregate.py"
+
+
+rule fig_wiring:
+    input:
+        unpack(lambda w: WIRING_FIGURES[w.figure]),
+        code=lib("gateroles.analyses.wiring.figures"),
+    output:
+        png=report(
+            "results/figures/{figure}.png",
+            caption="../../src/gateroles/analyses/wiring/captions/{figure}.rst",
+            category="C4 roles come from wiring",
+        ),
+        pdf="results/figures/{figure}.pdf",
+    log:
+        "results/logs/fig_{figure}.log",
+    benchmark:
+        "results/benchmarks/fig_{figure}.tsv"
+    wildcard_constraints:
+        figure="|".join(WIRING_FIGURES),
+    conda:
+        ENV
+    threads: 1
+    params:
+        module="gateroles.analyses.wiring.figures",
+        name="{figure}",
+        config=sections("wiring", "roles", "training"),
+    script:
+        "../scripts/figure.py"
