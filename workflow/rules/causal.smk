@@ -12,7 +12,7 @@ REPORT_FIGURES.update(
     causal_null="results/figures/causal_null.png",
 )
 FIGURES += figure_outputs("causal_matrix") + figure_outputs("causal_null")
-CELL_RULES.append("causal")
+RULE_CELLS["causal"] = ANALYSIS_CELLS  # main grid (wiring.all_analyses: all)
 SINGLE_RULES += ["aggregate_causal", "fig_causal_matrix", "fig_causal_null"]
 
 
@@ -48,10 +48,10 @@ rule aggregate_causal:
     input:
         code=lib("gateroles.analyses.causal.aggregate"),
         runs="results/tables/runs.csv",
-        matrix=per_cell(cell_table("causal", "matrix")),
-        ablation=per_cell(cell_table("causal", "ablation")),
-        ablation_null=per_cell(cell_table("causal", "ablation_null")),
-        swaps=per_cell(cell_table("causal", "swaps")),
+        matrix=per_cell(cell_table("causal", "matrix"), ANALYSIS_CELLS),
+        ablation=per_cell(cell_table("causal", "ablation"), ANALYSIS_CELLS),
+        ablation_null=per_cell(cell_table("causal", "ablation_null"), ANALYSIS_CELLS),
+        swaps=per_cell(cell_table("causal", "swaps"), ANALYSIS_CELLS),
     output:
         c3="results/tables/c3_verdicts.csv",
         matrix="results/tables/causal_matrix.csv",

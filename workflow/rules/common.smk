@@ -7,8 +7,10 @@ validate(config, REPO / "config" / "schema.yaml")
 ENV = "../../envs/gateroles.yaml"
 SEEDS = config["study"]["seeds"]
 CELLS = study.cells(config)
-# The cells of the expensive per-model analyses (decodability, dependence): the main grid,
-# without the cells only claim C4 adds unless `wiring.all_analyses`.
+# The cells the per-model analyses of claims C1, C2, C3, C5 and saturation run on and decide:
+# the main grid, without the cells only claim C4 adds (they would enlarge each claim's Holm
+# family with models the claim is not about), unless `wiring.all_analyses`. C4 and C6 register
+# the extra cells they read (wiring.smk, gradient_flow.smk).
 ANALYSIS_CELLS = CELLS if config["wiring"]["all_analyses"] else study.cells(config, True)
 CELL = "{task}/{arch}/{init}"
 

@@ -3,7 +3,7 @@ REPORT_SECTIONS.append("gateroles.analyses.event_locking.section")
 REPORT_TABLES.update(c2="results/tables/c2_verdicts.csv")
 REPORT_FIGURES.update(event_averages="results/figures/event_averages.png")
 FIGURES += figure_outputs("event_averages")
-CELL_RULES.append("event_locking")
+RULE_CELLS["event_locking"] = ANALYSIS_CELLS  # main grid (wiring.all_analyses: all)
 SINGLE_RULES += ["aggregate_event_locking", "fig_event_averages"]
 
 
@@ -37,9 +37,9 @@ rule aggregate_event_locking:
     input:
         code=lib("gateroles.analyses.event_locking.aggregate"),
         runs="results/tables/runs.csv",
-        contrast=per_cell(cell_table("event_locking", "contrast")),
-        aligned=per_cell(cell_table("event_locking", "aligned")),
-        units=per_cell(cell_table("event_locking", "units")),
+        contrast=per_cell(cell_table("event_locking", "contrast"), ANALYSIS_CELLS),
+        aligned=per_cell(cell_table("event_locking", "aligned"), ANALYSIS_CELLS),
+        units=per_cell(cell_table("event_locking", "units"), ANALYSIS_CELLS),
     output:
         contrast="results/tables/eta_contrast.csv",
         aligned="results/tables/eta_aligned.csv",

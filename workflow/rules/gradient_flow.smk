@@ -6,7 +6,11 @@ REPORT_FIGURES.update(
     c6_gradient_paths="results/figures/c6_gradient_paths.png",
 )
 FIGURES += figure_outputs("c6_gradient_by_lag") + figure_outputs("c6_gradient_paths")
-CELL_RULES.append("gradient_flow")
+# The main grid (wiring.all_analyses: all) and the variants without a cell highway (C6).
+GRADIENT_CELLS = list(
+    dict.fromkeys(ANALYSIS_CELLS + [c for c in CELLS if c.arch in ("rnn", "lstm_nfg")])
+)
+RULE_CELLS["gradient_flow"] = GRADIENT_CELLS
 SINGLE_RULES += ["aggregate_gradient_flow", "fig_c6_gradient_by_lag", "fig_c6_gradient_paths"]
 
 
@@ -40,8 +44,8 @@ rule aggregate_gradient_flow:
     input:
         code=lib("gateroles.analyses.gradient_flow.aggregate"),
         runs="results/tables/runs.csv",
-        by_lag=per_cell(cell_table("gradient_flow", "by_lag")),
-        efold=per_cell(cell_table("gradient_flow", "efold")),
+        by_lag=per_cell(cell_table("gradient_flow", "by_lag"), GRADIENT_CELLS),
+        efold=per_cell(cell_table("gradient_flow", "efold"), GRADIENT_CELLS),
     output:
         by_lag="results/tables/gradient_by_lag.csv",
         efold="results/tables/gradient_efold.csv",

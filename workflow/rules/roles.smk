@@ -5,7 +5,7 @@ REPORT_TABLES.update(c1_roles="results/tables/c1_roles.csv")
 ROLES_FIGURES = ["c1_attribution", "c1_context"]
 REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in ROLES_FIGURES})
 FIGURES += [f for name in ROLES_FIGURES for f in figure_outputs(name)]
-CELL_RULES.append("roles")
+RULE_CELLS["roles"] = ANALYSIS_CELLS  # main grid (wiring.all_analyses: all)
 SINGLE_RULES += ["aggregate_roles"] + [f"fig_{name}" for name in ROLES_FIGURES]
 
 
@@ -38,8 +38,8 @@ rule aggregate_roles:
     input:
         code=lib("gateroles.analyses.roles.aggregate"),
         runs="results/tables/runs.csv",
-        attribution=per_cell(cell_table("roles", "attribution")),
-        context=per_cell(cell_table("roles", "context")),
+        attribution=per_cell(cell_table("roles", "attribution"), ANALYSIS_CELLS),
+        context=per_cell(cell_table("roles", "context"), ANALYSIS_CELLS),
     output:
         attribution="results/tables/c1_attribution.csv",
         context="results/tables/c1_context.csv",

@@ -3,7 +3,7 @@ REPORT_SECTIONS.append("gateroles.analyses.saturation.section")
 REPORT_TABLES.update(saturation_summary="results/tables/saturation_summary.csv")
 REPORT_FIGURES.update(saturation="results/figures/saturation.png")
 FIGURES += figure_outputs("saturation")
-CELL_RULES.append("saturation")
+RULE_CELLS["saturation"] = ANALYSIS_CELLS  # main grid (wiring.all_analyses: all)
 SINGLE_RULES += ["aggregate_saturation", "fig_saturation"]
 
 
@@ -35,7 +35,7 @@ rule aggregate_saturation:
     input:
         code=lib("gateroles.analyses.saturation.aggregate"),
         runs="results/tables/runs.csv",
-        saturation=per_cell(cell_table("saturation", "saturation")),
+        saturation=per_cell(cell_table("saturation", "saturation"), ANALYSIS_CELLS),
     output:
         saturation="results/tables/saturation.csv",
         summary="results/tables/saturation_summary.csv",

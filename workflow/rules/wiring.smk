@@ -34,6 +34,9 @@ if WIRING_TASKS:
     REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in WIRING_FIGURES})
     FIGURES += [f for name in WIRING_FIGURES for f in figure_outputs(name)]
     RULE_CELLS.update(rewire=REWIRE_CELLS, extract_rewire=REWIRE_CELLS, wiring=REWIRE_CELLS)
+    # The two-positions comparison reads the C2 and C1 tables of the swap arm as well.
+    for name in ("event_locking", "roles"):
+        RULE_CELLS[name] = list(dict.fromkeys(RULE_CELLS[name] + POSITION_CELLS))
     SINGLE_RULES += ["aggregate_wiring"] + [f"fig_{name}" for name in WIRING_FIGURES]
 
 

@@ -329,8 +329,10 @@ def positions_table(contrast: pd.DataFrame | None, attribution: pd.DataFrame | N
         frames.append(c.assign(position=c["gate"], measure=EFFECT, value=c["difference"]))
     if attribution is not None and len(attribution):
         a = at_phase(attribution[attribution["arch"] == "lstm"])
+        # C1's attribution measure: where the term's work concentrates (log of its mean
+        # magnitude at the event over elsewhere; the share alone is high at every step).
         frames.append(a.assign(position=a["term"].map(TERM_POSITION), measure=ATTRIBUTION,
-                               value=a["share_at_event"] - a["share_elsewhere"]))
+                               value=a["concentration"]))
     columns = ["task", "seed", "phase", "init", "position", "block", "measure", "event",
                "value", "solved"]
     if not frames:

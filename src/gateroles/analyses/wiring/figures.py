@@ -102,7 +102,8 @@ def _effect_panel(ax, part: pd.DataFrame, event: str, role: str) -> None:
 
 
 def _attribution_panel(ax, part: pd.DataFrame, event: str, position: str) -> None:
-    """The share contrast of the term owned by `position`, in each run (i.e. each block in
+    """The concentration at its event of the term owned by `position` (C1's attribution
+    measure), in each run (i.e. each block in
     that position): step 0 (grey) -> trained (colour), one line per seed."""
     runs = [("default", "default run"), (SWAP, "swap run")]
     for x, (init, _) in enumerate(runs):
@@ -126,13 +127,13 @@ def _attribution_panel(ax, part: pd.DataFrame, event: str, position: str) -> Non
     ax.set_xticks([0, 1], labels)
     ax.set_xlim(-0.5, 1.5)
     term = "erasing (forget)" if position == "forget" else "writing (input)"
-    ax.set_title(f"{term} term's share of the change\nat {event}s minus elsewhere (C1)\n"
+    ax.set_title(f"{term} term: log(mean size at {event}s\n/ mean size elsewhere) (C1)\n"
                  f"predicted: above step 0 (grey), in both runs", fontsize=9.5)
 
 
 def two_positions(positions: pd.DataFrame) -> plt.Figure:
     """Per task: each block's event effects in the forget and in the input position (the two
-    runs of a seed), and the erasing / writing shares in both runs."""
+    runs of a seed), and where the erasing / writing terms concentrate in both runs."""
     data = positions[positions["solved"].astype(bool)] if len(positions) else positions
     if data.empty:
         return plots.no_data("No seed whose default and swapped-init LSTMs both solved the "
