@@ -428,3 +428,6 @@ def test_aggregate_on_empty_inputs_writes_every_table():
             "c4"} <= set(out)
     assert out["c4"].empty and list(out["c4"].columns[:3]) == ["claim", "evidence",
                                                                "prediction"]
+    # every table has its header even when empty (the report reads each one back)
+    assert all(len(table.columns) for table in out.values()), [
+        name for name, table in out.items() if not len(table.columns)]

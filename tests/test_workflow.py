@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -43,8 +44,8 @@ def finished(tmp_path_factory):
 @pytest.mark.slow
 def test_report_has_every_section_and_embedded_figures(finished):
     html = (finished / "results" / "report.html").read_text()
-    for section in ("summary", "tasks", "c1-roles", "c1-decodability", "c2", "c5", "saturation",
-                    "config", "provenance"):
+    for section in ("summary", "tasks", "c1-roles", "c1-decodability", "c2", "c3", "c5", "c6",
+                    "saturation", "config", "provenance"):
         assert f'id="{section}"' in html
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) >= 6
     for fig in ("c1_selectivity_heatmap", "c1_emergence", "c1_task_vs_control"):
@@ -103,6 +104,38 @@ def test_c5_section_and_tables(finished):
     c5 = pd.read_csv(tables / "c5_verdicts.csv")
     assert set(c5["verdict"]) <= {"independent", "dependent", "not shown", "insufficient seeds",
                                   "supported", "contradicted", "inconclusive"}
+
+
+# Claim C4 on the tiny study: two variants, the swapped-init arm and the rewiring.
+TINY_WIRING = {**TINY, "wiring": {"tasks": ["reset_recall"], "architectures": ["lstm_nfg", "rnn"],
+                                  "rewire": {"steps": 20, "first_checkpoint": 5}}}
+
+
+@pytest.mark.slow
+def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(tmp_path):
+    result = run(tmp_path, TINY_WIRING, "--cores", "2", "-q")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    html = (tmp_path / "results" / "report.html").read_text()
+    for fig in ("c4_variants", "c4_two_positions", "c4_rewire"):
+        assert f'id="fig-{fig}"' in html
+    assert 'id="c4"' in html and "roles come from wiring" in html
+    tables = tmp_path / "results" / "tables"
+    runs = pd.read_csv(tables / "runs.csv")
+    assert set(zip(runs["arch"], runs["init"])) == {
+        ("lstm", "default"), ("gru", "default"), ("lstm_nfg", "default"), ("rnn", "default"),
+        ("lstm", "swap_forget_input")}
+    # C1-C3 and C5 decide on the main grid only; C6 adds the variants without a cell highway.
+    for table in ("eta_contrast", "c1_attribution", "causal_matrix", "gate_mi"):
+        frame = pd.read_csv(tables / f"{table}.csv")
+        assert set(frame["arch"]) == {"lstm", "gru"} and set(frame["init"]) == {"default"}, table
+    assert set(pd.read_csv(tables / "gradient_efold.csv")["arch"]) == {"lstm", "gru", "lstm_nfg",
+                                                                        "rnn"}
+    c4 = pd.read_csv(tables / "c4_verdicts.csv")
+    assert {"lstm_nfg", "rnn"} <= set(c4["arch"]) and set(c4["claim"]) == {"C4"}
+    # A gate a variant lacks is absent from its gate file, never filled with a constant.
+    nfg = np.load(tmp_path / "results/runs/reset_recall/lstm_nfg/default/seed0/gates.npz")
+    assert not any("forget" in name for name in nfg.files)
+    assert any("input" in name for name in nfg.files)
 
 
 @pytest.mark.slow

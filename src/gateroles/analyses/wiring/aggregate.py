@@ -273,9 +273,11 @@ def ranking_table(scores: pd.DataFrame, settings: Settings) -> pd.DataFrame:
                      "mean extra steps": float(np.nanmean(list(steps.values()))),
                      "greff_2017": GREFF[arch],
                      "jozefowicz_2015_rank": JOZEFOWICZ.get(arch, np.nan)})
-    frame = pd.DataFrame(rows)
+    columns = ["arch", "removed", *[f"drop {task}" for task in settings.tasks], "mean drop",
+               "mean extra steps", "greff_2017", "jozefowicz_2015_rank"]
+    frame = pd.DataFrame(rows, columns=columns)
     if frame.empty:
-        return frame
+        return frame.assign(measured_rank=[], measured_rank_steps=[])
     gates = frame[frame["arch"].isin(GATE_VARIANTS)]
     frame["measured_rank"] = gates["mean drop"].rank(ascending=False, method="min").reindex(
         frame.index)
@@ -289,6 +291,9 @@ def gap_table(scores: pd.DataFrame, settings: Settings, stats_settings: stats.Se
     """The LSTM-GRU gap with PyTorch's default init and with a forget bias of 1, per task of
     `forget_bias_tasks`: GRU minus LSTM normalised score, and LSTM minus GRU steps to solve
     (positive: the GRU is better / faster), paired by seed (t-intervals)."""
+    columns = ["task", "lstm_init", "lstm_normalised", "gru_normalised", "lstm_solved",
+               "gru_solved", "n_seeds", "score_gap", "score_gap_ci_low", "score_gap_ci_high",
+               "steps_gap", "steps_gap_ci_low", "steps_gap_ci_high", "n_steps_pairs"]
     rows = []
     for task in settings.forget_bias_tasks:
         here = scores[scores["task"] == task]
@@ -311,7 +316,7 @@ def gap_table(scores: pd.DataFrame, settings: Settings, stats_settings: stats.Se
                          "score_gap": g, "score_gap_ci_low": g_lo, "score_gap_ci_high": g_hi,
                          "steps_gap": s, "steps_gap_ci_low": s_lo, "steps_gap_ci_high": s_hi,
                          "n_steps_pairs": int(np.isfinite(steps).sum())})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns)
 
 
 # --------------------------------------------------------------------------- two positions
