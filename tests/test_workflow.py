@@ -121,7 +121,7 @@ def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(tmp_path):
     assert 'id="c4"' in html and "roles come from wiring" in html
     tables = tmp_path / "results" / "tables"
     runs = pd.read_csv(tables / "runs.csv")
-    assert set(zip(runs["arch"], runs["init"])) == {
+    assert set(zip(runs["arch"], runs["init"], strict=True)) == {
         ("lstm", "default"), ("gru", "default"), ("lstm_nfg", "default"), ("rnn", "default"),
         ("lstm", "swap_forget_input")}
     # C1-C3 and C5 decide on the main grid only; C6 adds the variants without a cell highway.
