@@ -46,15 +46,15 @@ def bare_loop(splits, arch, settings, seed):
     mask_val = torch.as_tensor(val.mask)
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     gen = torch.Generator().manual_seed(seed)
-    for step in range(settings.max_steps + 1):
-        if step % settings.eval_every == 0 or step == settings.max_steps:
+    for step in range(settings.steps + 1):
+        if step % settings.eval_every == 0 or step == settings.steps:
             model.eval()
             with torch.no_grad():
                 out = model(x_val)[mask_val]
                 float(nn.functional.cross_entropy(out, y_val[mask_val]))
                 float((out.argmax(-1) == y_val[mask_val]).float().mean())
             model.train()
-        if step == settings.max_steps:
+        if step == settings.steps:
             break
         idx = torch.randint(x.shape[0], (settings.batch_size,), generator=gen)
         out = model(x[idx])
@@ -68,7 +68,7 @@ def bare_loop(splits, arch, settings, seed):
 def train_ratio(splits, arch, settings, repeats):
     """(ours seconds, bare seconds, median ratio) over alternating runs, after a short untimed
     run of each (the process's first forward/backward pays one-time set-up)."""
-    warm_up = replace(settings, max_steps=5)
+    warm_up = replace(settings, steps=5)
     train(splits, arch, "default", 0, warm_up, progress=io.StringIO())
     bare_loop(splits, arch, warm_up, 0)
     ours, bare = [], []
@@ -82,7 +82,7 @@ def train_ratio(splits, arch, settings, repeats):
 
 def variant_cost(splits, arch, settings, repeats):
     """Median over alternating runs of the bare loop on `arch` / the bare loop on `lstm`."""
-    bare_loop(splits, arch, replace(settings, max_steps=5), 0)
+    bare_loop(splits, arch, replace(settings, steps=5), 0)
     ratios = [timed(lambda: bare_loop(splits, arch, settings, 0))
               / timed(lambda: bare_loop(splits, "lstm", settings, 0)) for _ in range(repeats)]
     return statistics.median(ratios)
@@ -101,7 +101,7 @@ def main():
     parser.add_argument("--archs", nargs="+", default=list(ARCHITECTURES), choices=ARCHITECTURES)
     args = parser.parse_args()
     splits = make_splits("reset_recall", {"train": 2000, "validation": 256, "test": 512}, 100, 0)
-    settings = TrainSettings(hidden_size=32, batch_size=64, max_steps=args.steps,
+    settings = TrainSettings(hidden_size=32, batch_size=64, steps=args.steps,
                              solved_threshold=1.01)  # never solved: every run does all steps
     few_validations = replace(settings, eval_every=args.steps + 1)  # first and last step
     print(f"shapes: batch 64, T 100, H 32, reset_recall, {args.steps} steps, 1 thread; "
