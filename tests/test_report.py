@@ -1,5 +1,6 @@
 """The report states no finding in fixed text: its answer follows the tables."""
 
+import numpy as np
 import pandas as pd
 
 from gateroles import report
@@ -44,3 +45,13 @@ def test_the_evidence_row_reports_the_weakest_prediction():
     row = report.evidence_row(rows, "C2", "e")
     assert row["verdict"] == "mixed" and row["effect"].startswith("weak (t, gru)")
     assert row["seeds"] == "3 / 5" and "1 supported" in row["basis"]
+
+
+def test_a_prediction_without_a_step_0_version_is_not_called_a_change():
+    rows = pd.DataFrame({"claim": "C4", "evidence": "e", "prediction": ["slower"],
+                         "task": "t", "arch": "lstm_nfg", "init": "default",
+                         "verdict": ["supported"], "change": [235.0], "change_ci_low": [160.0],
+                         "change_ci_high": [310.0], "initial": [np.nan], "p_adjusted": [0.01],
+                         "seeds_agreeing": [5], "n_seeds": [5]})
+    effect = report.evidence_row(rows, "C4", "e")["effect"]
+    assert "trained (no step-0 version)" in effect and "change from step 0" not in effect

@@ -138,6 +138,8 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
         interval = ci(weakest[value], weakest[f"{value}_ci_low"], weakest[f"{value}_ci_high"],
                       decimals)
         what = "change from step 0" if value == "change" else value
+        if value == "change" and not np.isfinite(weakest.get("initial", 0.0)):
+            what = "trained (no step-0 version)"  # decided on the trained effect alone
         effect = (f"{weakest['prediction']} ({weakest['task']}, {weakest['arch']}), {what}: "
                   f"{interval}")
         agree = tested["seeds_agreeing"] / tested["n_seeds"]
