@@ -6,9 +6,12 @@ REPORT_FIGURES.update(
     c6_gradient_paths="results/figures/c6_gradient_paths.png",
 )
 FIGURES += figure_outputs("c6_gradient_by_lag") + figure_outputs("c6_gradient_paths")
-# The main grid (wiring.all_analyses: all) and the variants without a cell highway (C6).
+# The main grid (wiring.all_analyses: all) and the architectures without a keep gate (rnn,
+# lstm_nfg: no gated highway to compare with), which C6's predictions need.
+from gateroles.architectures import spec
+
 GRADIENT_CELLS = list(
-    dict.fromkeys(ANALYSIS_CELLS + [c for c in CELLS if c.arch in ("rnn", "lstm_nfg")])
+    dict.fromkeys(ANALYSIS_CELLS + [c for c in CELLS if spec(c.arch).keep_gate is None])
 )
 RULE_CELLS["gradient_flow"] = GRADIENT_CELLS
 SINGLE_RULES += ["aggregate_gradient_flow", "fig_c6_gradient_by_lag", "fig_c6_gradient_paths"]

@@ -46,9 +46,7 @@ def event_averages(aligned: pd.DataFrame) -> plt.Figure:
             ax.set_ylabel("mean gate activation")
             if r == len(panels) - 1:
                 ax.set_xlabel("steps from event")
-        handles, labels = axes[r, 0].get_legend_handles_labels()
-        axes[r, -1].legend(handles, labels, fontsize=9, loc="center left",
-                           bbox_to_anchor=(1.02, 0.5), frameon=False)
+        plots.legend_right(axes[r, 0], axes[r, -1])
     fig.suptitle("Event-triggered gate averages (mean over units; band: 95% CI over solved "
                  "seeds)", y=1.0)
     fig.tight_layout()

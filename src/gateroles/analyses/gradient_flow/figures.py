@@ -85,9 +85,7 @@ def gradient_by_lag(by_lag: pd.DataFrame) -> plt.Figure:
             ax.set_ylabel("||dL_t/d state_{t-k}||\n/ value at lag 0")
             if r == len(tasks) - 1:
                 ax.set_xlabel("lag k (steps)")
-        handles, labels = axes[r, 0].get_legend_handles_labels()
-        axes[r, -1].legend(handles, labels, fontsize=9, loc="center left",
-                           bbox_to_anchor=(1.02, 0.5), frameon=False)
+        plots.legend_right(axes[r, 0], axes[r, -1])
     fig.suptitle("Gradient norm by lag (mean over solved seeds, band: 95% bootstrap CI; dotted: "
                  "1/e)", y=1.0)
     fig.tight_layout()
