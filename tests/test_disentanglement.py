@@ -33,6 +33,7 @@ from scipy.stats import special_ortho_group
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.metrics import mutual_info_score
 from sklearn.svm import LinearSVC
+from sklearn.svm import _liblinear as liblinear
 
 from gateroles.disentanglement import (
     NullResult,
@@ -276,6 +277,35 @@ def test_sap_matches_reference():
             ours = sap(codes[tr], f[tr], codes[te], f[te])
             ref = ref_sap(codes[tr].T, f[tr].T, codes[te].T, f[te].T)
         assert ours == pytest.approx(ref, abs=1e-9)
+
+
+@pytest.mark.parametrize("C, seed", [(0.01, 0), (1.0, 3)])
+def test_sap_matrix_is_exactly_linear_svc_per_code(C, seed, capfd):
+    # The SAP fits call liblinear directly (no per-fit label encoding and checks): every score
+    # must be the one scikit-learn's seeded LinearSVC gives, on binary, rare, multi-class and
+    # non-integer labels, for codes near 0 and squashed into (0, 1).
+    rng = np.random.default_rng(seed)
+    n = 1200
+    f = np.column_stack([rng.integers(0, 7, n), (rng.random(n) < 0.1).astype(int),
+                         rng.integers(0, 2, n) * 3 + 7])
+    codes = rng.standard_normal((n, 5)) + 0.4 * f[:, [0, 1, 2, 0, 1]]
+    codes[:, 4] = 1 / (1 + np.exp(-codes[:, 4]))
+    codes = codes.astype(np.float32)
+    tr, te = slice(0, 700), slice(700, n)
+    expected = np.zeros((5, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # liblinear convergence, in both
+        for j in range(5):
+            for k in range(3):
+                svc = LinearSVC(C=C, class_weight="balanced", random_state=seed)
+                svc.fit(codes[tr, j : j + 1].astype(np.float64), f[tr, k])
+                predicted = svc.predict(codes[te, j : j + 1].astype(np.float64))
+                expected[j, k] = np.mean(predicted == f[te, k])
+        liblinear.set_verbosity_wrap(1)  # left verbose by another caller: ours stays silent
+        ours = _sap_matrix(codes[tr], f[tr], codes[te], f[te], C=C, standardize=False,
+                           seed=seed)
+    np.testing.assert_array_equal(ours, expected)
+    assert capfd.readouterr().out == ""
 
 
 def test_sap_standardize_rescues_narrow_offset_codes():

@@ -65,12 +65,16 @@ sequences shuffled against the codes' (time within a sequence kept).
 from __future__ import annotations
 
 import inspect
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import sklearn
 from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.svm import LinearSVC
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.svm import _liblinear as liblinear
+from sklearn.svm._base import _get_liblinear_solver_type
+from sklearn.utils import check_random_state
 
 from gateroles.information import discretize, entropy, mi_matrix_discrete, permutation_p_value
 
@@ -430,13 +434,50 @@ def _sap_matrix(x_tr, y_tr, x_te, y_te, C: float, standardize: bool, seed: int) 
         std[std == 0] = 1.0
         x_tr, x_te = (x_tr - mean) / std, (x_te - mean) / std
     scores = np.zeros((x_tr.shape[1], y_tr.shape[1]))
-    with _validated_inputs():
+    for k in range(y_tr.shape[1]):
+        svm = _OneFeatureSVC(y_tr[:, k], C, seed)
         for j in range(x_tr.shape[1]):
-            for k in range(y_tr.shape[1]):
-                clf = LinearSVC(C=C, class_weight="balanced", random_state=seed)
-                clf.fit(x_tr[:, j : j + 1], y_tr[:, k])
-                scores[j, k] = np.mean(clf.predict(x_te[:, j : j + 1]) == y_te[:, k])
+            scores[j, k] = np.mean(svm.fit_predict(x_tr[:, j], x_te[:, j]) == y_te[:, k])
     return scores
+
+
+class _OneFeatureSVC:
+    """``LinearSVC(C=C, class_weight="balanced", random_state=seed)`` fitted on one code
+    column at a time against one factor: the same liblinear call with the same arguments, so
+    the same model and predictions (tests/test_disentanglement.py compares them), without
+    scikit-learn's per-fit label encoding, class weighting and input checks (~2/3 of a fit's
+    time at these sizes; SAP and its null make thousands of fits). The label side (classes,
+    balanced weights, liblinear's seed) depends on the factor only and is computed once.
+    """
+
+    def __init__(self, labels: np.ndarray, C: float, seed: int):
+        self.classes, y_ind = np.unique(labels, return_inverse=True)
+        if self.classes.size < 2:
+            raise ValueError("LinearSVC needs at least 2 classes in the training data")
+        counts = np.bincount(y_ind, weights=np.ones(y_ind.size), minlength=self.classes.size)
+        self.class_weight = counts.sum() / (self.classes.size * counts)  # "balanced"
+        self.y = np.require(y_ind.astype(np.float64), requirements="W")
+        self.sample_weight = np.ones(y_ind.size)
+        self.C = float(C)
+        # LinearSVC defaults (scikit-learn 1.9): squared hinge, l2, one-vs-rest, dual="auto"
+        # (the primal solver for one feature), tol 1e-4, max_iter 1000, intercept_scaling 1.
+        self.solver = _get_liblinear_solver_type("ovr", "l2", "squared_hinge", False)
+        self.seed = check_random_state(seed).randint(np.iinfo("i").max)
+
+    def fit_predict(self, x_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x_train, dtype=np.float64).reshape(-1, 1)
+        liblinear.set_verbosity_wrap(0)  # process-wide in liblinear (scikit-learn sets it too)
+        raw_coef, n_iter = liblinear.train_wrap(
+            x, self.y, False, self.solver, 1e-4, 1.0, self.C, self.class_weight, 1000,
+            self.seed, 0.1, self.sample_weight)
+        if n_iter.max() >= 1000:
+            warnings.warn("Liblinear failed to converge, increase the number of iterations.",
+                          ConvergenceWarning, stacklevel=2)
+        decision = np.asarray(x_test, dtype=np.float64).reshape(-1, 1) @ raw_coef[:, :-1].T
+        decision = decision + raw_coef[:, -1]
+        if decision.shape[1] == 1:
+            return self.classes[(decision[:, 0] > 0).astype(int)]
+        return self.classes[np.argmax(decision, axis=1)]
 
 
 def _validated_inputs():
