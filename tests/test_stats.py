@@ -124,6 +124,19 @@ def test_directional_verdict_matches_scipy_t_test_and_interval():
     assert down["seeds_agreeing"] == 1
 
 
+def test_t_summary_gives_scipy_stats_t_values_exactly():
+    # stats uses scipy.special's Student t (cheap to import); the values must be scipy.stats.t's.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((400, 7)) * rng.uniform(0.1, 5, (400, 1)) + rng.normal(0, 1, (400, 1))
+    x[::9, 4:] = np.nan  # fewer seeds: other degrees of freedom
+    s = stats.t_summary(x, 0.95)
+    df = np.isfinite(x).sum(axis=1) - 1
+    half = sps.t.ppf(0.975, df) * s["se"]
+    np.testing.assert_array_equal(s["p_greater"], sps.t.sf(s["t"], df))
+    np.testing.assert_array_equal(s["p_less"], sps.t.cdf(s["t"], df))
+    np.testing.assert_array_equal(s["ci_high"], s["mean"] + half)
+
+
 def test_directional_verdicts_supported_contradicted_inconclusive():
     assert directional_verdict([-0.3, -0.2, -0.25, -0.4, -0.1], -1)["verdict"] == "supported"
     v = directional_verdict([0.3, 0.2, 0.25, 0.4, 0.1], -1)

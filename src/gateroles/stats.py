@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _sps
+from scipy.special import stdtr, stdtrit  # Student t cdf and quantile
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 INSUFFICIENT = "insufficient seeds"
@@ -108,11 +108,13 @@ def _t_summary(x: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
     t = np.divide(mean, se, out=np.full(n.shape, np.nan), where=positive_se)
     t = np.where(many & (se == 0), np.sign(mean) * np.inf, t)  # sign(0) * inf -> t = 0 below
     t = np.where(many & (se == 0) & (mean == 0), 0.0, t)
-    crit = np.where(many, _sps.t.ppf(1 - alpha, np.where(many, df, 1)), np.nan)
+    # scipy.stats.t's sf/cdf/ppf call exactly these (same values, tested) but importing
+    # scipy.stats costs every job that loads this module ~0.5 s.
+    crit = np.where(many, stdtrit(np.where(many, df, 1), 1 - alpha), np.nan)
     half = np.where(positive_se, crit * se, 0.0)
     half = np.where(some, half, np.nan)
-    p_greater = np.where(many, _sps.t.sf(np.where(many, t, 0.0), np.where(many, df, 1)), np.nan)
-    p_less = np.where(many, _sps.t.cdf(np.where(many, t, 0.0), np.where(many, df, 1)), np.nan)
+    p_greater = np.where(many, stdtr(np.where(many, df, 1), -np.where(many, t, 0.0)), np.nan)
+    p_less = np.where(many, stdtr(np.where(many, df, 1), np.where(many, t, 0.0)), np.nan)
     dz = np.divide(mean, sd, out=np.full(n.shape, np.nan), where=many & (sd > 0))
     dz = np.where(many & (sd == 0) & (mean != 0), np.sign(mean) * np.inf, dz)
     return {"n": n, "mean": mean, "sd": sd, "se": se, "t": t, "df": df,
