@@ -35,6 +35,19 @@ def test_mixed_and_undecided_answers():
     assert undecided["sentences"][0].startswith("Not decided")
 
 
+def test_the_answer_names_the_lines_that_hold_and_those_that_do_not():
+    strong = evidence("C2", ["supported"] * 3 + ["inconclusive"], name="clamps")
+    weak = evidence("C1", ["supported", "inconclusive", "contradicted"], name="probes")
+    sentence = report.answer([weak, strong])["sentences"][0]
+    assert sentence.startswith("In part")
+    assert "most predictions hold for: clamps (C2: 3 of 4)" in sentence
+    assert "half or fewer hold for: probes (C1: 1 of 3, 1 contradicted)" in sentence
+    flipped = report.answer([evidence("C1", ["supported"] * 3, name="probes"),
+                             evidence("C2", ["inconclusive"] * 4, name="clamps")])
+    assert "most predictions hold for: probes (C1: 3 of 3)" in flipped["sentences"][0]
+    assert "half or fewer hold for: clamps (C2: 0 of 4)" in flipped["sentences"][0]
+
+
 def test_the_evidence_row_reports_the_weakest_prediction():
     rows = pd.DataFrame({"claim": "C2", "evidence": "e", "prediction": ["strong", "weak"],
                          "task": "t", "arch": "gru", "init": "default",

@@ -126,7 +126,8 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
     rows = verdicts[verdicts["claim"] == claim] if len(verdicts) else verdicts
     if rows.empty:
         return {"claim": claim, "evidence": evidence, "verdict": "not decided", "css": "",
-                "effect": "–", "seeds": "–", "basis": "no solved models"}
+                "effect": "–", "seeds": "–", "basis": "no solved models",
+                "n_predictions": 0, "n_supported": 0, "n_contradicted": 0}
     verdict = overall_verdict(rows["verdict"])
     counts = rows["verdict"].value_counts()
     basis = ", ".join(f"{int(n)} {v}" for v, n in counts.items())
@@ -147,7 +148,9 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
         seeds = f"{int(low['seeds_agreeing'])} / {int(low['n_seeds'])}"
     return {"claim": claim, "evidence": evidence, "verdict": verdict,
             "css": CSS.get(verdict, ""), "effect": effect, "seeds": seeds,
-            "basis": f"{len(rows)} predictions: {basis}"}
+            "basis": f"{len(rows)} predictions: {basis}", "n_predictions": len(rows),
+            "n_supported": int(counts.get("supported", 0)),
+            "n_contradicted": int(counts.get("contradicted", 0))}
 
 
 def verdict_table(verdicts: pd.DataFrame, decimals: int = 3) -> pd.DataFrame:
@@ -268,14 +271,29 @@ def answer_sentences(claims: list[dict]) -> list[str]:
         else:
             lead = ("Not shown: no line of evidence in these runs supports that the gates come "
                     "to play the roles their positions name")
-        sentences.append(lead + " (" + "; ".join(
-            f"{c} {by[c]['name']}: {PHRASES.get(by[c]['verdict'], by[c]['verdict'])}"
-            for c in role_claims) + "; each line of evidence in the table).")
+        role_lines = [row for c in role_claims for row in by[c]["lines"]]
+        sentences.append(f"{lead}{_which_lines_hold(role_lines)}.")
     if "C5" in by:
         sentences.append(f"Are the gates' functions disentangled? {lines('C5')}.")
     if "C6" in by:
         sentences.append(f"Is the cell state a gradient highway? {lines('C6')}.")
     return sentences
+
+
+def _which_lines_hold(lines: list[dict]) -> str:
+    """' (most predictions hold for: A (C2: 14 of 16), ...; half or fewer for: B (C1: 2 of 28))':
+    the role claims' lines of evidence split by the share of their predictions supported."""
+    def item(row):
+        extra = f", {row['n_contradicted']} contradicted" if row["n_contradicted"] else ""
+        return (f"{row['evidence']} ({row['claim']}: {row['n_supported']} of "
+                f"{row['n_predictions']}{extra})")
+
+    decided = [row for row in lines if row["n_predictions"]]
+    most = [item(r) for r in decided if 2 * r["n_supported"] > r["n_predictions"]]
+    few = [item(r) for r in decided if 2 * r["n_supported"] <= r["n_predictions"]]
+    parts = ([f"most predictions hold for: {', '.join(most)}"] if most else []) + (
+        [f"half or fewer hold for: {', '.join(few)}"] if few else [])
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def render(*, config: dict, sections: list[str], tables: dict[str, str],
