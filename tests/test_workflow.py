@@ -41,6 +41,24 @@ def finished(tmp_path_factory):
     return workdir
 
 
+def _reversed_keys(value):
+    if isinstance(value, dict):
+        return {key: _reversed_keys(value[key]) for key in reversed(list(value))}
+    return value
+
+
+@pytest.mark.slow
+def test_the_same_config_in_another_key_order_reruns_nothing(finished):
+    """Merging a --configfile reorders keys; equal values must not rerun a finished study."""
+    path = finished / "reordered.yaml"
+    path.write_text(yaml.safe_dump(_reversed_keys(TINY), sort_keys=False))
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(finished), "--configfile",
+                             str(path), "--replace-workflow-config", "-n"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
 @pytest.mark.slow
 def test_report_has_every_section_and_embedded_figures(finished):
     html = (finished / "results" / "report.html").read_text()

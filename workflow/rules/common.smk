@@ -63,8 +63,18 @@ def bench(name, per_cell_job=True):
 
 
 def sections(*names):
-    """The config sections a job depends on (params: a change to them reruns its jobs)."""
-    return {name: config[name] for name in names}
+    """The config sections a job depends on (params: a change to them reruns its jobs), with
+    every mapping's keys sorted: Snakemake compares params including their key order, and
+    merging a --configfile reorders keys, so the same values given in another order would
+    otherwise rerun every job."""
+    return {name: sorted_keys(config[name]) for name in names}
+
+
+def sorted_keys(value):
+    """`value` with every mapping's keys sorted (the report's params take the whole config)."""
+    if isinstance(value, dict):
+        return {key: sorted_keys(value[key]) for key in sorted(value, key=str)}
+    return value
 
 
 # What the report reads. Each rules file registers its own section, tables, figures and rules

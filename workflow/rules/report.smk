@@ -16,7 +16,7 @@ rule report_html:
         ENV
     threads: 1
     params:
-        config=config,
+        config=sorted_keys(config),
         sections=REPORT_SECTIONS,
         tables=list(REPORT_TABLES),
         figures=list(REPORT_FIGURES),
