@@ -85,8 +85,6 @@ def end_ticks(ax, end: int) -> None:
     ax.set_xticks(ticks, [str(t) for t in ticks[:-1]] + ["end"])
 
 
-
-
 def legend_right(source, target, fontsize: float = 9) -> None:
     """The legend of axis `source` drawn to the right of axis `target` (the last of a row)."""
     handles, labels = source.get_legend_handles_labels()

@@ -281,8 +281,9 @@ def answer_sentences(claims: list[dict]) -> list[str]:
 
 
 def _which_lines_hold(lines: list[dict]) -> str:
-    """' (most predictions hold for: A (C2: 14 of 16), ...; half or fewer for: B (C1: 2 of 28))':
-    the role claims' lines of evidence split by the share of their predictions supported."""
+    """The role claims' lines of evidence split by the share of their predictions supported:
+    ' (most predictions hold for: A (C2: 14 of 16), ...; half or fewer hold for: B (C1: 2 of
+    28))'."""
     def item(row):
         extra = f", {row['n_contradicted']} contradicted" if row["n_contradicted"] else ""
         return (f"{row['evidence']} ({row['claim']}: {row['n_supported']} of "
