@@ -123,17 +123,31 @@ def entropy(counts: np.ndarray) -> float:
 # --------------------------------------------------------------------------------------------
 # discretisation
 # --------------------------------------------------------------------------------------------
-def _discretize_1d(x: np.ndarray, bins: int, binning: str) -> np.ndarray:
+def _edges_1d(x: np.ndarray, bins: int, binning: str) -> np.ndarray:
+    """The inner bin edges of one column, nondecreasing (repeated quantiles not yet merged)."""
     if binning == "quantile":
-        # Rank-based equal-frequency bins. Collapsing duplicate quantiles and assigning with
-        # searchsorted puts every copy of a tied value (e.g. saturated 0.0 / 1.0) in one bin.
-        inner = np.quantile(x, np.linspace(0.0, 1.0, bins + 1)[1:-1])
-        edges = np.unique(inner)
-    else:
-        # np.histogram's edges (in the data's own dtype, as disentanglement_lib bins codes);
-        # the maximum falls in the last bin; a constant column is one bin (code 0).
-        edges = np.histogram_bin_edges(x, bins)[1:-1] if x.max() > x.min() else np.empty(0)
-    return np.searchsorted(edges, x, side="right").astype(np.intp)
+        return np.quantile(x, np.linspace(0.0, 1.0, bins + 1)[1:-1])
+    # np.histogram's edges (in the data's own dtype, as disentanglement_lib bins codes); the
+    # maximum falls in the last bin; a constant column is one bin (code 0).
+    return np.histogram_bin_edges(x, bins)[1:-1] if x.max() > x.min() else np.full(bins - 1, np.inf)
+
+
+def _codes(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin codes of `x` `[N, H]` from each column's nondecreasing edges `[E, H]`: the number of
+    *distinct* edges <= x, i.e. `np.searchsorted(np.unique(edges[:, j]), x[:, j], "right")`
+    for every column at once. Every copy of a tied value (e.g. saturated 0.0 / 1.0) lands in
+    one bin, since repeated quantiles count as one edge.
+
+    One comparison pass per edge over all columns (a searchsorted per column on a strided
+    column was 2.5x slower for 10k x 32 codes).
+    """
+    repeated = np.zeros(edges.shape, dtype=bool)
+    repeated[1:] = edges[1:] == edges[:-1]
+    edges = np.where(repeated, np.inf, edges)
+    codes = np.zeros(x.shape, dtype=np.uint8 if len(edges) < 256 else np.intp)
+    for edge in edges:
+        codes += x >= edge
+    return codes.astype(np.intp)
 
 
 def discretize(x, bins: int = 16, binning: str = "quantile") -> np.ndarray:
@@ -151,18 +165,14 @@ def discretize(x, bins: int = 16, binning: str = "quantile") -> np.ndarray:
     bins = int(bins)
     x = np.asarray(x)
     if x.ndim == 1:
-        return _discretize_1d(_check_vector(x, "x"), bins, binning)
+        x = _check_vector(x, "x")
+        return _codes(x[:, None], _edges_1d(x, bins, binning)[:, None])[:, 0]
     x = _check_matrix(x, "x")
-    out = np.empty(x.shape, dtype=np.intp)
-    if binning == "quantile":
-        # Every column's quantiles in one call (the same values as column by column).
-        inner = np.quantile(x, np.linspace(0.0, 1.0, bins + 1)[1:-1], axis=0)
-        for j in range(x.shape[1]):
-            out[:, j] = np.searchsorted(np.unique(inner[:, j]), x[:, j], side="right")
-        return out
-    for j in range(x.shape[1]):
-        out[:, j] = _discretize_1d(x[:, j], bins, binning)
-    return out
+    if binning == "quantile":  # every column's quantiles in one call (the same values)
+        edges = np.quantile(x, np.linspace(0.0, 1.0, bins + 1)[1:-1], axis=0)
+    else:
+        edges = np.stack([_edges_1d(column, bins, binning) for column in x.T], axis=1)
+    return _codes(x, edges.reshape(bins - 1, x.shape[1]))
 
 
 # --------------------------------------------------------------------------------------------
