@@ -172,7 +172,7 @@ def discretize(x, bins: int = 16, binning: str = "quantile") -> np.ndarray:
         edges = np.quantile(x, np.linspace(0.0, 1.0, bins + 1)[1:-1], axis=0)
     else:
         edges = np.stack([_edges_1d(column, bins, binning) for column in x.T], axis=1)
-    return _codes(x, edges.reshape(bins - 1, x.shape[1]))
+    return _codes(x, edges)
 
 
 # --------------------------------------------------------------------------------------------
