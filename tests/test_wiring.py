@@ -248,6 +248,21 @@ def test_a_variant_no_worse_than_the_lstm_is_not_supported():
         assert row["verdict"] != "supported"
 
 
+def test_the_score_is_untestable_where_both_runs_are_perfect_and_the_steps_decide():
+    """Every paired seed of both runs at 1.0: the score difference is 0 whatever the gate
+    does, so that row is untestable; one imperfect seed makes it
+    testable again, and the steps-to-solve row is decided either way."""
+    runs = runs_table({("lstm", "default"): [1.0] * 5, ("lstm_nfg", "default"): [1.0] * 5})
+    runs.loc[runs["arch"] == "lstm_nfg", "steps_to_solve"] = [325.0, 400.0, 350.0, 300.0, 275.0]
+    score = variant_rows(runs, architectures=["lstm_nfg"]).loc["lstm_nfg"]
+    assert score["verdict"] == "untestable" and "ceiling" in score["note"]
+    steps = variant_rows(runs, "more steps to solve", architectures=["lstm_nfg"])
+    assert steps.loc["lstm_nfg", "verdict"] == "supported"
+    runs.loc[(runs["arch"] == "lstm_nfg") & (runs["seed"] == SEEDS[0]), "test_score"] = 0.999
+    assert variant_rows(runs, architectures=["lstm_nfg"]).loc["lstm_nfg", "verdict"] in (
+        "inconclusive", "contradicted")
+
+
 def test_a_variant_better_than_the_lstm_contradicts_the_prediction():
     runs = runs_table({("lstm", "default"): [0.8, 0.82, 0.79, 0.81, 0.8],
                        ("rnn", "default"): [0.95, 0.96, 0.97, 0.95, 0.96]}, threshold=0.75)

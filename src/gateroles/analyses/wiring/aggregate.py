@@ -14,7 +14,8 @@ alone: a variant has no step-0 version of "the ability it lost" (both models sta
 chance, and the claim is about what training can reach), so the `initial` columns are empty.
 Two rows per directional prediction: the score difference (< 0) and the difference in steps
 to solve (> 0), each run's steps capped at its budget plus one validation interval ("never"
-= the cap): on an easy task both may reach the ceiling, and "degrades" then shows as speed.
+= the cap): on an easy task both may reach the ceiling, and "degrades" then shows as speed
+(the score row is then `untestable`: both runs perfect on every paired seed).
 Predictions (`variant_prediction`): no forget gate -> worse where a RESET must erase the
 memory (tasks with a reset context pair, `tasks.CONTEXTS`); no input gate -> worse where a
 STORE must overwrite it; no output gate -> worse where the memory is read out only at QUERY
@@ -244,14 +245,27 @@ def variant_verdicts(scores: pd.DataFrame, settings: Settings, stats_settings: s
                 rows.append(equivalence_row(d, settings.equivalence_margin, stats_settings,
                                             prediction=text, **keys))
                 continue
-            rows.append(trained_only_row(d, direction, stats_settings, **keys,
-                                         prediction=f"{text}: lower test score"))
+            rows.append(_untestable_at_ceiling(
+                trained_only_row(d, direction, stats_settings, **keys,
+                                 prediction=f"{text}: lower test score"), paired))
             cap = int(g["steps"].max()) + settings.eval_every
             rows.append(trained_only_row(
                 extra_steps(paired, settings.eval_every), +1, stats_settings, **keys,
                 prediction=f"{text}: more steps to solve",
                 note=f"steps capped at the budget + {settings.eval_every} (never = {cap})"))
     return rows
+
+
+def _untestable_at_ceiling(row: dict, paired: pd.DataFrame) -> dict:
+    """`untestable` when the variant and the LSTM both score perfectly on every paired seed:
+    the score cannot fall below a model that is already at its ceiling, so the difference is
+    0 whatever the gate does; the steps to solve decide instead."""
+    scores = np.r_[paired["normalised"].to_numpy(float), paired["ref_normalised"].to_numpy(float)]
+    if row["verdict"] == stats.INSUFFICIENT or not stats.at_ceiling(scores, 1.0, 0.0):
+        return row
+    note = ("untestable: the variant and the LSTM both score perfectly on every paired seed "
+            "(the score is at its ceiling; the steps to solve decide)")
+    return {**row, "verdict": stats.UNTESTABLE, "note": note}
 
 
 def ranking_table(scores: pd.DataFrame, settings: Settings) -> pd.DataFrame:
