@@ -48,6 +48,21 @@ def test_the_answer_names_the_lines_that_hold_and_those_that_do_not():
     assert "half or fewer hold for: clamps (C2: 0 of 4)" in flipped["sentences"][0]
 
 
+def test_untestable_predictions_are_named_not_counted_as_failures():
+    """A line with 1 supported of 2 tested and 6 untestable holds for half of what it could
+    test, not for 1 of 8; a line that could test nothing is listed apart."""
+    probes = evidence("C1", ["supported", "inconclusive"] + ["untestable"] * 6, name="probes")
+    ceiling = evidence("C4", ["untestable"] * 3 + ["insufficient seeds"], name="scores")
+    clamps = evidence("C3", ["supported"] * 3 + ["insufficient seeds"], name="clamps")
+    sentence = report.answer([probes, clamps, ceiling])["sentences"][0]
+    assert "most predictions hold for: clamps (C3: 3 of 3; 1 more with too few seeds)" in sentence
+    assert "half or fewer hold for: probes (C1: 1 of 2; 6 more untestable)" in sentence
+    assert "untestable here: scores (C4: 3 untestable, 1 with too few seeds)" in sentence
+    tested = evidence("C1", ["supported"] * 2 + ["inconclusive"] * 6, name="probes")
+    assert "half or fewer hold for: probes (C1: 2 of 8)" in report.answer([tested])[
+        "sentences"][0]
+
+
 def test_the_evidence_row_reports_the_weakest_prediction():
     rows = pd.DataFrame({"claim": "C2", "evidence": "e", "prediction": ["strong", "weak"],
                          "task": "t", "arch": "gru", "init": "default",

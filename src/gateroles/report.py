@@ -99,6 +99,7 @@ CSS = {"supported": "supported", "contradicted": "contradicted"}
 
 
 UNDECIDED = ("untestable", "insufficient seeds")
+UNDECIDED_WORDS = {"untestable": "untestable", "insufficient seeds": "with too few seeds"}
 
 
 def overall_verdict(verdicts) -> str:
@@ -127,7 +128,8 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
     if rows.empty:
         return {"claim": claim, "evidence": evidence, "verdict": "not decided", "css": "",
                 "effect": "–", "seeds": "–", "basis": "no solved models",
-                "n_predictions": 0, "n_supported": 0, "n_contradicted": 0}
+                "n_predictions": 0, "n_tested": 0, "n_supported": 0, "n_contradicted": 0,
+                "undecided": {}}
     verdict = overall_verdict(rows["verdict"])
     counts = rows["verdict"].value_counts()
     basis = ", ".join(f"{int(n)} {v}" for v, n in counts.items())
@@ -149,8 +151,9 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
     return {"claim": claim, "evidence": evidence, "verdict": verdict,
             "css": CSS.get(verdict, ""), "effect": effect, "seeds": seeds,
             "basis": f"{len(rows)} predictions: {basis}", "n_predictions": len(rows),
-            "n_supported": int(counts.get("supported", 0)),
-            "n_contradicted": int(counts.get("contradicted", 0))}
+            "n_tested": len(tested), "n_supported": int(counts.get("supported", 0)),
+            "n_contradicted": int(counts.get("contradicted", 0)),
+            "undecided": {v: int(counts[v]) for v in UNDECIDED if v in counts}}
 
 
 def verdict_table(verdicts: pd.DataFrame, decimals: int = 3) -> pd.DataFrame:
@@ -281,19 +284,27 @@ def answer_sentences(claims: list[dict]) -> list[str]:
 
 
 def _which_lines_hold(lines: list[dict]) -> str:
-    """The role claims' lines of evidence split by the share of their predictions supported:
-    ' (most predictions hold for: A (C2: 14 of 16), ...; half or fewer hold for: B (C1: 2 of
-    28))'."""
+    """The role claims' lines of evidence split by the share of their tested predictions
+    supported: ' (most predictions hold for: A (C2: 14 of 16), ...; half or fewer hold for:
+    B (C1: 2 of 18; 10 more untestable); untestable here: C (C1: 4 untestable))'. Untestable
+    predictions and those with too few seeds are named, not counted as failures."""
+    def undecided(row, more: str = "") -> str:
+        return ", ".join(f"{n}{more} {UNDECIDED_WORDS[v]}" for v, n in row["undecided"].items())
+
     def item(row):
         extra = f", {row['n_contradicted']} contradicted" if row["n_contradicted"] else ""
+        more = f"; {undecided(row, ' more')}" if row["undecided"] else ""
         return (f"{row['evidence']} ({row['claim']}: {row['n_supported']} of "
-                f"{row['n_predictions']}{extra})")
+                f"{row['n_tested']}{extra}{more})")
 
-    decided = [row for row in lines if row["n_predictions"]]
-    most = [item(r) for r in decided if 2 * r["n_supported"] > r["n_predictions"]]
-    few = [item(r) for r in decided if 2 * r["n_supported"] <= r["n_predictions"]]
+    tested = [row for row in lines if row["n_tested"]]
+    most = [item(r) for r in tested if 2 * r["n_supported"] > r["n_tested"]]
+    few = [item(r) for r in tested if 2 * r["n_supported"] <= r["n_tested"]]
+    none = [f"{r['evidence']} ({r['claim']}: {undecided(r)})" for r in lines
+            if r["n_predictions"] and not r["n_tested"]]
     parts = ([f"most predictions hold for: {', '.join(most)}"] if most else []) + (
-        [f"half or fewer hold for: {', '.join(few)}"] if few else [])
+        [f"half or fewer hold for: {', '.join(few)}"] if few else []) + (
+        [f"untestable here: {', '.join(none)}"] if none else [])
     return f" ({'; '.join(parts)})" if parts else ""
 
 
