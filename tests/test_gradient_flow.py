@@ -349,3 +349,24 @@ def test_no_solved_model_gives_empty_verdicts_a_placeholder_figure_and_a_section
     built = section.section(inputs)
     assert built["claims"][0]["verdict"] == "insufficient seeds"
     assert "no solved seed to measure" in " ".join(built["sentences"])
+
+
+def test_the_direct_share_sentence_explains_values_outside_0_to_1():
+    """The share is <direct, total> / ||total||^2: above 1 or below 0 the paths through h
+    point against the direct path, and the sentence says which."""
+    summary = pd.DataFrame({"task": "t", "arch": ["lstm", "lstm_nfg", "gru"], "init": "default",
+                            "state": ["cell", "cell", "hidden"], "path": "direct",
+                            "condition": "free", "phase": "trained", "max_lag": K,
+                            "n_seeds": 5, "direct_share": [0.5, 1.83, -3.99]})
+    c6 = pd.DataFrame({"task": ["t"], "arch": ["lstm"], "init": ["default"],
+                       "prediction": ["p"], "verdict": ["supported"], "n_unsolved": [0],
+                       "n_seeds": [5], "change": [1.0], "change_ci_low": [0.5],
+                       "change_ci_high": [1.5], "trained": [1.0], "trained_ci_low": [0.5],
+                       "trained_ci_high": [1.5], "initial": [0.0], "initial_ci_low": [0.0],
+                       "initial_ci_high": [0.0], "seeds_agreeing": [5]})
+    sentences = {s.split(" on ")[0]: s for s in section.result_sentences(c6, summary)
+                 if "direct path's share" in s}
+    assert "above 1" not in sentences["Trained lstm"] and "below 0" not in sentences[
+        "Trained lstm"]
+    assert "is 1.83 (above 1" in sentences["Trained lstm_nfg"]
+    assert "is -3.99 (below 0" in sentences["Trained gru"]

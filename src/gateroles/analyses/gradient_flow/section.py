@@ -93,7 +93,9 @@ def result_sentences(c6: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     for _, r in direct.iterrows():
         share = r["direct_share"]
         cancel = (" (above 1: the paths through h point against the direct path and partly "
-                  "cancel it)" if share > 1 else "")
+                  "cancel it)" if share > 1 else
+                  " (below 0: the total points against the direct path: the paths through h "
+                  "outweigh it in the opposite direction)" if share < 0 else "")
         seeds = int(r["n_seeds"])
         out.append(
             f"Trained {r['arch']} on {r['task']} ({r['init']}): the direct path's share of the "
