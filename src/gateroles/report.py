@@ -99,6 +99,7 @@ CSS = {"supported": "supported", "contradicted": "contradicted"}
 
 
 UNDECIDED = ("untestable", "insufficient seeds")
+ROLE_CLAIMS = ("C1", "C2", "C3", "C4")  # about roles; C5 and C6 have their own sentences
 UNDECIDED_WORDS = {"untestable": "untestable", "insufficient seeds": "with too few seeds"}
 
 
@@ -243,7 +244,9 @@ def answer(evidence: list[dict]) -> dict:
         verdict = overall_verdict(row["verdict"] for row in lines)
         claims.append({"claim": claim, "name": name, "verdict": verdict,
                        "css": CSS.get(verdict, ""), "lines": lines})
-    return {"claims": claims, "sentences": answer_sentences(claims)}
+    role_lines = [row for c in claims if c["claim"] in ROLE_CLAIMS for row in c["lines"]]
+    return {"claims": claims, "sentences": answer_sentences(claims),
+            "role_lines": which_lines_hold(role_lines)}
 
 
 def answer_sentences(claims: list[dict]) -> list[str]:
@@ -255,7 +258,7 @@ def answer_sentences(claims: list[dict]) -> list[str]:
                          for row in by[claim]["lines"])
 
     sentences = []
-    role_claims = [c for c in ("C1", "C2", "C3", "C4") if c in by]
+    role_claims = [c for c in ROLE_CLAIMS if c in by]
     if role_claims:
         verdicts = [by[c]["verdict"] for c in role_claims]
         decided = [v for v in verdicts if v not in (*UNDECIDED, "not decided")]
@@ -274,8 +277,7 @@ def answer_sentences(claims: list[dict]) -> list[str]:
         else:
             lead = ("Not shown: no line of evidence in these runs supports that the gates come "
                     "to play the roles their positions name")
-        role_lines = [row for c in role_claims for row in by[c]["lines"]]
-        sentences.append(f"{lead}{_which_lines_hold(role_lines)}.")
+        sentences.append(f"{lead}.")
     if "C5" in by:
         sentences.append(f"Are the gates' functions disentangled? {lines('C5')}.")
     if "C6" in by:
@@ -283,11 +285,12 @@ def answer_sentences(claims: list[dict]) -> list[str]:
     return sentences
 
 
-def _which_lines_hold(lines: list[dict]) -> str:
-    """The role claims' lines of evidence split by the share of their tested predictions
-    supported: ' (most predictions hold for: A (C2: 14 of 16), ...; half or fewer hold for:
-    B (C1: 2 of 18; 10 more untestable); untestable here: C (C1: 4 untestable))'. Untestable
-    predictions and those with too few seeds are named, not counted as failures."""
+def which_lines_hold(lines: list[dict]) -> list[dict]:
+    """The role claims' lines of evidence grouped by the share of their tested predictions
+    supported, each group `{"heading", "items"}`: "Most predictions hold for" (A (C2: 14 of
+    16), ...), "Half or fewer hold for" (B (C1: 2 of 18; 10 more untestable)), "Untestable
+    here" (C (C1: 4 untestable)). Untestable predictions and those with too few seeds are
+    named, not counted as failures; empty groups are left out."""
     def undecided(row, more: str = "") -> str:
         return ", ".join(f"{n}{more} {UNDECIDED_WORDS[v]}" for v, n in row["undecided"].items())
 
@@ -298,14 +301,13 @@ def _which_lines_hold(lines: list[dict]) -> str:
                 f"{row['n_tested']}{extra}{more})")
 
     tested = [row for row in lines if row["n_tested"]]
-    most = [item(r) for r in tested if 2 * r["n_supported"] > r["n_tested"]]
-    few = [item(r) for r in tested if 2 * r["n_supported"] <= r["n_tested"]]
-    none = [f"{r['evidence']} ({r['claim']}: {undecided(r)})" for r in lines
-            if r["n_predictions"] and not r["n_tested"]]
-    parts = ([f"most predictions hold for: {', '.join(most)}"] if most else []) + (
-        [f"half or fewer hold for: {', '.join(few)}"] if few else []) + (
-        [f"untestable here: {', '.join(none)}"] if none else [])
-    return f" ({'; '.join(parts)})" if parts else ""
+    groups = [("Most predictions hold for",
+               [item(r) for r in tested if 2 * r["n_supported"] > r["n_tested"]]),
+              ("Half or fewer hold for",
+               [item(r) for r in tested if 2 * r["n_supported"] <= r["n_tested"]]),
+              ("Untestable here", [f"{r['evidence']} ({r['claim']}: {undecided(r)})"
+                                   for r in lines if r["n_predictions"] and not r["n_tested"]])]
+    return [{"heading": heading, "items": items} for heading, items in groups if items]
 
 
 def render(*, config: dict, sections: list[str], tables: dict[str, str],
