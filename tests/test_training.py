@@ -99,3 +99,35 @@ def test_solved_by_task_counts_and_names_unsolved_seeds():
     row = solved_by_task(runs, 200, 0.95).iloc[0]
     assert row["n_solved"] == 2 and row["n_seeds"] == 3 and row["unsolved_seeds"] == "1"
     assert row["steps"] == 1000 and row["steps_to_solve_max"] == 300
+
+
+def _curves(task: str, arch: str, init: str, budget: int, solved=(True,) * 3):
+    """A runs table and training curves for one cell: three seeds rising to 1 by `budget`."""
+    steps = np.arange(0, budget + 1, budget // 8)
+    runs = [{"task": task, "arch": arch, "init": init, "seed": s, "metric": "accuracy",
+             "chance": 0.25, "threshold": 0.99, "solved": ok} for s, ok in enumerate(solved)]
+    curves = [{"task": task, "arch": arch, "init": init, "seed": s, "step": int(t),
+               "val_score": min(1.0, 0.25 + t / budget), "solved": ok}
+              for s, ok in enumerate(solved) for t in steps]
+    return pd.DataFrame(runs), pd.DataFrame(curves)
+
+
+def test_training_curves_give_each_task_its_own_step_axis_and_no_empty_grid():
+    """Budgets differ by task (400 vs 4000 steps): each row's axis ends at its own budget, not
+    at the largest; the variants get a second column only when there are any, and a task
+    without variants leaves that panel off rather than an empty grid."""
+    from gateroles.analyses.training.figures import training_curves
+
+    parts = [_curves("short", "lstm", "default", 400), _curves("short", "gru", "default", 400),
+             _curves("long", "lstm", "default", 4000),
+             _curves("short", "lstm_nfg", "default", 400, solved=(True, False, True))]
+    runs = pd.concat([p[0] for p in parts], ignore_index=True)
+    curves = pd.concat([p[1] for p in parts], ignore_index=True)
+    fig = training_curves(curves, runs)
+    axes = np.array(fig.axes).reshape(2, 2)
+    assert axes[0, 0].get_xlim()[1] < 500 and axes[1, 0].get_xlim()[1] > 3500
+    assert axes[0, 1].axison and not axes[1, 1].axison  # "long" has no variants
+    labels = [t.get_text() for t in axes[0, 1].get_legend().get_texts()]
+    assert labels == ["LSTM", "LSTM_NFG"]  # the default LSTM beside the variants
+    main = runs["arch"].isin(["lstm", "gru"])
+    assert len(training_curves(curves[curves["arch"].isin(["lstm", "gru"])], runs[main]).axes) == 2
