@@ -446,3 +446,20 @@ def test_aggregate_on_empty_inputs_writes_every_table():
     # every table has its header even when empty (the report reads each one back)
     assert all(len(table.columns) for table in out.values()), [
         name for name, table in out.items() if not len(table.columns)]
+
+
+def test_the_variants_figure_zooms_its_score_axis_to_the_scores():
+    """Every run near 1: the score axis spans the scores and the threshold, not 0 to 1 (where
+    the points would lie in one flat line); a run near chance widens it to show that run."""
+    from gateroles.analyses.wiring.figures import variants
+
+    s = settings(tasks=["reset_recall"])
+    close = runs_table({("lstm", "default"): PERFECT,
+                        ("lstm_nfg", "default"): [0.999, 1.0, 0.997, 0.998, 1.0]})
+    low, high = variants(wiring.scores_table(close, s)).axes[0].get_ylim()
+    threshold = wiring.normalised(0.99, "accuracy", 0.25)
+    assert low < threshold and high > 1.0 and high - low < 0.1
+    failing = runs_table({("lstm", "default"): PERFECT,
+                          ("lstm_nfg", "default"): [0.3, 0.3, 0.35, 0.3, 0.3]})
+    low, _ = variants(wiring.scores_table(failing, s)).axes[0].get_ylim()
+    assert low < wiring.normalised(0.3, "accuracy", 0.25)

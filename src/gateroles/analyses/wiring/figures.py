@@ -68,7 +68,11 @@ def variants(scores: pd.DataFrame) -> plt.Figure:
                           rotation=45, ha="right")
             ax.set_xlim(-0.6, len(keys) - 0.4)
         top.set_title(task, fontsize=11)
-        top.set_ylim(min(-0.1, float(np.nanmin(here["normalised"])) - 0.05), 1.08)
+        # Zoomed to the scores and the threshold (0 = chance shows only when a run is near it):
+        # on tasks every run solves, a 0-1 axis would leave the points in one flat line.
+        low = min(threshold, float(np.nanmin(here["normalised"])))
+        span = max(1.0 - low, 0.02)
+        top.set_ylim(low - 0.25 * span, 1.0 + 0.12 * span)
         bottom.set_ylim(0, budget * 1.25)
     axes[0, 0].set_ylabel("normalised test score\n(1 perfect, 0 chance)")
     axes[1, 0].set_ylabel("steps to solve (validation)")
