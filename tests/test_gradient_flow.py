@@ -370,3 +370,22 @@ def test_the_direct_share_sentence_explains_values_outside_0_to_1():
         "Trained lstm"]
     assert "is 1.83 (above 1" in sentences["Trained lstm_nfg"]
     assert "is -3.99 (below 0" in sentences["Trained gru"]
+
+
+def test_the_paths_figure_tells_a_run_without_solved_seeds_from_one_never_run():
+    """lstm_nfg solved task a, ran on task c without solving it and never ran on task b: its
+    empty panels say which."""
+    def rows(task, arch, solved):
+        state = "cell" if arch.startswith("lstm") else "hidden"
+        return [{"task": task, "arch": arch, "init": "default", "seed": 0, "solved": solved,
+                 "state": state, "path": "total", "condition": "free", "lag": lag,
+                 "relative": 0.5 ** lag, "step": step, "final_step": 100, "clamp_value": 0.5}
+                for lag in range(4) for step in (0, 100)]
+
+    by_lag = pd.DataFrame(rows("a", "lstm", True) + rows("a", "lstm_nfg", True)
+                          + rows("b", "lstm", True) + rows("c", "lstm", True)
+                          + rows("c", "lstm_nfg", False))
+    fig = figures.gradient_paths(by_lag)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("c: lstm_nfg" in t and "no solved seed" in t for t in texts)
+    assert any("b: lstm_nfg" in t and "not run on this task" in t for t in texts)

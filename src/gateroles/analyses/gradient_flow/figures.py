@@ -114,8 +114,11 @@ def gradient_paths(by_lag: pd.DataFrame) -> plt.Figure:
             state = "c" if spec(arch).cell == "lstm" else "h"
             title = f"{task}: {arch}{'' if init == 'default' else f' ({init})'}, dL/d{state}"
             if here.empty:
+                ran = ((by_lag["task"] == task) & (by_lag["arch"] == arch)
+                       & (by_lag["init"] == init)).any()
+                why = "no solved seed" if ran else "not run on this task"
                 ax.set_axis_off()
-                ax.text(0.5, 0.5, f"{title}\nno solved seed", ha="center", va="center",
+                ax.text(0.5, 0.5, f"{title}\n{why}", ha="center", va="center",
                         transform=ax.transAxes, color="grey")
                 continue
             span = (np.inf, 0.0)
