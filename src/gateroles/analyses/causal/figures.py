@@ -53,7 +53,7 @@ def causal_matrix(matrix: pd.DataFrame) -> plt.Figure:
                                                           strict=True))), c[1])[2])
               for c in cells]
     fig, axes = plt.subplots(len(cells), 2, squeeze=False, layout="constrained",
-                             figsize=(2 * (0.75 * max(widths) + 3.0) + 1.5, 4.6 * len(cells)))
+                             figsize=(2 * (0.55 * max(widths) + 3.0) + 1.5, 3.6 * len(cells)))
     for r, (task, arch, init) in enumerate(cells):
         here = plots.select(data, {"task": task, "arch": arch, "init": init})
         grids = {p: matrix_grid(here[here["phase"] == p], arch) for p in ("trained", "initial")}
@@ -66,8 +66,10 @@ def causal_matrix(matrix: pd.DataFrame) -> plt.Figure:
         for c, phase in enumerate(("trained", "initial")):
             ax = axes[r, c]
             grid, rows, columns = grids[phase]
+            # Square cells: a task with few event x behaviour columns gets a narrow panel
+            # instead of cells stretched across the width of the widest task's.
             image = ax.imshow(grid.to_numpy(dtype=float), cmap="RdBu_r", norm=norm,
-                              aspect="auto")
+                              aspect="equal")
             for i, (gate, value) in enumerate(rows):
                 for j, (event, behaviour) in enumerate(columns):
                     v = grid.iloc[i, j]
