@@ -131,3 +131,15 @@ def test_training_curves_give_each_task_its_own_step_axis_and_no_empty_grid():
     assert labels == ["LSTM", "LSTM_NFG"]  # the default LSTM beside the variants
     main = runs["arch"].isin(["lstm", "gru"])
     assert len(training_curves(curves[curves["arch"].isin(["lstm", "gru"])], runs[main]).axes) == 2
+
+
+def test_the_budget_sentence_names_the_cell_solved_latest_in_its_budget():
+    from gateroles.analyses.training.section import budget_sentence
+
+    solved = pd.DataFrame({"task": ["a", "b"], "arch": ["lstm", "gru"], "init": "default",
+                           "steps": [400, 1000], "steps_to_solve_max": [100.0, 850.0]})
+    sentence = budget_sentence(solved)
+    assert "at 85% of its budget (b, gru, default: step 850 of 1000)" in sentence
+    assert "median cell's slowest seed at 55%" in sentence
+    never = solved.assign(steps_to_solve_max=np.nan)
+    assert budget_sentence(never) == "No seed passed its threshold within its budget."

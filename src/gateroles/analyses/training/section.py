@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gateroles.report import Inputs, ci, fmt, html_table
+from gateroles.report import Inputs, ci, fmt, folded, html_table
 
 
 def solved_table(solved: pd.DataFrame) -> pd.DataFrame:
@@ -27,6 +27,20 @@ def solved_table(solved: pd.DataFrame) -> pd.DataFrame:
 
 
 
+def budget_sentence(solved: pd.DataFrame) -> str:
+    """How far into its budget the slowest seed of any cell first passed its threshold (from
+    the table: whether the budgets were long enough is a result, not a given)."""
+    late = solved["steps_to_solve_max"] / solved["steps"]
+    if not np.isfinite(late).any():
+        return "No seed passed its threshold within its budget."
+    worst = solved.loc[late.idxmax()]
+    return (f"The slowest seed of any cell first passed its threshold at "
+            f"{late.max():.0%} of its budget ({worst['task']}, {worst['arch']}, "
+            f"{worst['init']}: step {int(worst['steps_to_solve_max'])} of "
+            f"{int(worst['steps'])}); the median cell's slowest seed at "
+            f"{np.nanmedian(late):.0%}.")
+
+
 def section(inputs: Inputs) -> dict:
     runs = inputs.table("runs")
     unsolved = runs[~runs["solved"]]
@@ -37,7 +51,10 @@ def section(inputs: Inputs) -> dict:
         note = (f"{len(unsolved)} of {len(runs)} models did not solve their task and are "
                 f"excluded from the verdicts: {names}.")
     solved = inputs.table("solved", dtype={"unsolved_seeds": str})
+    table = solved_table(solved)
     return {"template": "analyses/training/section.html.j2", "claims": [],
-            "solved_table": html_table(solved_table(solved)), "unsolved_note": note,
+            "solved_table": folded(html_table(table), "Budgets, solved seeds and test scores "
+                                   "per task, architecture and init", len(table)),
+            "budget_sentence": budget_sentence(solved), "unsolved_note": note,
             "figures": inputs.figures("training_curves")}
 
