@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gateroles.report import Inputs, cis, html_table
+from gateroles.report import Inputs, cis, folded, html_table
 
 
 def saturation_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -27,8 +27,10 @@ def saturation_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 def section(inputs: Inputs) -> dict:
     thresholds = inputs.config["saturation"]
+    table = saturation_table(inputs.table("saturation_summary"))
     return {"template": "analyses/saturation/section.html.j2", "claims": [],
-            "saturation_table": html_table(saturation_table(inputs.table("saturation_summary"))),
+            "saturation_table": folded(html_table(table), "Saturation per task, architecture "
+                                       "and gate", len(table)),
             "low": thresholds["low"], "high": thresholds["high"],
             "figures": inputs.figures("saturation")}
 
