@@ -87,3 +87,12 @@ def test_a_prediction_without_a_step_0_version_is_not_called_a_change():
                          "seeds_agreeing": [5], "n_seeds": [5]})
     effect = report.evidence_row(rows, "C4", "e")["effect"]
     assert "trained (no step-0 version)" in effect and "change from step 0" not in effect
+
+
+def test_the_c5_and_c6_sentences_carry_their_counts():
+    answer = report.answer([evidence("C6", ["supported"] * 2 + ["inconclusive"], name="lags"),
+                            evidence("C5", ["dependent"] * 4, name="pairs")])
+    assert ("Is the cell state a gradient highway? lags: partly (3 predictions: 2 supported, "
+            "1 inconclusive).") in answer["sentences"]
+    assert ("Are the gates' functions disentangled? pairs: dependent (4 predictions: 4 "
+            "dependent).") in answer["sentences"]

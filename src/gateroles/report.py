@@ -254,8 +254,8 @@ def answer_sentences(claims: list[dict]) -> list[str]:
     by = {c["claim"]: c for c in claims}
 
     def lines(claim: str) -> str:
-        return "; ".join(f"{row['evidence']}: {PHRASES.get(row['verdict'], row['verdict'])}"
-                         for row in by[claim]["lines"])
+        return "; ".join(f"{row['evidence']}: {PHRASES.get(row['verdict'], row['verdict'])} "
+                         f"({row['basis']})" for row in by[claim]["lines"])
 
     sentences = []
     role_claims = [c for c in ROLE_CLAIMS if c in by]
