@@ -350,3 +350,18 @@ def test_section_sentences_come_from_the_tables():
     assert len(out["c3"]) == 6 and "<details>" not in section.fold(out["c3"], "x")
     assert "<details>" in section.fold(pd.concat([out["c3"]] * 3), "x")  # above 12 rows
 
+
+
+def test_swap_sentences_give_one_value_for_one_cell_and_a_range_for_several():
+    from gateroles.analyses.causal import section
+
+    swaps = pd.DataFrame({"gate_a": "forget", "gate_b": "input",
+                          "metric": ["mse", "mse", "accuracy", "accuracy", "accuracy",
+                                     "accuracy"],
+                          "phase": ["trained", "initial"] * 3,
+                          "damage": [0.959, 0.0, 0.641, 0.001, 0.731, 0.003]})
+    mse, accuracy = section.swap_sentences(swaps)
+    assert mse == ("Swapping forget ↔ input (MSE gained): mean damage 0.959 trained (1 task x "
+                   "architecture cell), 0.000 at step 0.")
+    assert "mean damage 0.641 to 0.731 trained (2 task x architecture cells), 0.001 to 0.003" \
+        in accuracy

@@ -155,10 +155,16 @@ def swap_sentences(swaps: pd.DataFrame) -> list[str]:
     for (a, b, metric), group in swaps.groupby(["gate_a", "gate_b", "metric"], sort=False):
         t = group[group["phase"] == "trained"]["damage"]
         i = group[group["phase"] == "initial"]["damage"]
+        cells = f"{len(t)} task x architecture cell{'s' if len(t) != 1 else ''}"
         out.append(f"Swapping {a} ↔ {b} ({units.get(metric, metric)}): mean damage "
-                   f"{fmt(t.min())} to {fmt(t.max())} over {len(t)} task x architecture "
-                   f"cell(s) trained, {fmt(i.min())} to {fmt(i.max())} at step 0.")
+                   f"{_span(t)} trained ({cells}), {_span(i)} at step 0.")
     return out
+
+
+def _span(values: pd.Series) -> str:
+    """'lo to hi', or the one value when there is one."""
+    lo, hi = fmt(values.min()), fmt(values.max())
+    return lo if lo == hi else f"{lo} to {hi}"
 
 
 def section(inputs: Inputs) -> dict:
