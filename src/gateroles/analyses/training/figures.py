@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -32,11 +34,9 @@ def _label(arch: str, init: str) -> str:
 def _colours(runs: pd.DataFrame) -> dict[tuple[str, str], tuple]:
     """One colour per (arch, init) run across the figure; the default LSTM in black."""
     keys = [k for k in _runs_of(runs, False) + _runs_of(runs, True) if k != REFERENCE]
-    keys = list(dict.fromkeys(keys))
     tab10 = sns.color_palette("tab10")
     distinct = [tab10[i] for i in (0, 1, 2, 3, 4, 9, 8, 7, 5, 6)]  # neighbours unlike
-    palette = (distinct * (len(keys) // len(distinct) + 1))[:len(keys)]
-    return {REFERENCE: "black", **dict(zip(keys, palette, strict=True))}
+    return {REFERENCE: "black", **dict(zip(keys, itertools.cycle(distinct)))}
 
 
 def _panel(ax, curves: pd.DataFrame, keys: list[tuple[str, str]], info: pd.Series,
@@ -82,7 +82,6 @@ def training_curves(training: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
             _panel(ax, curves, keys, info, colours)
             ax.set_title(f"{task}: " + ("variants (C4), LSTM in black" if c else "LSTM and GRU"),
                          fontsize=11)
-            ax.tick_params(labelbottom=True)
     for ax in axes[-1]:
         ax.set_xlabel("training step")
     fig.suptitle("Training curves of every seed (solid: solved, dotted: not solved; dashed: "
