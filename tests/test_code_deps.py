@@ -56,3 +56,17 @@ def test_analyses_do_not_depend_on_training_code():
     for module in JOB_MODULES:
         if ".analyses." in module and module not in MODEL_JOBS:
             assert "gateroles.models" not in code_deps.modules(module), module
+
+
+def test_library_inputs_are_relative_to_a_project_that_holds_the_package(monkeypatch, tmp_path):
+    """Inside the project (a clone with an editable install) the paths do not name where the
+    project lies, so moving it reruns nothing; outside it they are absolute, and both exist."""
+    package_parent = code_deps.ROOT.parent
+    monkeypatch.chdir(package_parent)
+    inside = code_deps.files("gateroles.training")
+    assert all(not os.path.isabs(path) and os.path.exists(path) for path in inside)
+    assert "gateroles/training.py" in inside
+    monkeypatch.chdir(tmp_path)
+    outside = code_deps.files("gateroles.training")
+    assert all(os.path.isabs(path) and os.path.exists(path) for path in outside)
+    assert [os.path.join(package_parent, path) for path in inside] == outside

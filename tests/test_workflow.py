@@ -1,6 +1,8 @@
 """End to end: the workflow on a tiny config in a temporary directory."""
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -161,6 +163,31 @@ def test_second_run_has_nothing_to_do(finished):
     result = run(finished, TINY, "--cores", "2", "-n")
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_a_moved_project_reruns_nothing(tmp_path):
+    """A clone moved (or copied) elsewhere keeps its finished jobs: the rules' library inputs
+    are paths relative to the project (code_deps.files), not absolute ones that change."""
+    project = tmp_path / "before"
+    shutil.copytree(REPO, project, ignore=shutil.ignore_patterns(
+        "results", ".snakemake", ".venv", ".git", "__pycache__", "*.egg-info", ".*_cache"))
+    config = {**TINY, "study": {**TINY["study"], "architectures": ["lstm"], "seeds": [0]}}
+    (project / "tiny.yaml").write_text(yaml.safe_dump(config))
+    target = "results/runs/reset_recall/lstm/default/seed0/test.json"
+
+    def snakemake(where, *args):
+        return subprocess.run([sys.executable, "-m", "snakemake", "--configfile", "tiny.yaml",
+                               "--replace-workflow-config", target, *args], cwd=where,
+                              env={**os.environ, "PYTHONPATH": str(where / "src")},
+                              capture_output=True, text=True, timeout=600)
+
+    result = snakemake(project, "--cores", "1", "-q")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    moved = project.rename(tmp_path / "after")
+    result = snakemake(moved, "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Nothing to be done" in result.stdout + result.stderr, result.stdout[-3000:]
 
 
 @pytest.mark.slow

@@ -70,5 +70,14 @@ def modules(*names: str) -> tuple[str, ...]:
 
 
 def files(*names: str) -> list[str]:
-    """Source files of `modules(*names)`, as strings (for Snakemake inputs)."""
-    return [str(module_path(name)) for name in modules(*names)]
+    """Source files of `modules(*names)`, as strings (for Snakemake inputs).
+
+    Relative to the working directory (the workflow's) when the package lies below it, as in a
+    clone with an editable install: Snakemake reruns a job whose set of input paths changed, so
+    absolute paths would rerun a finished study whose project directory was moved or copied.
+    A package outside it (installed into site-packages, or the tests' scratch studies) keeps
+    absolute paths.
+    """
+    here = Path.cwd().resolve()
+    paths = [module_path(name) for name in modules(*names)]
+    return [str(path.relative_to(here) if path.is_relative_to(here) else path) for path in paths]
