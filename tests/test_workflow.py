@@ -167,8 +167,9 @@ def test_second_run_has_nothing_to_do(finished):
 
 @pytest.mark.slow
 def test_a_moved_project_reruns_nothing(tmp_path):
-    """A clone moved (or copied) elsewhere keeps its finished jobs: the rules' library inputs
-    are paths relative to the project (code_deps.files), not absolute ones that change."""
+    """A clone moved (or copied) elsewhere keeps its finished jobs: the rules' inputs from the
+    package (code, templates, captions: code_deps) are paths relative to the project, not
+    absolute ones that change with it."""
     project = tmp_path / "before"
     shutil.copytree(REPO, project, ignore=shutil.ignore_patterns(
         "results", ".snakemake", ".venv", ".git", "__pycache__", "*.egg-info", ".*_cache"))
@@ -178,14 +179,20 @@ def test_a_moved_project_reruns_nothing(tmp_path):
 
     def snakemake(where, *args):
         return subprocess.run([sys.executable, "-m", "snakemake", "--configfile", "tiny.yaml",
-                               "--replace-workflow-config", target, *args], cwd=where,
+                               "--replace-workflow-config", *args], cwd=where,
                               env={**os.environ, "PYTHONPATH": str(where / "src")},
                               capture_output=True, text=True, timeout=600)
 
-    result = snakemake(project, "--cores", "1", "-q")
+    # Every rule's inputs (the whole DAG, as --filegraph draws it) name no absolute path
+    # inside the project; then one job run, the project moved, and nothing to do.
+    graph = snakemake(project, "--filegraph")
+    assert graph.returncode == 0, graph.stderr[-3000:]
+    assert "src/gateroles/training.py" in graph.stdout and "captions/" in graph.stdout
+    assert str(project) not in graph.stdout
+    result = snakemake(project, target, "--cores", "1", "-q")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     moved = project.rename(tmp_path / "after")
-    result = snakemake(moved, "-n")
+    result = snakemake(moved, target, "-n")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Nothing to be done" in result.stdout + result.stderr, result.stdout[-3000:]
 

@@ -69,15 +69,24 @@ def modules(*names: str) -> tuple[str, ...]:
     return tuple(sorted(seen))
 
 
-def files(*names: str) -> list[str]:
-    """Source files of `modules(*names)`, as strings (for Snakemake inputs).
+def input_path(path: Path) -> str:
+    """`path` as a workflow input: relative to the working directory (the workflow's) when it
+    lies below it, as the package does in a clone with an editable install.
 
-    Relative to the working directory (the workflow's) when the package lies below it, as in a
-    clone with an editable install: Snakemake reruns a job whose set of input paths changed, so
-    absolute paths would rerun a finished study whose project directory was moved or copied.
-    A package outside it (installed into site-packages, or the tests' scratch studies) keeps
-    absolute paths.
+    Snakemake reruns a job whose set of input paths changed, so absolute paths would rerun a
+    finished study whose project directory was moved or copied. A package outside it
+    (installed into site-packages, or the tests' scratch studies) keeps absolute paths.
     """
     here = Path.cwd().resolve()
-    paths = [module_path(name) for name in modules(*names)]
-    return [str(path.relative_to(here) if path.is_relative_to(here) else path) for path in paths]
+    return str(path.relative_to(here) if path.is_relative_to(here) else path)
+
+
+def files(*names: str) -> list[str]:
+    """Source files of `modules(*names)`, as workflow inputs (`input_path`)."""
+    return [input_path(module_path(name)) for name in modules(*names)]
+
+
+def data_files(*patterns: str) -> list[str]:
+    """The package's other files that a job reads (report templates, captions), matched by
+    glob `patterns` below the package root, sorted, as workflow inputs (`input_path`)."""
+    return sorted({input_path(path) for pattern in patterns for path in ROOT.glob(pattern)})

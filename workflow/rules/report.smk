@@ -5,8 +5,8 @@ rule report_html:
     input:
         unpack(report_inputs),
         code=lib("gateroles.report", *REPORT_SECTIONS),
-        templates=sorted(map(str, (REPO / "src" / "gateroles").rglob("*.j2"))),
-        captions=sorted(map(str, (REPO / "src" / "gateroles").glob("analyses/*/captions/*.rst"))),
+        templates=code_deps.data_files("**/*.j2"),
+        captions=code_deps.data_files("analyses/*/captions/*.rst"),
     output:
         html="results/report.html",
         provenance="results/provenance.json",
