@@ -1,9 +1,16 @@
 """The report states no finding in fixed text: its answer follows the tables."""
 
+from pathlib import Path
+from types import SimpleNamespace
+
+import jinja2
 import numpy as np
 import pandas as pd
+import yaml
+from snakemake.utils import update_config
 
 from gateroles import report
+from gateroles.config import validate
 
 
 def evidence(claim, verdicts, name="x"):
@@ -96,3 +103,36 @@ def test_the_c5_and_c6_sentences_carry_their_counts():
             "1 inconclusive).") in answer["sentences"]
     assert ("Are the gates' functions disentangled? pairs: dependent (4 predictions: 4 "
             "dependent).") in answer["sentences"]
+
+
+def _study_config(*files: str) -> dict:
+    """A config as the workflow sees it: config/config.yaml, the files merged in, defaults."""
+    repo = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    for name in files:
+        update_config(config, yaml.safe_load((repo / "config" / name).read_text()))
+    return validate(config, repo / "config" / "schema.yaml")
+
+
+def test_captions_state_the_settings_the_run_used():
+    """A caption that states a setting reads it from the config: the laptop and the paper
+    configs give different numbers, and every caption renders under both (as Snakemake's
+    own report renders them, too)."""
+    laptop, paper = _study_config(), _study_config("paper.yaml")
+    small = report.caption_text("c5_disentanglement", laptop)
+    large = report.caption_text("c5_disentanglement", paper)
+    info = laptop["information"]
+    assert f"up to {info['fit_samples']} steps" in small and "at the last step only" in small
+    assert f"{info['dci_estimators']} per factor" in small
+    assert f"up to {paper['information']['fit_samples']} steps" in large
+    assert "at every checkpoint" in large and "at the last step only" not in large
+    heatmap = report.caption_text("c1_selectivity_heatmap", {**laptop, "probes": {
+        **laptop["probes"], "input_window": 7, "control_window": 2}})
+    assert "last 7 inputs" in heatmap and "last 2 input tokens" in heatmap
+    snakemake_env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True,
+                                       undefined=jinja2.StrictUndefined)
+    for path in report.ROOT.glob("analyses/*/captions/*.rst"):
+        for config in (laptop, paper):
+            assert "{{" not in report.caption_text(path.stem, config)
+            snakemake_env.from_string(path.read_text()).render(
+                snakemake=SimpleNamespace(config=config))

@@ -16,6 +16,7 @@ import platform
 import subprocess
 from html import escape
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 import numpy as np
@@ -195,17 +196,27 @@ def counts_sentence(verdicts: pd.DataFrame, what: str = "predictions") -> str:
     return f"Of {len(verdicts)} {what}: " + ", ".join(parts) + "."
 
 
-def figure_entry(name: str, png: str) -> dict:
-    """An embedded figure; its caption file's first sentence is the title.
+def caption_text(name: str, config: dict) -> str:
+    """Figure `name`'s caption, `analyses/<analysis>/captions/<name>.rst` (figure names are
+    unique), rendered with the run's config, whitespace collapsed.
 
-    The caption is `analyses/<analysis>/captions/<name>.rst` (figure names are unique).
+    A caption that states a setting (bins, sequences, trees) reads it from the config as
+    `{{ snakemake.config.<section>.<key> }}`: the same Jinja2 template that Snakemake renders
+    for `snakemake --report`, so neither report can state a value the run did not use.
     """
     captions = list(ROOT.glob(f"analyses/*/captions/{name}.rst"))
     if len(captions) != 1:
         raise FileNotFoundError(f"expected one caption file for figure {name!r}, found "
                                 f"{[str(c) for c in captions]}")
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
+        captions[0].read_text())
+    return " ".join(template.render(snakemake=SimpleNamespace(config=config)).split())
+
+
+def figure_entry(name: str, png: str, config: dict) -> dict:
+    """An embedded figure; its caption's first sentence is the title."""
     data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
-    text = " ".join(captions[0].read_text().split())
+    text = caption_text(name, config)
     title, _, caption = text.partition(". ")
     return {"id": name, "title": title, "caption": caption, "data": data}
 
@@ -220,7 +231,7 @@ class Inputs:
         return storage.read_csv(self.tables[name], **kwargs)
 
     def figures(self, *names: str) -> dict[str, dict]:
-        return {n: figure_entry(n, self.figure_paths[n]) for n in names}
+        return {n: figure_entry(n, self.figure_paths[n], self.config) for n in names}
 
 
 PHRASES = {"supported": "yes", "contradicted": "no: the opposite holds",

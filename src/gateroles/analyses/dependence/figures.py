@@ -122,9 +122,10 @@ def c5_disentanglement(scores: pd.DataFrame) -> plt.Figure:
         axes[r, 0].set_ylabel("score")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.suptitle("Disentanglement of gate units from task variables over training (thin: "
-                 "seeds; dots: means; crosses: the null with factors shuffled)", y=1.0)
+                 "seeds; dots: means at step 0 and at the end; crosses: the null with factors "
+                 "shuffled)", y=1.0)
     fig.tight_layout()
-    fig.legend(handles, [f"{t} (dots: mean at step 0 and at the end)" for t in labels],
+    fig.legend(handles, labels,
                loc="upper center", ncol=len(labels), fontsize=9, bbox_to_anchor=(0.5, 0.0),
                frameon=False)
     return fig
