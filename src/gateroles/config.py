@@ -88,6 +88,18 @@ def _semantic_problems(config: dict) -> list[str]:
     if n_extract > data["n_test"]:
         problems.append(f"config key 'extraction.n_sequences': {n_extract} is more than the "
                         f"test split has (data.n_test = {data['n_test']})")
+    # Analyses read the gate file's sequences: asking for more would silently use fewer (and
+    # the report would state the number asked for).
+    at_most = {"probes.n_sequences": n_extract, "information.n_sequences": n_extract,
+               "gradients.n_sequences": n_extract,
+               "causal.ablation_sequences": n_extract - n_extract // 2}
+    for key, limit in at_most.items():
+        section, name = key.split(".")
+        if config[section][name] > limit:
+            share = "the second half of " if section == "causal" else ""
+            problems.append(f"config key '{key}': {config[section][name]} is more than "
+                            f"{share}the extracted sequences (extraction.n_sequences = "
+                            f"{n_extract}): at most {limit}")
     for key in ("tasks", "forget_bias_tasks"):
         extra = [t for t in config["wiring"][key] if t not in config["study"]["tasks"]]
         if extra:
