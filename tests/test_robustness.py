@@ -399,3 +399,16 @@ def test_every_writer_is_atomic():
                 if not any("atomic_path" in before for before in lines[max(0, n - 3):n]):
                     direct.append(f"{path.relative_to(REPO)}:{n + 1}")
     assert not direct, f"non-atomic writes: {direct}"
+
+
+def test_a_job_stopped_by_sigterm_leaves_no_temporary_file(tmp_path):
+    """Snakemake stops the running jobs with SIGTERM when another fails: a writer caught in the
+    middle removes its temporary file (the output itself never appears half-written)."""
+    code = ("import os, signal, sys, time; from gateroles import pipeline, storage; "
+            "pipeline.start(1, None)\n"
+            "with storage.atomic_path(sys.argv[1]) as tmp:\n"
+            "    tmp.write_text('half'); os.kill(os.getpid(), signal.SIGTERM); time.sleep(30)")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out.csv")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr
+    assert list(tmp_path.iterdir()) == []

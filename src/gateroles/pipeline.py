@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 
 import pandas as pd
@@ -34,14 +35,21 @@ def start(threads: int, log_path: str | None) -> None:
     """Limit this process to `threads` threads and redirect stderr to `log_path`.
 
     Call it first: torch reads OMP_NUM_THREADS when it is imported later, and is pinned here
-    if it was imported already.
+    if it was imported already. SIGTERM (Snakemake stopping its jobs after another failed)
+    exits through Python, so the atomic writers remove their temporary files; Python's default
+    would leave them in the output folders.
     """
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
     if log_path:
         sys.stderr = open(log_path, "w", buffering=1)  # noqa: SIM115 - open for the whole job
+
+
+def _exit_on_sigterm(signum, frame):
+    sys.exit(128 + signum)
 
 
 class RunInputs:
