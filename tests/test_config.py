@@ -70,6 +70,8 @@ BAD = [
     ("information.n_sequences", 201, "information.n_sequences", "at most 200"),
     ("gradients.n_sequences", 201, "gradients.n_sequences", "at most 200"),
     ("causal.ablation_sequences", 101, "causal.ablation_sequences", "at most 100"),
+    ("causal.verdict_k", 3, "causal.verdict_k", "not one of causal.unit_k"),
+    ("causal.unit_k", [1, 4, 32], "causal.unit_k", "at most 31"),
     ("analysis.confidence", 1.5, "analysis.confidence", "maximum"),
     ("task_params.reset_recall.p_store", 0.9, "task_params.reset_recall", "sum"),
     ("task_params.adding.n_values", 3, "task_params.adding", "n_values"),

@@ -23,9 +23,11 @@ TINY = {
     "training": {"batch_size": 32, "steps": {"reset_recall": 50}, "eval_every": 25,
                  "first_checkpoint": 25, "solved_threshold": {"reset_recall": 0.4}},
     "extraction": {"n_sequences": 16},
-    # The analyses read at most the extracted sequences (the unit ablation: the second half).
+    # The analyses read at most the extracted sequences (the unit ablation: the second half),
+    # and ablate groups of fewer units than the model has.
     "probes": {"n_sequences": 16}, "information": {"n_sequences": 16},
-    "gradients": {"n_sequences": 16}, "causal": {"ablation_sequences": 8},
+    "gradients": {"n_sequences": 16},
+    "causal": {"ablation_sequences": 8, "unit_k": [1, 4], "verdict_k": 4},
     "analysis": {"bootstrap_samples": 200},
 }
 

@@ -100,6 +100,14 @@ def _semantic_problems(config: dict) -> list[str]:
             problems.append(f"config key '{key}': {config[section][name]} is more than "
                             f"{share}the extracted sequences (extraction.n_sequences = "
                             f"{n_extract}): at most {limit}")
+    causal, hidden = config["causal"], config["model"]["hidden_size"]
+    if causal["verdict_k"] not in causal["unit_k"]:
+        problems.append(f"config key 'causal.verdict_k': {causal['verdict_k']} is not one of "
+                        f"causal.unit_k {causal['unit_k']}")
+    too_large = [k for k in causal["unit_k"] if k >= hidden]
+    if too_large:  # the ablation needs random groups of k units other than the targeted k
+        problems.append(f"config key 'causal.unit_k': {too_large} not below model.hidden_size "
+                        f"({hidden}): at most {hidden - 1}")
     for key in ("tasks", "forget_bias_tasks"):
         extra = [t for t in config["wiring"][key] if t not in config["study"]["tasks"]]
         if extra:
