@@ -90,16 +90,17 @@ def _semantic_problems(config: dict) -> list[str]:
                         f"test split has (data.n_test = {data['n_test']})")
     # Analyses read the gate file's sequences: asking for more would silently use fewer (and
     # the report would state the number asked for).
-    at_most = {"probes.n_sequences": n_extract, "information.n_sequences": n_extract,
-               "gradients.n_sequences": n_extract,
-               "causal.ablation_sequences": n_extract - n_extract // 2}
-    for key, limit in at_most.items():
+    extracted = f"the extracted sequences (extraction.n_sequences = {n_extract})"
+    at_most = {"probes.n_sequences": (n_extract, extracted),
+               "information.n_sequences": (n_extract, extracted),
+               "gradients.n_sequences": (n_extract, extracted),
+               "causal.ablation_sequences": (n_extract - n_extract // 2,
+                                             f"the second half of {extracted}")}
+    for key, (limit, what) in at_most.items():
         section, name = key.split(".")
         if config[section][name] > limit:
-            share = "the second half of " if section == "causal" else ""
-            problems.append(f"config key '{key}': {config[section][name]} is more than "
-                            f"{share}the extracted sequences (extraction.n_sequences = "
-                            f"{n_extract}): at most {limit}")
+            problems.append(f"config key '{key}': {config[section][name]} is more than {what}: "
+                            f"at most {limit}")
     causal, hidden = config["causal"], config["model"]["hidden_size"]
     if causal["verdict_k"] not in causal["unit_k"]:
         problems.append(f"config key 'causal.verdict_k': {causal['verdict_k']} is not one of "
