@@ -124,6 +124,13 @@ def test_rejects_wrong_shapes_and_modules():
         gates.extract(torch.nn.Linear(3, 4), torch.zeros(2, 5, 3))
 
 
+def test_the_differentiable_twin_refuses_a_module_off_the_cpu():
+    # its gradients must reach the caller's parameters, so it cannot work on a CPU copy
+    module = torch.nn.LSTM(3, 4, batch_first=True).to("meta")
+    with pytest.raises(ValueError, match="model.cpu"):
+        gates.run_differentiable(module, torch.zeros(1, 2, 3))
+
+
 def test_a_variant_whose_removed_rows_moved_is_an_error():
     model = RecurrentModel("lstm_nfg", 3, 4, 1)
     with torch.no_grad():

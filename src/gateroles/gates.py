@@ -36,6 +36,8 @@ Two implementations of the recurrence, tested equal to each other and to the fus
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from torch import nn
@@ -68,6 +70,20 @@ def architecture(model: nn.Module) -> str:
     if arch is not None and rnn is not model:
         return arch
     return "lstm" if isinstance(rnn, nn.LSTM) else "gru" if isinstance(rnn, nn.GRU) else "rnn"
+
+
+def on_cpu(model: nn.Module) -> nn.Module:
+    """`model` itself when its parameters are on the CPU, else a copy of it on the CPU.
+
+    `run` is written for the CPU (a loop of small in-place operations into buffers it allocates
+    there), so a module trained on a GPU is read through a CPU copy: the same weights, hence the
+    same gates; the caller's module stays where it is.
+    """
+    return model if _is_on_cpu(model) else copy.deepcopy(model).cpu()
+
+
+def _is_on_cpu(model: nn.Module) -> bool:
+    return all(p.device.type == "cpu" for p in model.parameters())
 
 
 def gate_names(arch: str) -> tuple[str, ...]:
@@ -148,7 +164,9 @@ def run(model: nn.Module, inputs, clamp: dict | None = None, layer: int = -1,
     are returned as used (clamped values included); `<gate>_logit` are the computed
     pre-activations (before any clamp). With `readout=True` the layers above `layer` run too,
     and a project model's read-out of the top layer is added as `outputs` `[N, T, n_outputs]`.
+    A module on another device (a GPU) is read through a CPU copy (`on_cpu`).
     """
+    model = on_cpu(model)
     rnn, arch, x = _prepare(model, inputs)
     layer = range(rnn.num_layers)[layer]
     clamps = clamp_tensors(arch, clamp, (x.shape[0], x.shape[1], rnn.hidden_size))
@@ -405,9 +423,13 @@ def run_differentiable(model: nn.Module, inputs, clamp: dict | None = None, laye
       and the candidate), but not on the state's own path (LSTM: c_t = f c_{t-1} + i g; GRU:
       the z h_{t-1} term), so gradient flows back in time only along the direct state path:
       the product of forget gates (LSTM), of update gates (GRU), nothing (tanh RNN).
-    Gradients also reach the module's parameters. With `readout=True` the layers above run too
-    and a project model's read-out is added as `outputs`.
+    Gradients also reach the module's parameters, so the module must be on the CPU (a copy
+    would take them). With `readout=True` the layers above run too and a project model's
+    read-out is added as `outputs`.
     """
+    if not _is_on_cpu(model):
+        raise ValueError("run_differentiable needs the module on the CPU (its gradients reach "
+                         "the module's own parameters): call model.cpu() first")
     rnn, arch, x = _prepare(model, inputs)
     layer = range(rnn.num_layers)[layer]
     shape = (x.shape[0], x.shape[1], rnn.hidden_size)

@@ -13,6 +13,9 @@ repeat, stacks, runs and splits, a few hundred sequences per pass (the fastest s
 sequence here); `stack_conditions` / `split_conditions` are its halves.
 The cost of a clamp is one vectorised `torch.lerp` per clamped gate per step that it touches.
 
+A module on a GPU is read through a CPU copy (`gates.on_cpu`; the recurrence is written for
+the CPU) and stays where it is; `differentiable=True` needs it on the CPU.
+
 Gate names are those of `gates.extract` (`models.SPECS[arch].gates`); in the GRU's PyTorch
 convention `h = (1 - z) n + z h_prev`, so clamping `update` to 1 keeps the state. On
 `lstm_cifg` the forget gate is computed as 1 - input (from the tied rows); a clamp of `input`
@@ -113,6 +116,7 @@ def forward_conditions(model: nn.Module, inputs, conditions: Sequence | Mapping,
     `options` go to `forward` unchanged: with `differentiable=True`, `state_offsets` must then
     cover a stacked batch, so pass `batch_size` >= C * N there.
     """
+    model = gates.on_cpu(model)  # once, not per pass
     labels = list(conditions) if isinstance(conditions, Mapping) else None
     clamps = [conditions[k] for k in labels] if labels is not None else list(conditions)
     per_pass = max(1, batch_size // len(inputs))
@@ -137,6 +141,7 @@ def forward_unit_groups(model: nn.Module, inputs, gate: str, where, groups, valu
     is built in one operation, so a null of many random unit groups costs what its recurrence
     costs. Returns a list of G results (or `reduce` of each, as in `forward_conditions`).
     """
+    model = gates.on_cpu(model)  # once, not per pass
     x = torch.as_tensor(inputs, dtype=torch.float32)
     steps = torch.as_tensor(np.asarray(where, dtype=bool))
     units = torch.as_tensor(np.asarray(groups, dtype=bool))
