@@ -161,6 +161,10 @@ def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(tmp_path):
     nfg = np.load(tmp_path / "results/runs/reset_recall/lstm_nfg/default/seed0/gates.npz")
     assert not any("forget" in name for name in nfg.files)
     assert any("input" in name for name in nfg.files)
+    # Logits only where an analysis reads them (C5's MI, on the main grid).
+    assert not any(name.startswith("logit") for name in nfg.files)
+    lstm = np.load(tmp_path / "results/runs/reset_recall/lstm/default/seed0/gates.npz")
+    assert any(name.startswith("logit") for name in lstm.files)
 
 
 @pytest.mark.slow

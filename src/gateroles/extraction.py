@@ -14,12 +14,15 @@ from gateroles.study import Run
 from gateroles.training import DataSettings
 
 
-def extract_run(config: dict, run: Run, *, checkpoints_path: str, gates_path: str) -> None:
-    """Write the gate file of `run` (every checkpoint, logits of the sigmoid gates included)."""
+def extract_run(config: dict, run: Run, *, checkpoints_path: str, gates_path: str,
+                logits: bool = True) -> None:
+    """Write the gate file of `run`: every checkpoint, and with `logits` the sigmoid gates'
+    logits (the workflow asks for them only where an analysis reads them: a third of the
+    file)."""
     payload = storage.load_torch(checkpoints_path)
     test = DataSettings.from_config(config).splits(run.task, run.seed)["test"]
     n_sequences = config["extraction"]["n_sequences"]
     data = gatefile.task_arrays(test, n_sequences)
-    per_step = {step: gates.extract(model, data["inputs"], preactivations=True)
+    per_step = {step: gates.extract(model, data["inputs"], preactivations=logits)
                 for step, model in models_from_payload(payload).items()}
     gatefile.write(gates_path, data, per_step)

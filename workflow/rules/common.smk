@@ -13,6 +13,9 @@ CELLS = study.cells(config)
 # the extra cells they read (wiring.smk, gradient_flow.smk).
 ANALYSIS_CELLS = CELLS if config["wiring"]["all_analyses"] else study.cells(config, True)
 CELL = "{task}/{arch}/{init}"
+# The cells whose gate files carry the sigmoid gates' logits: each analysis that reads them
+# adds its cells (dependence.smk); elsewhere they would be a third of the file, unread.
+LOGIT_CELLS = set()
 
 
 def per_seed(name):

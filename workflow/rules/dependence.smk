@@ -9,6 +9,7 @@ DEPENDENCE_FIGURES = ["c5_gate_mi", "c5_disentanglement", "c5_unit_factor_mi"]
 REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in DEPENDENCE_FIGURES})
 FIGURES += [f for name in DEPENDENCE_FIGURES for f in figure_outputs(name)]
 RULE_CELLS["dependence"] = ANALYSIS_CELLS  # main grid (wiring.all_analyses: all)
+LOGIT_CELLS.update(ANALYSIS_CELLS)  # MI on the logits
 SINGLE_RULES += ["aggregate_dependence"] + [f"fig_{name}" for name in DEPENDENCE_FIGURES]
 
 

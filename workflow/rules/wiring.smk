@@ -111,6 +111,7 @@ rule extract_rewire:
     params:
         seeds=SEEDS,
         config=sections("data", "task_params", "extraction"),
+        logits=False,  # the wiring analysis reads the gates only
     script:
         "../scripts/extract_gates.py"
 

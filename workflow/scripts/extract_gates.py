@@ -9,4 +9,5 @@ w = snakemake.wildcards
 runs = Cell(w.task, w.arch, w.init).runs(snakemake.params.seeds)
 for run, checkpoints, gates in zip(runs, snakemake.input.checkpoints, snakemake.output.gates,
                                    strict=True):
-    extract_run(snakemake.params.config, run, checkpoints_path=checkpoints, gates_path=gates)
+    extract_run(snakemake.params.config, run, checkpoints_path=checkpoints, gates_path=gates,
+                logits=snakemake.params.logits)
