@@ -10,6 +10,9 @@ loss on every step), in the same run:
   all steps); checked against nn.GRU's outputs and gradients first;
 - "S stacked": S seeds' GRUs as one block-diagonal nn.GRU of S * H units (the cost only: the
   off-diagonal blocks would need masking to keep the seeds apart), against S separate nn.GRU;
+- "S batched": S seeds' GRUs with their own weights, each step one batched matrix product over
+  the seeds (`seed_batched_gru`, autograd; checked against S nn.GRUs first), against S separate
+  nn.GRU: what training the seeds of a cell together could gain at best;
 - the same for the LSTM, whose module runs on oneDNN's fused kernel.
 The answer so far (README, Speed): nothing here beats nn.GRU by enough to be worth a second
 implementation of its backward pass, so the study trains on the modules themselves.
@@ -83,6 +86,47 @@ class HandGRU(torch.autograd.Function):
                 d_gh.t() @ h_prev.reshape(steps * batch, hidden), d_gi.sum(0), d_gh.sum(0))
 
 
+def seed_batched_gru(x, w_ih, w_hh, b_ih, b_hh):
+    """S GRUs at once: x `[S, B, T, in]`, weights stacked over seeds; `[S, B, T, H]` out."""
+    seeds, batch, steps, _ = x.shape
+    hidden = w_hh.shape[2]
+    gi = torch.baddbmm(b_ih.unsqueeze(1), x.reshape(seeds, batch * steps, -1),
+                       w_ih.transpose(1, 2)).view(seeds, batch, steps, 3 * hidden)
+    w_hh_t, b_hh = w_hh.transpose(1, 2), b_hh.unsqueeze(1)
+    h, out = x.new_zeros(seeds, batch, hidden), []
+    for g in gi.unbind(2):  # unbind: indexing gi[:, :, t] would make backward quadratic in T
+        gh = torch.baddbmm(b_hh, h, w_hh_t)
+        rz = torch.sigmoid(g[..., :2 * hidden] + gh[..., :2 * hidden])
+        n = torch.tanh(g[..., 2 * hidden:] + rz[..., :hidden] * gh[..., 2 * hidden:])
+        h = torch.lerp(n, h, rz[..., hidden:])
+        out.append(h)
+    return torch.stack(out, 2)
+
+
+def stacked_parameters(modules):
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    return [torch.stack([getattr(m, n) for m in modules]).detach().requires_grad_()
+            for n in names]
+
+
+def check_seed_batched(seeds: int) -> float:
+    """Largest difference from `seeds` nn.GRUs, outputs and relative weight gradients."""
+    modules = [nn.GRU(N_IN, H, batch_first=True) for _ in range(seeds)]
+    x, g = torch.randn(seeds, B, T, N_IN), torch.randn(seeds, B, T, H)
+    params = stacked_parameters(modules)
+    out = seed_batched_gru(x, *params)
+    ref = torch.stack([m(x[s])[0] for s, m in enumerate(modules)])
+    (out * g).sum().backward()
+    (ref * g).sum().backward()
+    worst = float((out - ref).detach().abs().max())
+    for p, name in zip(params, ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"),
+                       strict=True):
+        for s, m in enumerate(modules):
+            ref_grad = getattr(m, name).grad
+            worst = max(worst, float((p.grad[s] - ref_grad).abs().max() / ref_grad.abs().max()))
+    return worst
+
+
 def hand_gru(x, module: nn.GRU):
     return HandGRU.apply(x, module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0,
                          module.bias_hh_l0)
@@ -129,6 +173,16 @@ def main():
     hand = step_ms(lambda: hand_gru(x, gru), g, args.repeats)
     print(f"GRU step: nn.GRU {plain:.1f} ms, by hand {hand:.1f} ms ({hand / plain:.2f}x)")
     s = args.seeds
+    print(f"{s} seed-batched GRUs vs {s} nn.GRU, largest difference: "
+          f"{check_seed_batched(s):.1e}")
+    modules = [nn.GRU(N_IN, H, batch_first=True) for _ in range(s)]
+    params = stacked_parameters(modules)
+    xb, gb = torch.randn(s, B, T, N_IN), torch.randn(s, B, T, H)
+    separate = sum(step_ms(lambda m=m, k=k: m(xb[k])[0], gb[k], args.repeats)
+                   for k, m in enumerate(modules))
+    batched = step_ms(lambda: seed_batched_gru(xb, *params), gb, args.repeats)
+    print(f"GRU: {s} seeds batched {batched:.1f} ms vs {s} separate {separate:.1f} ms "
+          f"({batched / separate:.2f}x)")
     xs, gs = torch.randn(B, T, N_IN * s), torch.randn(B, T, H * s)
     for cls in (nn.GRU, nn.LSTM):
         one = cls(N_IN, H, batch_first=True)
