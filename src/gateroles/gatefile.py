@@ -3,11 +3,11 @@
 Written once by the extraction stage, read by every analysis after it, so that no later stage
 regenerates the task: besides the gates (`step{s}__{gate}`, float16) and, where an analysis
 reads them (the workflow's `LOGIT_CELLS`), the sigmoid gates' logits (`logit{s}__{gate}`,
-float16; `GateFile.logits` is then empty) it carries the sequences they were computed on (`inputs`,
-`tokens`, `targets`, `mask`, `factor__{name}`), the checkpoint steps and a JSON description of
-the task (`meta`: name, kind, number of outputs, chance, event roles, continuous factors, the
-context pairs and behaviours of `gateroles.tasks`, and which factors are auxiliary, i.e.
-annotations rather than task variables). An `.npz` without pickles,
+float16; elsewhere `GateFile.logits` is empty) it carries the sequences they were computed on
+(`inputs`, `tokens`, `targets`, `mask`, `factor__{name}`), the checkpoint steps and a JSON
+description of the task (`meta`: name, kind, number of outputs, chance, event roles, continuous
+factors, the context pairs and behaviours of `gateroles.tasks`, and which factors are
+auxiliary, i.e. annotations rather than task variables). An `.npz` without pickles,
 written atomically with `storage.write_npz`.
 """
 
