@@ -103,10 +103,12 @@ def seed_batched_gru(x, w_ih, w_hh, b_ih, b_hh):
     return torch.stack(out, 2)
 
 
+GRU_PARAMETERS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+
+
 def stacked_parameters(modules):
-    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
     return [torch.stack([getattr(m, n) for m in modules]).detach().requires_grad_()
-            for n in names]
+            for n in GRU_PARAMETERS]
 
 
 def check_seed_batched(seeds: int) -> float:
@@ -119,8 +121,7 @@ def check_seed_batched(seeds: int) -> float:
     (out * g).sum().backward()
     (ref * g).sum().backward()
     worst = float((out - ref).detach().abs().max())
-    for p, name in zip(params, ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"),
-                       strict=True):
+    for p, name in zip(params, GRU_PARAMETERS, strict=True):
         for s, m in enumerate(modules):
             ref_grad = getattr(m, name).grad
             worst = max(worst, float((p.grad[s] - ref_grad).abs().max() / ref_grad.abs().max()))

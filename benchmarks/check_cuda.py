@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import multiprocessing
 import os
 import sys
@@ -64,8 +65,10 @@ SCORE_TOL = 0.01
 EXTRACT_TOL = 1e-4
 
 
+@functools.cache
 def config() -> dict:
-    """The default study's config, validated (defaults filled in) as the workflow does."""
+    """The default study's config, validated (defaults filled in) as the workflow does (read
+    once per process; nothing here changes it)."""
     raw = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     return validate(raw, ROOT / "config" / "schema.yaml")
 

@@ -1,13 +1,13 @@
 """Do two finished studies reach the same verdicts? (e.g. trained on CUDA vs on the CPU)
 
-    python benchmarks/compare_studies.py STUDY_A STUDY_B
+    PYTHONPATH=src python benchmarks/compare_studies.py STUDY_A STUDY_B   (or the package installed)
 
 STUDY_A and STUDY_B are project directories holding `results/tables/` of the same config
 (apart from where it ran). Prints each model's test score in both, then, for every table with
 predictions and verdicts, how many predictions match, the share with the same verdict, and
-how far apart their effects are relative to STUDY_A's 95% CI width (`change` from step 0, or
-the trained effect where a prediction has no step-0 version), and lists the predictions whose
-verdicts differ with both intervals.
+how far apart their effects are relative to STUDY_A's 95% CI width (`change`: the change from
+step 0, or the trained effect where a prediction has no step-0 version, as `gateroles.stats`
+stores it), and lists the predictions whose verdicts differ with both intervals.
 """
 
 import argparse
@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-RUN_KEYS = ["task", "arch", "init", "seed"]
-PREDICTION_KEYS = ["claim", "evidence", "prediction", "task", "arch", "init"]
+from gateroles.stats import VERDICT_COLUMNS
+from gateroles.study import RUN_KEYS
+
+PREDICTION_KEYS = VERDICT_COLUMNS[:6]  # claim, evidence, prediction, task, arch, init
 
 
 def compare_runs(a: Path, b: Path) -> None:
@@ -26,18 +28,9 @@ def compare_runs(a: Path, b: Path) -> None:
     print(runs[columns].to_string(index=False), end="\n\n")
 
 
-def _effect(both: pd.DataFrame, column: str, side: str) -> pd.Series:
-    """The change from step 0 (`column` "", "_ci_low", "_ci_high"), or the trained effect
-    where a prediction has no step-0 version."""
-    trained = both[f"trained{column}_{side}"]
-    change = both.get(f"change{column}_{side}")
-    return trained if change is None else change.fillna(trained)
-
-
 def compare_verdicts(name: str, x: pd.DataFrame, y: pd.DataFrame) -> None:
-    keys = [k for k in PREDICTION_KEYS if k in x]
-    both = x.merge(y, on=keys, suffixes=("_a", "_b"))
-    value, low, high = ({s: _effect(both, column, s) for s in "ab"}
+    both = x.merge(y, on=PREDICTION_KEYS, suffixes=("_a", "_b"))
+    value, low, high = ({s: both[f"change{column}_{s}"] for s in "ab"}
                         for column in ("", "_ci_low", "_ci_high"))
     apart = ((value["a"] - value["b"]).abs() / (high["a"] - low["a"])).where(
         high["a"] > low["a"])
