@@ -15,6 +15,7 @@ from gateroles.models import (
     checkpoint_payload,
     effective_bias,
     gate_rows,
+    held_bias,
     init_applies,
     models_from_payload,
 )
@@ -59,13 +60,13 @@ def test_unknown_arm_and_arch_are_named():
     with pytest.raises(ValueError, match="allowed: default, forget_bias_1, chrono"):
         build_model("lstm", 5, 8, 3, "xavier", 100, seed=0)
     with pytest.raises(ValueError, match="allowed: lstm, gru, lstm_nfg, lstm_nig, lstm_nog, "
-                                         "lstm_cifg, rnn"):
+                                         "lstm_cifg, rnn, lstm_ffg, gru_fug"):
         build_model("transformer", 5, 8, 3, "default", 100, seed=0)
 
 
 def test_specs_name_gates_states_and_sigmoids():
     assert ARCHITECTURES == ("lstm", "gru", "lstm_nfg", "lstm_nig", "lstm_nog", "lstm_cifg",
-                             "rnn")
+                             "rnn", "lstm_ffg", "gru_fug")
     assert SPECS["lstm"].outputs == ("input", "forget", "cell_candidate", "output", "cell",
                                      "hidden")
     assert SPECS["lstm_nfg"].gates == ("input", "cell_candidate", "output")
@@ -73,6 +74,9 @@ def test_specs_name_gates_states_and_sigmoids():
     assert SPECS["lstm_nog"].gates == ("input", "forget", "cell_candidate")
     assert SPECS["lstm_cifg"].gates == SPECS["lstm"].gates and SPECS["lstm_cifg"].coupled
     assert SPECS["gru"].states == ("hidden",) and SPECS["rnn"].gates == ()
+    # a fixed gate is in use (constant): it stays among the gates, and no init arm sets it
+    assert SPECS["lstm_ffg"].gates == SPECS["lstm"].gates and SPECS["lstm_ffg"].keep_gate is None
+    assert SPECS["gru_fug"].held == {"update": 0.5} and SPECS["lstm_nfg"].held == {"forget": 1.0}
 
 
 def test_which_init_arms_apply():
@@ -80,7 +84,8 @@ def test_which_init_arms_apply():
     shared = ("default", "forget_bias_1", "chrono")  # swap_forget_input: plain lstm only
     assert table == {"lstm": INIT_ARMS, "gru": shared, "lstm_nog": shared,
                      "lstm_cifg": shared, "lstm_nig": ("default", "forget_bias_1"),
-                     "lstm_nfg": ("default",), "rnn": ("default",)}
+                     "lstm_nfg": ("default",), "rnn": ("default",),
+                     "lstm_ffg": ("default",), "gru_fug": ("default",)}
     for arch, arm in (("lstm_nfg", "forget_bias_1"), ("lstm_nig", "chrono"), ("rnn", "chrono")):
         with pytest.raises(ValueError, match="does not apply"):
             build_model(arch, 5, 8, 3, arm, 100, seed=0)
@@ -168,6 +173,36 @@ def test_removed_gate_rows_never_move_under_adam_with_clipping(arch):
     with torch.no_grad():
         fused, _ = model.rnn(x)
         assert (fused - _explicit_lstm(model, x, fixed=gate)).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("arch, gate", [("lstm_ffg", "forget"), ("gru_fug", "update")])
+def test_a_fixed_gate_stays_at_one_half_through_training_and_extraction(arch, gate):
+    """The negative controls' gate is exactly 0.5 at every step after Adam with clipping,
+    while the other rows learn; the extracted gates reproduce the module."""
+    from gateroles.gates import extract
+
+    model = build_model(arch, 5, H, 3, "default", 20, seed=3)
+    rows = gate_rows(arch, gate, H)
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
+    x = torch.randn(16, 20, 5)
+    before = model.rnn.weight_hh_l0.clone()
+    for _ in range(10):
+        loss = model(x).pow(2).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        optimiser.step()
+    assert not torch.equal(model.rnn.weight_hh_l0, before)
+    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+        assert not getattr(model.rnn, name)[rows].any(), name
+    model.check_constraints()
+    acts = extract(model, x.numpy())
+    assert np.all(acts[gate] == 0.5)
+    with torch.no_grad():
+        assert np.abs(model.rnn(x)[0].numpy() - acts["hidden"]).max() <= 1e-5
+    assert held_bias(1.0) == FIXED_GATE_BIAS and held_bias(0.5) == 0.0
+    with pytest.raises(ValueError):
+        held_bias(0.0)
 
 
 def test_coupled_variant_matches_an_explicit_cifg_recurrence_and_its_gradient():

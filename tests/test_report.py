@@ -12,13 +12,26 @@ from snakemake.utils import update_config
 from gateroles import report
 from gateroles.config import validate
 
+CONTROL = {"control": "lstm_nfg", "control_change": -0.2, "control_ci_low": -0.3,
+           "control_ci_high": -0.1, "control_verdict": "contradicted", "counted": True}
 
-def evidence(claim, verdicts, name="x"):
-    rows = pd.DataFrame({"claim": claim, "evidence": name, "prediction": "p", "task": "t",
+
+def rows_of(claim, verdicts, name="x", test="primary", **columns):
+    """Verdict rows of one line of evidence; primary ones with a control that failed."""
+    control = CONTROL if test == "primary" else {**CONTROL, "control": "",
+                                                 "control_verdict": "", "counted": False}
+    return pd.DataFrame({"claim": claim, "evidence": name, "prediction": "p", "task": "t",
                          "arch": "lstm", "init": "default", "verdict": verdicts,
                          "change": 0.1, "change_ci_low": 0.05, "change_ci_high": 0.15,
-                         "p_adjusted": 0.01, "seeds_agreeing": 5, "n_seeds": 5})
-    return report.evidence_row(rows, claim, name)
+                         "trained": 0.1, "trained_ci_low": 0.05, "trained_ci_high": 0.15,
+                         "initial": 0.0, "initial_ci_low": -0.01, "initial_ci_high": 0.01,
+                         "p_adjusted": 0.01, "seeds_agreeing": 5, "n_seeds": 5, "test": test,
+                         "decided_on": "change from step 0", "note": "",
+                         **{**control, **columns}})
+
+
+def evidence(claim, verdicts, name="x"):
+    return report.evidence_row(rows_of(claim, verdicts, name), claim, name)
 
 
 def test_opposite_verdicts_give_opposite_answers():
@@ -75,34 +88,79 @@ def test_untestable_predictions_are_named_not_counted_as_failures():
 
 
 def test_the_evidence_row_reports_the_weakest_prediction():
-    rows = pd.DataFrame({"claim": "C2", "evidence": "e", "prediction": ["strong", "weak"],
-                         "task": "t", "arch": "gru", "init": "default",
-                         "verdict": ["supported", "inconclusive"], "change": [0.5, 0.01],
-                         "change_ci_low": [0.4, -0.02], "change_ci_high": [0.6, 0.04],
-                         "p_adjusted": [0.001, 0.4], "seeds_agreeing": [5, 3],
-                         "n_seeds": [5, 5]})
+    rows = rows_of("C2", ["supported", "inconclusive"], "e", prediction=["strong", "weak"],
+                   arch="gru", change=[0.5, 0.01], change_ci_low=[0.4, -0.02],
+                   change_ci_high=[0.6, 0.04], p_adjusted=[0.001, 0.4], seeds_agreeing=[5, 3])
     row = report.evidence_row(rows, "C2", "e")
     assert row["verdict"] == "mixed" and row["effect"].startswith("weak (t, gru)")
     assert row["seeds"] == "3 / 5" and "1 supported" in row["basis"]
 
 
-def test_a_prediction_without_a_step_0_version_is_not_called_a_change():
-    rows = pd.DataFrame({"claim": "C4", "evidence": "e", "prediction": ["slower"],
-                         "task": "t", "arch": "lstm_nfg", "init": "default",
-                         "verdict": ["supported"], "change": [235.0], "change_ci_low": [160.0],
-                         "change_ci_high": [310.0], "initial": [np.nan], "p_adjusted": [0.01],
-                         "seeds_agreeing": [5], "n_seeds": [5]})
-    effect = report.evidence_row(rows, "C4", "e")["effect"]
-    assert "trained (no step-0 version)" in effect and "change from step 0" not in effect
+def test_a_prediction_not_decided_on_the_change_says_what_it_tests():
+    rows = rows_of("C4", ["supported"], "e", prediction=["slower"], arch="lstm_nfg",
+                   change=[235.0], change_ci_low=[160.0], change_ci_high=[310.0],
+                   initial=[np.nan], decided_on=["trained vs 0: no step-0 version"])
+    row = report.evidence_row(rows, "C4", "e")
+    assert "trained vs 0: no step-0 version: 235.000" in row["effect"]
+    assert "change from step 0" not in row["effect"]
+    assert row["control"] == "lstm_nfg: -0.200 [-0.300, -0.100], contradicted"
+
+
+def test_only_primary_predictions_with_a_failing_control_are_counted():
+    """A primary prediction that also passes its negative control is not a test; one whose
+    control did not run has not shown it can fail; sanity checks never count."""
+    rows = pd.concat([
+        rows_of("C3", ["supported"], "e", prediction="real"),
+        rows_of("C3", ["supported"], "e", prediction="passes its control",
+                control_verdict="supported", counted=False),
+        rows_of("C3", ["supported"], "e", prediction="no control", control="lstm_nfg (not run)",
+                control_verdict="", counted=False),
+        rows_of("C3", ["supported"] * 3, "e", test="sanity", prediction="blinds")],
+        ignore_index=True)
+    row = report.evidence_row(rows, "C3", "e")
+    assert row["n_predictions"] == 1 and row["n_supported"] == 1
+    assert "1 not a test (passes its negative control)" in row["basis"]
+    assert "1 without a negative control that ran" in row["basis"]
+    assert [t.split(" (")[0] for t in row["not_a_test"]] == ["passes its control"]
+    assert [t.split(" (")[0] for t in row["uncontrolled"]] == ["no control"]
+    assert len(row["sanity"]) == 3
+    answer = report.answer([row])
+    assert answer["n_sanity"] == 3 and list(answer["sanity"]["check"]) == ["blinds"] * 3
+    assert answer["not_a_test"][0][0] == "C3"
+
+
+def test_failing_primary_tests_answer_no_whatever_the_sanity_checks_say():
+    """The flipped tables: every primary test fails (contradicted or inconclusive) while every
+    sanity check passes: the answer is no, and it does not count a single sanity row."""
+    lines = []
+    for claim, verdicts in (("C1", ["contradicted", "inconclusive"]),
+                            ("C2", ["inconclusive"] * 2), ("C3", ["contradicted"]),
+                            ("C4", ["inconclusive"])):
+        rows = pd.concat([rows_of(claim, verdicts, "e"),
+                          rows_of(claim, ["supported"] * 4, "e", test="sanity")],
+                         ignore_index=True)
+        lines.append(report.evidence_row(rows, claim, "e"))
+    answer = report.answer(lines)
+    assert answer["sentences"][0].startswith("No")
+    assert all(c["verdict"] != "supported" for c in answer["claims"])
+    assert all(line["n_supported"] == 0 for line in lines)
+    only_inconclusive = report.answer([report.evidence_row(pd.concat(
+        [rows_of("C1", ["inconclusive"] * 3, "e"), rows_of("C1", ["supported"], "e",
+                                                          test="sanity")]), "C1", "e")])
+    assert only_inconclusive["sentences"][0].startswith("No")
+    sanity_only = report.answer([report.evidence_row(rows_of("C1", ["supported"] * 3, "e",
+                                                             test="sanity"), "C1", "e")])
+    assert sanity_only["sentences"][0].startswith("Not decided")
+    assert sanity_only["claims"][0]["verdict"] == "not decided"
 
 
 def test_the_c5_and_c6_sentences_carry_their_counts():
     answer = report.answer([evidence("C6", ["supported"] * 2 + ["inconclusive"], name="lags"),
                             evidence("C5", ["dependent"] * 4, name="pairs")])
-    assert ("Is the cell state a gradient highway? lags: partly (3 predictions: 2 supported, "
-            "1 inconclusive).") in answer["sentences"]
-    assert ("Are the gates' functions disentangled? pairs: dependent (4 predictions: 4 "
-            "dependent).") in answer["sentences"]
+    assert ("Is the cell state a gradient highway? lags: partly (3 primary predictions: 2 "
+            "supported, 1 inconclusive).") in answer["sentences"]
+    assert ("Are the gates' functions disentangled? pairs: dependent (4 primary predictions: "
+            "4 dependent).") in answer["sentences"]
 
 
 def _study_config(*files: str) -> dict:

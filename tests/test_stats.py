@@ -176,14 +176,20 @@ def test_zero_variance_gives_a_degenerate_interval_and_no_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         v = directional_verdict([0.1] * 5, +1)  # the float mean of 0.1s is off by an ulp
-        assert v["verdict"] == "supported" and v["sd"] == 0
+        assert v["sd"] == 0 and v["cohens_dz"] == np.inf
         assert v["ci_low"] == v["ci_high"] == v["mean"] and v["mean"] == pytest.approx(0.1)
-        assert v["p_value"] == 0 and v["p_opposite"] == 1 and v["cohens_dz"] == np.inf
-        assert directional_verdict([0.1] * 5, -1)["verdict"] == "contradicted"
+        # p is the exact sign test's floor, never 0: five seeds cannot reach 0.025 one-sided
+        assert v["p_value"] == 0.5 ** 5 and v["p_opposite"] == 1
+        assert v["verdict"] == "inconclusive"
+        six = directional_verdict([0.1] * 6, +1)
+        assert six["p_value"] == 0.5 ** 6 and six["verdict"] == "supported"
+        assert directional_verdict([0.1] * 6, -1)["verdict"] == "contradicted"
         assert directional_verdict([-2.0] * 6, -1)["cohens_dz"] == -np.inf
+        # every seed exactly 0 (e.g. two models at the ceiling): nothing moved, untestable
         zero = directional_verdict([0.0] * 5, +1)
-        assert zero["verdict"] == "inconclusive" and zero["ci_low"] == zero["ci_high"] == 0
+        assert zero["verdict"] == "untestable" and zero["ci_low"] == zero["ci_high"] == 0
         assert zero["p_value"] == zero["p_opposite"] == 0.5 and np.isnan(zero["cohens_dz"])
+        assert list(directional_verdicts(np.zeros((2, 5)), +1)) == ["untestable"] * 2
         assert directional_verdict([0.1] * 4, +1)["verdict"] == "insufficient seeds"
         assert directional_verdict([], +1)["verdict"] == "insufficient seeds"
 
@@ -386,9 +392,10 @@ def test_equivalence_not_shown_when_the_ci_spans_zero_but_is_wider_than_the_marg
 def test_equivalence_degenerate_and_insufficient():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert equivalence([0.05] * 5, 0.1)["verdict"] == "equivalent"
-        assert equivalence([0.0] * 5, 0.1)["verdict"] == "equivalent"
-        assert equivalence([0.2] * 5, 0.1)["verdict"] == "not equivalent"
+        # every seed the same value: no spread, never "equivalent" (the CIFG-at-ceiling case)
+        assert equivalence([0.05] * 5, 0.1)["verdict"] == "untestable"
+        assert equivalence([0.0] * 5, 0.1)["verdict"] == "untestable"
+        assert equivalence([0.2] * 5, 0.1)["verdict"] == "untestable"
         assert equivalence([0.01, 0.0, -0.01], 0.1)["verdict"] == "insufficient seeds"
         assert np.isnan(equivalence([0.01], 0.1)["p_value"])
     with pytest.raises(ValueError):
@@ -420,3 +427,66 @@ def test_at_ceiling():
     assert not at_ceiling([1.0, 0.99], bound=1.0, tol=1e-3)
     assert not at_ceiling([np.nan], bound=1.0, tol=1e-3)
     assert at_ceiling(pd.Series([0.0, 1e-9]), bound=0.0, tol=1e-6)
+
+
+def test_equivalence_of_seeds_that_all_sit_at_the_same_value_is_untestable():
+    """Both models at the ceiling on every seed: a difference of exactly 0 with no spread is
+    not evidence of equivalence (the measure could not have shown a difference)."""
+    assert equivalence([0.0] * 5, margin=0.02)["verdict"] == "untestable"
+    assert equivalence([0.3] * 5, margin=0.02)["verdict"] == "untestable"
+    assert list(equivalence_verdicts(np.zeros((3, 5)), 0.02)) == ["untestable"] * 3
+
+
+def _settings():
+    return stats.Settings(bootstrap_samples=100, confidence=0.95, min_seeds=5)
+
+
+def _primary(effect, control_effect=None, claim="C1", test="primary"):
+    seeds = pd.Series(effect + np.array([0.01, -0.01, 0.02, -0.02, 0.0]), index=range(5))
+    zero = pd.Series(0.0 + np.array([0.01, 0.0, -0.01, 0.0, 0.005]), index=range(5))
+    row = stats.prediction_row(seeds, zero, +1, _settings(), claim=claim, evidence="e",
+                               prediction=f"p{effect}", task="t", arch="lstm",
+                               init="default", test=test)
+    if control_effect is None:
+        return stats.with_control(row, None, "lstm_nfg")
+    control = stats.prediction_row(
+        pd.Series(control_effect + np.array([0.01, -0.01, 0.02, -0.02, 0.0]), index=range(5)),
+        zero, +1, _settings(), claim=claim, task="t", arch="lstm_nfg", init="default")
+    return stats.with_control(row, control, "lstm_nfg: no forget gate")
+
+
+def test_a_primary_prediction_counts_only_beside_a_negative_control_that_fails():
+    table = stats.verdict_table([_primary(0.5, control_effect=0.0),
+                                 _primary(0.5, control_effect=0.5),
+                                 _primary(0.5),
+                                 _primary(0.5, test="sanity")], _settings())
+    assert list(table["counted"]) == [True, False, False, False]
+    assert list(table["control_verdict"]) == ["inconclusive", "supported", "", ""]
+    assert table.loc[2, "control"] == "lstm_nfg (not run)"
+    assert table.loc[0, "control_change"] == pytest.approx(-0.001, abs=1e-12)
+
+
+def test_holm_families_are_each_claims_counted_primary_predictions():
+    """A sanity check or an uncounted primary row does not enlarge a claim's family, and two
+    claims do not share one."""
+    alone = stats.verdict_table([_primary(0.03, control_effect=0.0)], _settings())
+    crowded = stats.verdict_table(
+        [_primary(0.03, control_effect=0.0)] + [_primary(0.03, test="sanity")] * 5
+        + [_primary(0.03)] * 5 + [_primary(0.03, control_effect=0.0, claim="C3")] * 5,
+        _settings())
+    assert crowded.loc[0, "p_adjusted"] == pytest.approx(alone.loc[0, "p_adjusted"])
+    together = stats.verdict_table([_primary(0.03, control_effect=0.0)] * 6, _settings())
+    assert together.loc[0, "p_adjusted"] == pytest.approx(6 * alone.loc[0, "p_adjusted"])
+
+
+def test_a_reference_row_says_what_it_tests_and_shows_step_0():
+    shares = pd.Series([0.8, 0.7, 0.9, 0.75, 0.85])
+    row = stats.reference_row(shares, 0.5, +1, _settings(), initial=[0.5, 0.4, 0.6, 0.5, 0.5],
+                              why="a share against one half", claim="C1", task="t",
+                              arch="lstm", init="default")
+    assert row["decided_on"] == "trained vs 0.5: a share against one half"
+    assert row["change"] == pytest.approx(0.3) and row["trained"] == pytest.approx(0.8)
+    assert row["initial"] == pytest.approx(0.5) and row["verdict"] == "supported"
+    with pytest.raises(ValueError):
+        stats.prediction_row(shares, shares, +1, _settings(), task="t", arch="a", init="i",
+                             test="evidence")

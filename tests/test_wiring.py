@@ -179,7 +179,13 @@ def test_grid_adds_the_c4_cells_once_and_main_only_leaves_them_out():
     assert study.Cell("reset_recall", "lstm", "forget_bias_1") not in cells
     assert study.Cell("count_reset", "gru", "default") in main  # already there: not repeated
     no_wiring = config(tasks=[], forget_bias_tasks=[])
+    no_wiring["controls"]["tasks"] = []
     assert study.cells(no_wiring) == study.cells(no_wiring, main_only=True)
+    # the negative controls' cells: each control architecture on each control task, once
+    only_controls = config(tasks=[], forget_bias_tasks=[])
+    added = set(study.cells(only_controls)) - set(study.cells(only_controls, main_only=True))
+    assert added == {study.Cell(t, a, "default") for t in only_controls["controls"]["tasks"]
+                     for a in only_controls["controls"]["architectures"]}
 
 
 def test_a_wiring_task_outside_the_study_is_a_config_error():
@@ -188,6 +194,9 @@ def test_a_wiring_task_outside_the_study_is_a_config_error():
     with pytest.raises(ConfigError, match="wiring.tasks"):
         validate(copy.deepcopy(raw), SCHEMA)
     raw["wiring"].update(tasks=["reset_recall"], forget_bias_tasks=[])
+    with pytest.raises(ConfigError, match="controls.tasks"):
+        validate(copy.deepcopy(raw), SCHEMA)
+    raw["controls"]["tasks"] = ["reset_recall"]
     validate(raw, SCHEMA)
 
 

@@ -9,6 +9,10 @@ information, aggregation, figures) can read gate names without paying torch's ~2
 - `lstm_cifg`: coupled input-forget, f = 1 - i (the forget gate is computed, from the input
   gate's logit, and used: it is a gate of this architecture).
 - `rnn`: plain tanh RNN, no gates.
+- `lstm_ffg`, `gru_fug`: the forget (LSTM) / update (GRU) gate held at 0.5 throughout
+  training (its weights 0, its bias 0): the gate is still there and used, but constant, so the
+  role it would play is absent by construction. The negative controls of the primary tests
+  of the keep gate's role (and the fixed gate of "a learned forget gate learns longer holds").
 
 Gate names are those of `gates.extract`: LSTM `input, forget, cell_candidate, output`, GRU
 `reset, update, candidate`. In PyTorch's GRU convention `h = (1 - z) n + z h_prev`, so an update
@@ -34,8 +38,9 @@ class ArchSpec:
     `gates`: the gates in use, named as `gates.extract` returns them (a removed gate is absent);
     `sigmoid_gates`: those that are sigmoids (their logits can be extracted); `states`: the
     recurrent states; `cell`: the fused PyTorch module it runs on (`lstm`, `gru`, `rnn`);
-    `removed`: gates held at 1; `coupled`: forget = 1 - input; `keep_gate`: the gate whose bias
-    the init arms set (forget / update), None without one.
+    `removed`: gates held at 1 (absent from `gates`); `fixed`: gates held at a constant value
+    during training, kept in `gates` (in use, constant); `coupled`: forget = 1 - input;
+    `keep_gate`: the gate whose bias the init arms set (forget / update), None without one.
     """
 
     name: str
@@ -46,6 +51,13 @@ class ArchSpec:
     removed: tuple[str, ...] = ()
     coupled: bool = False
     keep_gate: str | None = None
+    fixed: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def held(self) -> dict[str, float]:
+        """Gate -> the value it is held at during training (removed gates at 1, fixed ones at
+        their value)."""
+        return {**{g: 1.0 for g in self.removed}, **dict(self.fixed)}
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -53,11 +65,13 @@ class ArchSpec:
         return self.gates + self.states
 
 
-def _lstm_spec(name: str, removed: tuple[str, ...] = (), coupled: bool = False) -> ArchSpec:
+def _lstm_spec(name: str, removed: tuple[str, ...] = (), coupled: bool = False,
+               fixed: tuple[tuple[str, float], ...] = ()) -> ArchSpec:
     gates = tuple(g for g in LSTM_GATES if g not in removed)
+    free = "forget" in gates and "forget" not in dict(fixed)
     return ArchSpec(name, "lstm", gates, tuple(g for g in gates if g != "cell_candidate"),
                     ("cell", "hidden"), removed, coupled,
-                    keep_gate="forget" if "forget" in gates else None)
+                    keep_gate="forget" if free else None, fixed=fixed)
 
 
 SPECS = {
@@ -69,6 +83,9 @@ SPECS = {
     "lstm_nog": _lstm_spec("lstm_nog", removed=("output",)),
     "lstm_cifg": _lstm_spec("lstm_cifg", coupled=True),
     "rnn": ArchSpec("rnn", "rnn", (), (), ("hidden",)),
+    "lstm_ffg": _lstm_spec("lstm_ffg", fixed=(("forget", 0.5),)),
+    "gru_fug": ArchSpec("gru_fug", "gru", GRU_GATES, ("reset", "update"), ("hidden",),
+                        fixed=(("update", 0.5),)),
 }
 ARCHITECTURES = tuple(SPECS)
 # Gates whose activation is a sigmoid, per architecture (their logits can be extracted).
@@ -122,6 +139,22 @@ ROLE_GATES: dict[str, dict[str, tuple[str, int]]] = {
     arch: {role: (gate, sign) for role, (gate, sign) in _CELL_ROLES[s.cell].items()
            if gate in s.gates}
     for arch, s in SPECS.items()}
+
+
+# The negative control of the primary tests of each role gate, per fused cell: the
+# architecture that holds that gate constant during training (`ArchSpec.held`), so the role
+# the gate would play is absent by construction there. The same test runs on it and must not
+# come out supported (config `controls`).
+CONTROLS = {("lstm", "forget"): "lstm_nfg", ("lstm", "input"): "lstm_nig",
+            ("lstm", "output"): "lstm_nog", ("gru", "update"): "gru_fug"}
+
+
+def control_of(arch: str, gate: str) -> str | None:
+    """The control architecture of `gate`'s role tests on `arch` (the plain `lstm` / `gru`
+    only: a variant's tests are not primary), None where there is none."""
+    if arch not in ("lstm", "gru"):
+        return None
+    return CONTROLS.get((spec(arch).cell, gate))
 
 
 def order(archs) -> list[str]:

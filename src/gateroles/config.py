@@ -109,10 +109,11 @@ def _semantic_problems(config: dict) -> list[str]:
     if too_large:  # the ablation needs random groups of k units other than the targeted k
         problems.append(f"config key 'causal.unit_k': {too_large} not below model.hidden_size "
                         f"({hidden}): at most {hidden - 1}")
-    for key in ("tasks", "forget_bias_tasks"):
-        extra = [t for t in config["wiring"][key] if t not in config["study"]["tasks"]]
+    for key in ("wiring.tasks", "wiring.forget_bias_tasks", "controls.tasks"):
+        section, name = key.split(".")
+        extra = [t for t in config[section][name] if t not in config["study"]["tasks"]]
         if extra:
-            problems.append(f"config key 'wiring.{key}': {', '.join(extra)} not in study.tasks "
+            problems.append(f"config key '{key}': {', '.join(extra)} not in study.tasks "
                             f"({', '.join(config['study']['tasks'])})")
     for name in config["study"]["tasks"]:
         # The generators know their own constraints (e.g. probabilities summing to > 1).

@@ -20,6 +20,8 @@ the torch-free `gateroles.architectures` and are re-exported here):
   the forget rows are re-synced from the input rows before every forward and before every
   `state_dict` (so checkpoints hold the tie), writing only when they differ.
 - `rnn`: `nn.RNN` with tanh: no gates; its only state is `hidden`.
+- `lstm_ffg`, `gru_fug` (forget / update gate held at 0.5): like the removed gates, the rows
+  held at 0 and frozen by the same hooks, with the bias at logit(0.5) = 0.
 The hooks live on the model, so any training loop respects the variants; they are re-installed
 when a model is copied (`copy.deepcopy` drops tensor hooks).
 
@@ -67,6 +69,16 @@ from gateroles.architectures import (  # noqa: F401 - re-exported: models is the
 FIXED_GATE_BIAS = 24.0
 
 
+def held_bias(value: float) -> float:
+    """The bias that holds a gate (weights 0) at `value`: FIXED_GATE_BIAS for 1, else
+    logit(value) (0 for 0.5, where the sigmoid is exactly 0.5)."""
+    if value == 1.0:
+        return FIXED_GATE_BIAS
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"a held gate's value must lie in (0, 1] , got {value}")
+    return float(torch.logit(torch.tensor(value, dtype=torch.float64)))
+
+
 def gate_rows(arch: str, gate: str, hidden_size: int) -> slice:
     """Rows of the stacked weight matrices that belong to `gate` (removed gates included)."""
     blocks = BLOCKS[spec(arch).cell]
@@ -94,7 +106,7 @@ class RecurrentModel(nn.Module):
         module = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[self.spec.cell]
         self.rnn = module(input_size, hidden_size, num_layers=num_layers, batch_first=True)
         self.readout = nn.Linear(hidden_size, n_outputs)
-        if self.spec.removed or self.spec.coupled:
+        if self.spec.held or self.spec.coupled:
             _enforce(self.rnn, self.spec)
             self._install_gradient_hooks()
         if self.spec.coupled:
@@ -108,7 +120,7 @@ class RecurrentModel(nn.Module):
 
     def _install_gradient_hooks(self) -> None:
         hidden = self.rnn.hidden_size
-        zero = [gate_rows(self.arch, g, hidden) for g in self.spec.removed]
+        zero = [gate_rows(self.arch, g, hidden) for g in self.spec.held]
         fold = ((gate_rows(self.arch, "input", hidden), gate_rows(self.arch, "forget", hidden))
                 if self.spec.coupled else None)
         for layer in range(self.rnn.num_layers):
@@ -118,27 +130,27 @@ class RecurrentModel(nn.Module):
     def __setstate__(self, state):
         # copy.deepcopy and pickle rebuild parameters without their tensor hooks
         super().__setstate__(state)
-        if self.spec.removed or self.spec.coupled:
+        if self.spec.held or self.spec.coupled:
             self._install_gradient_hooks()
 
     @torch.no_grad()
     def check_constraints(self) -> None:
-        """Sync the coupled tie; raise if a removed gate's rows are not at 0 / FIXED_GATE_BIAS."""
+        """Sync the coupled tie; raise if a held gate's rows are not at 0 / its bias."""
         if self.spec.coupled:
             _sync_coupled(self.rnn)
         hidden = self.rnn.hidden_size
         for layer in range(self.rnn.num_layers):
             w_ih, w_hh, b_ih, b_hh = layer_parameters(self.rnn, layer)
-            for gate in self.spec.removed:
-                rows = gate_rows(self.arch, gate, hidden)
+            for gate, value in self.spec.held.items():
+                rows, bias = gate_rows(self.arch, gate, hidden), held_bias(value)
                 if (w_ih[rows].any() or w_hh[rows].any() or b_hh[rows].any()
-                        or not (b_ih[rows] == FIXED_GATE_BIAS).all()):
-                    raise RuntimeError(f"{self.arch}: the removed {gate} gate's rows of layer "
-                                       f"{layer} are not held at 0 / {FIXED_GATE_BIAS}")
+                        or not (b_ih[rows] == bias).all()):
+                    raise RuntimeError(f"{self.arch}: the held {gate} gate's rows of layer "
+                                       f"{layer} are not held at 0 / {bias}")
 
 
 def _constrain_gradient(grad: torch.Tensor, zero: list[slice], fold) -> torch.Tensor:
-    """Gradient hook: zero removed gates' rows; fold the tied forget rows into the input rows."""
+    """Gradient hook: zero held gates' rows; fold the tied forget rows into the input rows."""
     grad = grad.clone()
     for rows in zero:
         grad[rows] = 0
@@ -163,14 +175,14 @@ def _sync_coupled(rnn: nn.RNNBase, *_) -> None:
 
 @torch.no_grad()
 def _enforce(rnn: nn.RNNBase, arch_spec: ArchSpec) -> None:
-    """Set a variant's invariants: removed gates' rows 0 and bias FIXED_GATE_BIAS; the tie."""
+    """Set a variant's invariants: held gates' rows 0 and their bias (`held_bias`); the tie."""
     hidden = rnn.hidden_size
     for layer in range(rnn.num_layers):
         w_ih, w_hh, b_ih, b_hh = layer_parameters(rnn, layer)
-        for gate in arch_spec.removed:
+        for gate, value in arch_spec.held.items():
             rows = gate_rows(arch_spec.name, gate, hidden)
             w_ih[rows], w_hh[rows], b_hh[rows] = 0.0, 0.0, 0.0
-            b_ih[rows] = FIXED_GATE_BIAS
+            b_ih[rows] = held_bias(value)
     if arch_spec.coupled:
         _sync_coupled(rnn)
 

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from gateroles import storage
+from gateroles import stats, storage
 from gateroles.config import config_hash
+from gateroles.stats import PRIMARY, SANITY
 
 ROOT = Path(__file__).resolve().parent  # templates and captions are found from here
 
@@ -106,7 +107,8 @@ UNDECIDED_WORDS = {"untestable": "untestable", "insufficient seeds": "with too f
 
 def overall_verdict(verdicts) -> str:
     """One verdict from several: the common verdict of the decided rows (e.g. every one
-    supported -> supported), a mixture -> mixed; with none decided: untestable if any row is,
+    supported -> supported), a mixture with some supported -> mixed, without -> not
+    supported; with none decided: untestable if any row is,
     else insufficient seeds / not decided."""
     verdicts = list(verdicts)
     tested = [v for v in verdicts if v not in UNDECIDED]
@@ -117,66 +119,128 @@ def overall_verdict(verdicts) -> str:
         return "not decided"
     if all(v == tested[0] for v in tested):
         return tested[0]
-    return "mixed"
+    return "mixed" if "supported" in tested else "not supported"
+
+
+def _effect_text(row, value: str, decimals: int) -> str:
+    """'prediction (task, arch), what: mean [CI]' of one verdict row."""
+    interval = ci(row[value], row[f"{value}_ci_low"], row[f"{value}_ci_high"], decimals)
+    what = row.get("decided_on") or "change from step 0"
+    if value != "change":
+        what = value
+    return f"{row['prediction']} ({row['task']}, {row['arch']}), {what}: {interval}"
+
+
+def _control_text(row, decimals: int) -> str:
+    """'control: effect [CI], verdict' of a primary prediction's negative control."""
+    if not row.get("control_verdict"):
+        return f"{row.get('control') or 'no negative control'}"
+    interval = ci(row["control_change"], row["control_ci_low"], row["control_ci_high"],
+                  decimals)
+    return f"{row['control']}: {interval}, {row['control_verdict']}"
 
 
 def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: int = 3,
                  value: str = "change") -> dict:
     """One line of evidence for a claim in the report's answer table, from a verdict table
-    (`stats.VERDICT_COLUMNS`): its overall verdict, how many predictions hold, the weakest
-    tested prediction's effect [CI] (`value`: `change` from step 0, the quantity decided, or
-    `trained`) and the fewest seeds agreeing."""
+    (`stats.VERDICT_COLUMNS`).
+
+    Only the line's *counted* primary predictions decide it (`stats.counted`: a negative
+    control ran and did not come out supported): its overall verdict, how many hold, the
+    weakest one's effect [CI] (`value`: the decided effect, `change`, or `trained`) with its
+    negative control beside it, and the fewest seeds agreeing. Primary predictions that pass
+    their control ("not a test") or have none ("no control") and the sanity checks are
+    counted apart and never decide the line (`sanity`: the sanity rows, for the report's
+    table of sanity checks)."""
     rows = verdicts[verdicts["claim"] == claim] if len(verdicts) else verdicts
-    if rows.empty:
-        return {"claim": claim, "evidence": evidence, "verdict": "not decided", "css": "",
-                "effect": "–", "seeds": "–", "basis": "no solved models",
-                "n_predictions": 0, "n_tested": 0, "n_supported": 0, "n_contradicted": 0,
-                "undecided": {}}
-    verdict = overall_verdict(rows["verdict"])
-    counts = rows["verdict"].value_counts()
+    base = {"claim": claim, "evidence": evidence, "css": "", "effect": "–", "control": "–",
+            "seeds": "–", "n_predictions": 0, "n_tested": 0, "n_supported": 0,
+            "n_contradicted": 0, "undecided": {}, "not_a_test": [], "uncontrolled": [],
+            "sanity": rows[rows["test"] == SANITY] if len(rows) else rows}
+    primary = rows[rows["test"] == PRIMARY] if len(rows) else rows
+    if primary.empty:
+        return {**base, "verdict": "not decided",
+                "basis": "no primary prediction" if len(rows) else "no solved models"}
+    decided = primary[primary["counted"].astype(bool)]
+    passed = primary[~primary["counted"].astype(bool)
+                     & primary["control_verdict"].isin([stats.SUPPORTED])]
+    without = primary[~primary["counted"].astype(bool) & ~primary.index.isin(passed.index)]
+    extra = []
+    if len(passed):
+        extra.append(f"{len(passed)} not a test (passes its negative control)")
+    if len(without):
+        extra.append(f"{len(without)} without a negative control that ran")
+    base.update(not_a_test=[_effect_text(r, value, decimals) + "; " + _control_text(r, decimals)
+                            for _, r in passed.iterrows()],
+                uncontrolled=[_effect_text(r, value, decimals) + "; " + _control_text(r,
+                                                                                     decimals)
+                              for _, r in without.iterrows()])
+    if decided.empty:
+        return {**base, "verdict": "not decided",
+                "basis": "no counted prediction: " + ", ".join(extra)}
+    verdict = overall_verdict(decided["verdict"])
+    counts = decided["verdict"].value_counts()
     basis = ", ".join(f"{int(n)} {v}" for v, n in counts.items())
-    tested = rows[~rows["verdict"].isin(UNDECIDED)]
-    effect, seeds = "–", "–"
+    tested = decided[~decided["verdict"].isin(UNDECIDED)]
+    effect, control, seeds = "–", "–", "–"
     if len(tested):
         p = tested["p_adjusted"]
         weakest = tested.loc[p.idxmax()] if p.notna().any() else tested.iloc[0]
-        interval = ci(weakest[value], weakest[f"{value}_ci_low"], weakest[f"{value}_ci_high"],
-                      decimals)
-        what = "change from step 0" if value == "change" else value
-        if value == "change" and not np.isfinite(weakest.get("initial", 0.0)):
-            what = "trained (no step-0 version)"  # decided on the trained effect alone
-        effect = (f"{weakest['prediction']} ({weakest['task']}, {weakest['arch']}), {what}: "
-                  f"{interval}")
+        effect = _effect_text(weakest, value, decimals)
+        control = _control_text(weakest, decimals)
         agree = tested["seeds_agreeing"] / tested["n_seeds"]
         low = tested.loc[agree.idxmin()]
         seeds = f"{int(low['seeds_agreeing'])} / {int(low['n_seeds'])}"
-    return {"claim": claim, "evidence": evidence, "verdict": verdict,
-            "css": CSS.get(verdict, ""), "effect": effect, "seeds": seeds,
-            "basis": f"{len(rows)} predictions: {basis}", "n_predictions": len(rows),
-            "n_tested": len(tested), "n_supported": int(counts.get("supported", 0)),
+    return {**base, "verdict": verdict, "css": CSS.get(verdict, ""), "effect": effect,
+            "control": control, "seeds": seeds,
+            "basis": f"{len(decided)} primary predictions: {basis}"
+                     + (f" ({'; '.join(extra)})" if extra else ""),
+            "n_predictions": len(decided), "n_tested": len(tested),
+            "n_supported": int(counts.get("supported", 0)),
             "n_contradicted": int(counts.get("contradicted", 0)),
             "undecided": {v: int(counts[v]) for v in UNDECIDED if v in counts}}
 
 
+def sanity_table(lines: list[dict], decimals: int = 3) -> pd.DataFrame:
+    """Every line's sanity checks, one row each: shown apart, never counted."""
+    frames = [line["sanity"] for line in lines if len(line["sanity"])]
+    if not frames:
+        return pd.DataFrame({"note": ["no sanity checks in this run"]})
+    table = pd.concat(frames, ignore_index=True)
+    return pd.DataFrame({
+        "claim": table["claim"], "task": table["task"], "arch": table["arch"],
+        "check": table["prediction"],
+        "trained [CI]": cis(table, ["trained", "trained_ci_low", "trained_ci_high"], decimals),
+        "step 0 [CI]": cis(table, ["initial", "initial_ci_low", "initial_ci_high"], decimals),
+        "verdict": table["verdict"], "why it cannot fail": table["note"].fillna("")})
+
+
 def verdict_table(verdicts: pd.DataFrame, decimals: int = 3) -> pd.DataFrame:
-    """A verdict table (`stats.VERDICT_COLUMNS`) for the page: one row per prediction."""
+    """A verdict table (`stats.VERDICT_COLUMNS`) for the page: one row per prediction, the
+    primary ones first (each with what its verdict tests, its negative control and whether it
+    counts), then the sanity checks."""
     if verdicts.empty:
         return pd.DataFrame({"note": ["no solved models: nothing to decide"]})
+    v = verdicts.assign(_order=(verdicts["test"] != PRIMARY)).sort_values("_order",
+                                                                           kind="stable")
+    controls = [_control_text(r, decimals) if r["test"] == PRIMARY else "–"
+                for _, r in v.iterrows()]
     return pd.DataFrame({
-        "task": verdicts["task"], "arch": verdicts["arch"], "init": verdicts["init"],
-        "prediction": verdicts["prediction"],
-        "trained [CI]": cis(verdicts, ["trained", "trained_ci_low", "trained_ci_high"],
-                            decimals),
-        "step 0 [CI]": cis(verdicts, ["initial", "initial_ci_low", "initial_ci_high"],
-                           decimals),
-        "change [CI]": cis(verdicts, ["change", "change_ci_low", "change_ci_high"], decimals),
-        "d_z": verdicts["cohens_dz"].map(lambda d: fmt(d, 1)),
+        "test": v["test"], "task": v["task"], "arch": v["arch"], "init": v["init"],
+        "prediction": v["prediction"],
+        "trained [CI]": cis(v, ["trained", "trained_ci_low", "trained_ci_high"], decimals),
+        "step 0 [CI]": cis(v, ["initial", "initial_ci_low", "initial_ci_high"], decimals),
+        "tested effect [CI]": cis(v, ["change", "change_ci_low", "change_ci_high"], decimals),
+        "tested on": v["decided_on"].fillna(""),
+        "d_z": v["cohens_dz"].map(lambda d: fmt(d, 1)),
         "seeds agreeing": [f"{int(a)} / {int(n)}" if n else "–" for a, n in
-                           zip(verdicts["seeds_agreeing"], verdicts["n_seeds"], strict=True)],
-        "p (Holm)": verdicts["p_adjusted"].map(lambda p: "–" if not np.isfinite(p)
-                                               else f"{p:.2g}"),
-        "verdict": verdicts["verdict"],
-        "note": verdicts["note"].fillna(""),
+                           zip(v["seeds_agreeing"], v["n_seeds"], strict=True)],
+        "p (Holm)": v["p_adjusted"].map(lambda p: "–" if not np.isfinite(p) else f"{p:.2g}"),
+        "verdict": v["verdict"],
+        "negative control": controls,
+        "counted": ["yes" if c else "no" for c in v["counted"].astype(bool)],
+        "rival predicts": v["rival"].fillna(""),
+        "note": v["note"].fillna(""),
     })
 
 
@@ -236,6 +300,7 @@ class Inputs:
 
 PHRASES = {"supported": "yes", "contradicted": "no: the opposite holds",
            "mixed": "partly", "inconclusive": "not shown either way",
+           "not supported": "no: none holds",
            "untestable": "untestable by this measure",
            "insufficient seeds": "too few solved seeds to decide",
            "not decided": "not decided (no solved model)", "independent": "independent",
@@ -252,12 +317,20 @@ def answer(evidence: list[dict]) -> dict:
         lines = [row for row in evidence if row["claim"] == claim]
         if not lines:
             continue
-        verdict = overall_verdict(row["verdict"] for row in lines)
+        deciding = [row["verdict"] for row in lines if row["n_predictions"]]
+        verdict = overall_verdict(deciding) if deciding else "not decided"
         claims.append({"claim": claim, "name": name, "verdict": verdict,
                        "css": CSS.get(verdict, ""), "lines": lines})
     role_lines = [row for c in claims if c["claim"] in ROLE_CLAIMS for row in c["lines"]]
+    every_line = [row for c in claims for row in c["lines"]]
     return {"claims": claims, "sentences": answer_sentences(claims),
-            "role_lines": which_lines_hold(role_lines)}
+            "role_lines": which_lines_hold(role_lines),
+            "not_a_test": [(row["claim"], text) for row in every_line
+                           for text in row["not_a_test"]],
+            "uncontrolled": [(row["claim"], text) for row in every_line
+                             for text in row["uncontrolled"]],
+            "sanity": sanity_table(every_line),
+            "n_sanity": sum(len(row["sanity"]) for row in every_line)}
 
 
 def answer_sentences(claims: list[dict]) -> list[str]:
@@ -274,20 +347,21 @@ def answer_sentences(claims: list[dict]) -> list[str]:
         verdicts = [by[c]["verdict"] for c in role_claims]
         decided = [v for v in verdicts if v not in (*UNDECIDED, "not decided")]
         if not decided:
-            lead = ("Not decided: in these runs no claim about the gates' roles could be tested "
-                    "(too few solved seeds, or measures that cannot tell the gates apart)")
-        elif all(v == "supported" for v in verdicts):
+            lead = ("Not decided: in these runs no primary test of the gates' roles could be "
+                    "decided (too few solved seeds, no negative control that ran, or measures "
+                    "that cannot tell the hypotheses apart)")
+        elif all(v == "supported" for v in decided):
             lead = ("Yes: in these runs the gates come to play the roles their positions name, "
-                    "by every line of evidence, and none of it holds at step 0")
-        elif any(v in ("supported", "mixed") for v in verdicts):
+                    "by every primary test decided, each failing on its negative control")
+        elif any(v in ("supported", "mixed") for v in decided):
             lead = ("In part: the gates come to play the roles their positions name by some "
-                    "lines of evidence and not by others")
-        elif "contradicted" in verdicts:
-            lead = ("No: where the evidence decides, it goes against the gates playing the "
+                    "primary tests and not by others")
+        elif "contradicted" in decided:
+            lead = ("No: where the primary tests decide, they go against the gates playing the "
                     "roles their positions name")
         else:
-            lead = ("Not shown: no line of evidence in these runs supports that the gates come "
-                    "to play the roles their positions name")
+            lead = ("No: no primary test in these runs shows the gates playing the roles their "
+                    "positions name")
         sentences.append(f"{lead}.")
     if "C5" in by:
         sentences.append(f"Are the gates' functions disentangled? {lines('C5')}.")
@@ -332,13 +406,14 @@ def render(*, config: dict, sections: list[str], tables: dict[str, str],
     inputs = Inputs(config, tables, figures)
     built = [importlib.import_module(name).section(inputs) for name in sections]
     runtime = runtime_table(benchmarks)
+    opening = answer([row for section in built for row in section["claims"]])
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     return env.get_template("templates/report.html.j2").render(
         n_models=len(inputs.table("runs")), n_seeds=len(config["study"]["seeds"]),
         confidence_pct=f"{100 * config['analysis']['confidence']:g}",
         min_seeds=config["analysis"]["min_seeds"],
-        answer=answer([row for section in built for row in section["claims"]]),
+        answer=opening, sanity_table=html_table(opening["sanity"]),
         sections=built,
         config_yaml=yaml.safe_dump(config, sort_keys=False, default_flow_style=None),
         provenance=prov, runtime_table=folded(html_table(runtime), "Job seconds per rule",

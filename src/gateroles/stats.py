@@ -80,8 +80,9 @@ def t_summary(values, confidence: float = 0.95) -> dict[str, np.ndarray]:
 
     Degenerate rows, without warnings: no finite seed -> NaN everywhere; one seed -> the
     interval collapses onto it, sd, t, p and d are NaN; all seeds identical -> sd = 0, the
-    interval collapses onto the value, t = +-inf (p = 0 on its side, 1 on the other) and
-    d = +-inf, or, when the value is 0, t = 0 (p = 0.5 both sides) and d = NaN.
+    interval collapses onto the value, t = +-inf and d = +-inf, with p = 1 / 2^n on its side
+    (an exact sign test's floor: n seeds cannot show more; 1 on the other side), or, when the
+    value is 0, t = 0 (p = 0.5 both sides) and d = NaN. `constant` flags those rows.
     """
     alpha = _check_confidence(confidence)
     x = np.atleast_1d(np.asarray(values, dtype=float))
@@ -115,11 +116,18 @@ def _t_summary(x: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
     half = np.where(some, half, np.nan)
     p_greater = np.where(many, stdtr(np.where(many, df, 1), -np.where(many, t, 0.0)), np.nan)
     p_less = np.where(many, stdtr(np.where(many, df, 1), np.where(many, t, 0.0)), np.nan)
+    # Every seed the same non-zero value: the t-test's p would be 0, but n seeds can show no
+    # more than an exact sign test does, 1 / 2^n on their side (1 on the other).
+    floor = np.where(many, 0.5 ** np.maximum(n, 1), np.nan)
+    p_greater = np.where(constant & (mean > 0), floor, np.where(constant & (mean < 0), 1.0,
+                                                                 p_greater))
+    p_less = np.where(constant & (mean < 0), floor, np.where(constant & (mean > 0), 1.0,
+                                                              p_less))
     dz = np.divide(mean, sd, out=np.full(n.shape, np.nan), where=many & (sd > 0))
     dz = np.where(many & (sd == 0) & (mean != 0), np.sign(mean) * np.inf, dz)
     return {"n": n, "mean": mean, "sd": sd, "se": se, "t": t, "df": df,
             "ci_low": mean - half, "ci_high": mean + half, "p_greater": p_greater,
-            "p_less": p_less, "cohens_dz": dz}
+            "p_less": p_less, "cohens_dz": dz, "constant": constant}
 
 
 def _summary_1d(values, confidence: float) -> dict[str, float]:
@@ -149,14 +157,25 @@ def _check_min_seeds(min_seeds: int) -> int:
     return int(min_seeds)
 
 
-def _decide(p_predicted, p_opposite, n, alpha: float, min_seeds: int) -> np.ndarray:
-    """Verdict strings from the one-sided p-values for and against the predicted direction."""
+def _decide(p_predicted, p_opposite, n, alpha: float, min_seeds: int, no_effect=False
+            ) -> np.ndarray:
+    """Verdict strings from the one-sided p-values for and against the predicted direction.
+
+    `no_effect` marks rows where every seed is exactly 0: the measure did not move at all, so
+    it cannot tell the hypotheses apart (`untestable`), e.g. two models both at the ceiling.
+    """
     p_predicted, p_opposite = np.asarray(p_predicted), np.asarray(p_opposite)
     verdict = np.full(np.shape(p_predicted), INCONCLUSIVE, dtype=object)
     verdict[p_predicted < alpha] = SUPPORTED
     verdict[p_opposite < alpha] = CONTRADICTED
+    verdict[np.broadcast_to(np.asarray(no_effect, dtype=bool), verdict.shape)] = UNTESTABLE
     verdict[np.asarray(n) < min_seeds] = INSUFFICIENT
     return verdict
+
+
+def _no_effect(s: dict) -> np.ndarray:
+    """Rows of a `t_summary` whose seeds are all exactly 0."""
+    return np.asarray(s["constant"], dtype=bool) & (np.asarray(s["mean"]) == 0)
 
 
 def directional_verdicts(values, direction: int, *, confidence: float = 0.95,
@@ -170,7 +189,7 @@ def directional_verdicts(values, direction: int, *, confidence: float = 0.95,
     forward, backward = ((s["p_greater"], s["p_less"]) if direction > 0
                          else (s["p_less"], s["p_greater"]))
     return _decide(forward, backward, s["n"], _check_confidence(confidence),
-                   _check_min_seeds(min_seeds))
+                   _check_min_seeds(min_seeds), _no_effect(s))
 
 
 def directional_verdict(values, direction: int, n_boot: int | None = None,
@@ -184,7 +203,8 @@ def directional_verdict(values, direction: int, n_boot: int | None = None,
     excludes zero on the other side (`p_opposite` below it); otherwise `inconclusive`;
     `insufficient seeds` when fewer than `min_seeds` seeds are finite (the statistics are
     still reported from 2 seeds on). All seeds equal: a degenerate interval at the value,
-    so a non-zero value is supported/contradicted by its sign and zero is inconclusive.
+    a non-zero value gets the sign test's p = 1 / 2^n on its side (supported or contradicted
+    from 6 seeds on at 0.95, never from 5), and all zeros are `untestable` (nothing moved).
 
     `n_boot` and `seed` are ignored: they belong to the former bootstrap rule and stay in
     their old positions only so that calls `directional_verdict(x, d, n_boot, confidence)`
@@ -202,7 +222,7 @@ def directional_verdict(values, direction: int, n_boot: int | None = None,
     forward, backward = ((s["p_greater"], s["p_less"]) if direction > 0
                          else (s["p_less"], s["p_greater"]))
     verdict = _decide(forward, backward, s["n"], _check_confidence(confidence),
-                      _check_min_seeds(min_seeds))
+                      _check_min_seeds(min_seeds), bool(s["constant"]) and s["mean"] == 0)
     finite = x[np.isfinite(x)]
     return {"verdict": str(verdict), "mean": float(s["mean"]), "ci_low": float(s["ci_low"]),
             "ci_high": float(s["ci_high"]), "sd": float(s["sd"]),
@@ -349,6 +369,9 @@ def _tost(values, margin: float, confidence: float, min_seeds: int) -> dict[str,
     verdict = np.full(p.shape, NOT_SHOWN, dtype=object)
     verdict[(s["ci_low"] > margin) | (s["ci_high"] < -margin)] = NOT_EQUIVALENT
     verdict[p < alpha] = EQUIVALENT
+    # Every seed the same value (e.g. both models at the ceiling): no spread to test against
+    # the margin, and the measure could not have shown a difference.
+    verdict[np.asarray(s["constant"], dtype=bool)] = UNTESTABLE
     verdict[s["n"] < min_seeds] = INSUFFICIENT
     return {**s, "p_value": p, "p_lower": p_lower, "p_upper": p_upper, "verdict": verdict}
 
@@ -372,7 +395,8 @@ def equivalence(values, margin: float, confidence: float = 0.95, min_seeds: int 
     `not equivalent` when the interval lies entirely beyond one margin (the effect is shown
     to exceed it); `not shown` otherwise (e.g. a CI around 0 wider than the margin: absence
     of evidence is not evidence of no effect); `insufficient seeds` below `min_seeds`.
-    All seeds equal: a degenerate interval, equivalent iff |value| < margin.
+    All seeds equal: `untestable` (no spread: e.g. both models at the ceiling on every seed,
+    where a difference could not have shown).
 
     Returns `verdict`, `mean`, `ci_low`, `ci_high` (the interval used), `margin`,
     `p_value` (TOST p = the larger of `p_lower` (H0: mean <= -margin) and `p_upper`
@@ -398,24 +422,37 @@ def at_ceiling(values, bound: float, tol: float) -> bool:
     return bool(x.size > 0 and np.all(np.abs(x - bound) <= tol))
 
 
+# What a verdict row is (`test`): a **primary** prediction is one that a competing account
+# predicts differently ("gates only read their input", "erasure goes through the input term",
+# "any gate in any position would do"); only primary predictions decide a claim. A **sanity**
+# check could not have failed under those accounts (a clamp that blinds the network, a swap
+# that breaks any trained net, a symmetry that guarantees the result): it runs and is shown
+# apart, never counted.
+PRIMARY, SANITY = "primary", "sanity"
+CHANGE = "change from step 0"
 # The columns of every analysis's verdict table (one row per prediction), in this order.
+# `decided_on` says which effect the verdict tests (the change from step 0 unless the row says
+# why not); `rival` what the competing account predicts; `control` names the negative control
+# (the same test where the role is absent by construction) and `control_*` its result;
+# `counted`: a primary prediction whose negative control ran and did not come out supported
+# (a test that also passes on its control is not a test, and one without a control has not
+# shown that it can fail).
 VERDICT_COLUMNS = [
     "claim", "evidence", "prediction", "task", "arch", "init", "direction",
     "trained", "trained_ci_low", "trained_ci_high",
     "initial", "initial_ci_low", "initial_ci_high",
     "change", "change_ci_low", "change_ci_high", "cohens_dz", "p_value", "p_opposite",
-    "n_seeds", "seeds_agreeing", "n_unsolved", "verdict", "note"]
+    "n_seeds", "seeds_agreeing", "n_unsolved", "verdict", "test", "decided_on", "rival",
+    "control", "control_change", "control_ci_low", "control_ci_high", "control_n_seeds",
+    "control_seeds_agreeing", "control_verdict", "counted", "note"]
+_KEYS = ("claim", "evidence", "prediction", "note", "rival")
 
 
-def prediction_row(trained, initial, direction: int, settings: Settings, **keys) -> dict:
-    """One prediction's verdict row (`VERDICT_COLUMNS`), decided on the per-seed change from
-    initialisation (`change_from_init`), with the trained effect and the effect at step 0
-    beside it. `trained` and `initial` are per-seed values (pandas Series indexed by seed);
-    `keys` fills the identifying columns (claim, evidence, prediction, task, arch, init,
-    n_unsolved, note)."""
-    r = change_from_init(trained, initial, direction, confidence=settings.confidence,
-                         min_seeds=settings.min_seeds)
-    row = {key: keys.get(key, "") for key in ("claim", "evidence", "prediction", "note")}
+def _row(r: dict, direction: int, keys: dict, decided_on: str, test: str) -> dict:
+    """A verdict row from a `change_from_init` result `r` and the identifying `keys`."""
+    if test not in (PRIMARY, SANITY):
+        raise ValueError(f"test must be {PRIMARY!r} or {SANITY!r}, got {test!r}")
+    row = {key: keys.get(key, "") for key in _KEYS}
     row.update({key: keys[key] for key in ("task", "arch", "init")})
     row.update({
         "direction": int(direction),
@@ -426,17 +463,83 @@ def prediction_row(trained, initial, direction: int, settings: Settings, **keys)
         "change": r["mean"], "change_ci_low": r["ci_low"], "change_ci_high": r["ci_high"],
         "cohens_dz": r["cohens_dz"], "p_value": r["p_value"], "p_opposite": r["p_opposite"],
         "n_seeds": r["n_seeds"], "seeds_agreeing": r["seeds_agreeing"],
-        "n_unsolved": int(keys.get("n_unsolved", 0)), "verdict": r["verdict"]})
+        "n_unsolved": int(keys.get("n_unsolved", 0)), "verdict": r["verdict"], "test": test,
+        "decided_on": decided_on, "control": "", "control_change": np.nan,
+        "control_ci_low": np.nan, "control_ci_high": np.nan, "control_n_seeds": 0,
+        "control_seeds_agreeing": 0, "control_verdict": "", "counted": False})
     return row
 
 
+def prediction_row(trained, initial, direction: int, settings: Settings, *,
+                   test: str = PRIMARY, **keys) -> dict:
+    """One prediction's verdict row (`VERDICT_COLUMNS`), decided on the per-seed change from
+    initialisation (`change_from_init`), with the trained effect and the effect at step 0
+    beside it. `trained` and `initial` are per-seed values (pandas Series indexed by seed);
+    `keys` fills the identifying columns (claim, evidence, prediction, task, arch, init,
+    n_unsolved, note, rival); `test`: `PRIMARY` or `SANITY`. Attach the negative control of a
+    primary prediction with `with_control`."""
+    r = change_from_init(trained, initial, direction, confidence=settings.confidence,
+                         min_seeds=settings.min_seeds)
+    return _row(r, direction, keys, CHANGE, test)
+
+
+def reference_row(trained, reference: float, direction: int, settings: Settings, *,
+                  initial=None, why: str, test: str = PRIMARY, **keys) -> dict:
+    """A verdict row decided on the trained values against a fixed `reference` (e.g. a share
+    against one half, or a difference against 0 where no step-0 version exists), not on the
+    change from step 0; `why` says why (it goes into `decided_on`). `initial` (per-seed values
+    at step 0), when given, is shown beside it; the `change` columns hold trained - reference.
+    """
+    values = trained if isinstance(trained, pd.Series) else pd.Series(np.asarray(trained,
+                                                                                 dtype=float))
+    r = change_from_init(values, pd.Series(float(reference), index=values.index), direction,
+                         confidence=settings.confidence, min_seeds=settings.min_seeds)
+    for key in ("mean", "ci_low", "ci_high"):
+        r[f"initial_{key}"] = np.nan
+    if initial is not None:
+        r["initial_mean"], r["initial_ci_low"], r["initial_ci_high"] = mean_ci(
+            initial, settings.confidence)
+    return _row(r, direction, keys, f"trained vs {reference:g}: {why}", test)
+
+
+def with_control(row: dict, control: dict | None, name: str) -> dict:
+    """`row` (a primary prediction) with its negative control beside it: `control` is the
+    same prediction's row computed where the role is absent by construction (`name` says
+    where, e.g. "lstm_nfg: no forget gate"); None when the configuration did not run it."""
+    out = dict(row, control=name if control is not None else f"{name} (not run)")
+    if control is not None:
+        out.update(control_change=control["change"], control_ci_low=control["change_ci_low"],
+                   control_ci_high=control["change_ci_high"],
+                   control_n_seeds=control["n_seeds"],
+                   control_seeds_agreeing=control["seeds_agreeing"],
+                   control_verdict=control["verdict"])
+    return out
+
+
+# Verdicts of a negative control that show the test can fail there.
+CONTROL_FAILS = (INCONCLUSIVE, CONTRADICTED, UNTESTABLE)
+
+
+def counted(table: pd.DataFrame) -> pd.Series:
+    """Which rows decide their claim: primary predictions whose negative control ran (enough
+    seeds) and did not come out supported."""
+    if table.empty:
+        return pd.Series(dtype=bool)
+    return (table["test"] == PRIMARY) & table["control_verdict"].isin(CONTROL_FAILS)
+
+
 def verdict_table(rows: list[dict], settings: Settings) -> pd.DataFrame:
-    """Rows of `prediction_row` as a table, Holm-adjusted within each claim (`p_adjusted`;
-    `verdict` re-decided at the adjusted level, `verdict_unadjusted` kept)."""
+    """Rows of `prediction_row` / `reference_row` as a table with `counted` set, Holm-adjusted
+    within each claim's counted primary predictions (one family per claim; the sanity checks
+    and the uncounted primaries are adjusted within their own families, so neither changes
+    the counted ones): `p_adjusted`, `verdict` re-decided at the adjusted level,
+    `verdict_unadjusted` kept. A negative control is judged unadjusted: the stricter choice,
+    since a control that passes drops its prediction."""
     table = pd.DataFrame(rows, columns=VERDICT_COLUMNS)
     if table.empty:
         return table.assign(p_adjusted=[], p_opposite_adjusted=[], verdict_unadjusted=[])
-    return adjust_verdicts(table, settings.confidence, by="claim")
+    table["counted"] = counted(table)
+    return adjust_verdicts(table, settings.confidence, by=["claim", "test", "counted"])
 
 
 @dataclass(frozen=True)

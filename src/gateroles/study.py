@@ -54,7 +54,8 @@ class Run:
 
 def cells(config: dict, main_only: bool = False) -> list[Cell]:
     """Every (task, arch, init) of the study grid, in grid order: the main grid (`study`),
-    then the cells claim C4 adds (`wiring_cells`) that it lacks. Pairs of an architecture and
+    then the cells claim C4 adds (`wiring_cells`) and the negative controls
+    (`control_cells`) that it lacks. Pairs of an architecture and
     an init arm that does not apply to it (`architectures.init_applies`) are skipped.
     `main_only`: the main grid alone."""
     s = config["study"]
@@ -62,7 +63,15 @@ def cells(config: dict, main_only: bool = False) -> list[Cell]:
             if init_applies(key[1], key[2])]
     if main_only:
         return main
-    return list(dict.fromkeys(main + wiring_cells(config)))
+    return list(dict.fromkeys(main + wiring_cells(config) + control_cells(config)))
+
+
+def control_cells(config: dict) -> list[Cell]:
+    """The negative controls' cells (`controls` section): every control architecture on every
+    control task, default init (`architectures.CONTROLS` says which test each one controls)."""
+    c = config.get("controls") or {}
+    return [Cell(task, arch, "default") for task in c.get("tasks", ())
+            for arch in c.get("architectures", ())]
 
 
 def wiring_cells(config: dict) -> list[Cell]:
