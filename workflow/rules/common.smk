@@ -12,6 +12,10 @@ CELLS = study.cells(config)
 # family with models the claim is not about), unless `wiring.all_analyses`. C4 and C6 register
 # the extra cells they read (wiring.smk, gradient_flow.smk).
 ANALYSIS_CELLS = CELLS if config["wiring"]["all_analyses"] else study.cells(config, True)
+# The negative controls (config `controls`): the same primary tests run on these cells, where
+# the role is absent by construction. An analysis with primary tests runs on both.
+CONTROL_CELLS = study.control_cells(config)
+TESTED_CELLS = list(dict.fromkeys(ANALYSIS_CELLS + CONTROL_CELLS))
 CELL = "{task}/{arch}/{init}"
 # The cells whose gate files carry the sigmoid gates' logits: each analysis that reads them
 # adds its cells (dependence.smk); elsewhere they would be a third of the file, unread.
