@@ -37,11 +37,11 @@ def test_event_aligned_handles_edges_by_masking():
 SETTINGS = stats.Settings(bootstrap_samples=200, confidence=0.95, min_seeds=5)
 
 
-def contrast_table(effects_trained, solved, gate="forget", event="reset"):
+def contrast_table(effects_trained, solved, gate="forget", event="reset", arch="lstm"):
     rows = []
     for seed, (effect, ok) in enumerate(zip(effects_trained, solved, strict=True)):
         for step, value in ((0, 0.001 * (-1) ** seed), (300, effect)):
-            rows.append({"task": "reset_recall", "arch": "lstm", "init": "default", "seed": seed,
+            rows.append({"task": "reset_recall", "arch": arch, "init": "default", "seed": seed,
                          "step": step, "final_step": 300, "gate": gate, "event": event,
                          "difference": value, "cohens_d": 10 * value, "solved": ok})
     return pd.DataFrame(rows)
@@ -50,7 +50,8 @@ def contrast_table(effects_trained, solved, gate="forget", event="reset"):
 def unit_table_from(contrast, share_trained=0.5):
     units = contrast[["task", "arch", "init", "seed", "step", "final_step", "gate", "event",
                       "solved"]].copy()
-    units["share_down"] = np.where(units["step"] == 0, 0.03, share_trained)
+    spread = 0.01 * (units["seed"] % 3)  # seeds differ a little, as real ones do
+    units["share_down"] = np.where(units["step"] == 0, 0.03, share_trained + spread)
     units["share_up"] = 0.02
     return units
 
@@ -68,7 +69,44 @@ def test_c2_supported_when_the_forget_gate_drops_in_every_solved_seed():
     assert np.isclose(row["trained"], -0.1)
     assert row["change_ci_high"] < 0 < row["initial_ci_high"]
     units = c2[c2["evidence"] == aggregate.UNITS].iloc[0]
-    assert units["verdict"] == "supported" and np.isclose(units["change"], 0.47)
+    assert units["verdict"] == "supported" and np.isclose(units["change"], 0.47 + 0.01 * 4 / 5)
+    # primary, but without a control that ran it is not counted
+    assert row["test"] == "primary" and not row["counted"] and row["control_verdict"] == ""
+    assert row["control"] == "lstm_nfg (forget held at 1 in training) (not run)"
+
+
+def test_c2_counts_beside_a_control_that_does_not_move_and_not_beside_one_that_does():
+    table = contrast_table([-0.10, -0.12, -0.08, -0.11, -0.09], [True] * 5)
+    still = contrast_table([0.0] * 5, [True] * 5, arch="lstm_nfg")
+    c2 = aggregate.c2_verdicts(table, unit_table_from(table), SETTINGS, still,
+                               unit_table_from(still, share_trained=0.0))
+    row = population(c2)
+    assert row["verdict"] == "supported" and row["counted"]
+    assert row["control_verdict"] == "inconclusive" and abs(row["control_change"]) < 0.001
+    moving = contrast_table([-0.10, -0.12, -0.08, -0.11, -0.09], [True] * 5, arch="lstm_nfg")
+    c2 = aggregate.c2_verdicts(table, unit_table_from(table), SETTINGS, moving,
+                               unit_table_from(moving))
+    assert population(c2)["control_verdict"] == "supported" and not population(c2)["counted"]
+
+
+def test_a_removed_gate_is_measured_as_the_constant_it_is(gate_file):
+    """On lstm_nfg the forget gate is absent from the gate file; the control's rows exist and
+    say it does not move (difference 0, no unit responding)."""
+    rng = np.random.default_rng(1)
+    n, t, h = 40, 30, 4
+    is_reset = (rng.random((n, t)) < 0.1).astype(np.int64)
+    acts = {g: rng.random((n, t, h)).astype(np.float32)
+            for g in ("input", "cell_candidate", "output", "cell", "hidden")}
+    inputs = gate_file({"is_reset": is_reset}, {0: acts, 10: acts},
+                       events={"reset": "is_reset"})
+    from gateroles.study import Run
+
+    tables = events.measure(inputs, Run("reset_recall", "lstm_nfg", "default", 0),
+                            events.Settings(eta_window=2, unit_alpha=0.025))
+    forget = tables["contrast"][tables["contrast"]["gate"] == "forget"]
+    assert len(forget) == 2 and (forget["difference"] == 0).all()
+    units = tables["units"][tables["units"]["gate"] == "forget"]
+    assert (units["share_down"] == 0).all() and (units["share_up"] == 0).all()
 
 
 def test_c2_contradicted_when_it_rises():

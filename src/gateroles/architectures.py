@@ -149,6 +149,14 @@ CONTROLS = {("lstm", "forget"): "lstm_nfg", ("lstm", "input"): "lstm_nig",
             ("lstm", "output"): "lstm_nog", ("gru", "update"): "gru_fug"}
 
 
+def measured_gates(arch: str) -> tuple[str, ...]:
+    """The sigmoid gates an analysis measures on `arch`: those in use, then the removed ones
+    (held at 1; absent from the gate file, so measured as the constant they are), so that a
+    negative control's held gate gives the same rows as the gate it replaces."""
+    s = spec(arch)
+    return s.sigmoid_gates + s.removed
+
+
 def control_of(arch: str, gate: str) -> str | None:
     """The control architecture of `gate`'s role tests on `arch` (the plain `lstm` / `gru`
     only: a variant's tests are not primary), None where there is none."""

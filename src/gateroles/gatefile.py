@@ -136,3 +136,16 @@ class GateFile:
     def _prefixed(self, prefix: str) -> dict[str, np.ndarray]:
         return {k.removeprefix(prefix): self._member(k) for k in self._npz.files
                 if k.startswith(prefix)}
+
+
+def with_held(gates: dict[str, np.ndarray], arch: str) -> dict[str, np.ndarray]:
+    """`gates` of one checkpoint plus the gates `arch` removed, as the constant 1 they are
+    (read-only broadcast views, no memory): a negative control's held gate is then measured
+    like the gate it replaces (`architectures.measured_gates`)."""
+    from gateroles.architectures import spec
+
+    removed = spec(arch).removed
+    if not removed:
+        return gates
+    shape = gates["hidden"].shape
+    return {**gates, **{g: np.broadcast_to(np.float16(1.0), shape) for g in removed}}

@@ -445,7 +445,7 @@ VERDICT_COLUMNS = [
     "n_seeds", "seeds_agreeing", "n_unsolved", "verdict", "test", "decided_on", "rival",
     "control", "control_change", "control_ci_low", "control_ci_high", "control_n_seeds",
     "control_seeds_agreeing", "control_verdict", "counted", "note"]
-_KEYS = ("claim", "evidence", "prediction", "note", "rival")
+_KEYS = ("claim", "evidence", "prediction", "note", "rival", "role_gate")  # role_gate: for controls
 
 
 def _row(r: dict, direction: int, keys: dict, decided_on: str, test: str) -> dict:
@@ -513,6 +513,28 @@ def with_control(row: dict, control: dict | None, name: str) -> dict:
                    control_n_seeds=control["n_seeds"],
                    control_seeds_agreeing=control["seeds_agreeing"],
                    control_verdict=control["verdict"])
+    return out
+
+
+def attach_controls(rows: list[dict], control_rows: list[dict]) -> list[dict]:
+    """Every row of `rows` with its negative control from `control_rows`: the row of the same
+    prediction and task on the control architecture of the row's gate
+    (`architectures.control_of(arch, row["role_gate"])`, default init). A row without a
+    `role_gate`, or whose architecture has no control, gets none ("no control for this
+    architecture"). `control_rows` are the same predictions computed on the control cells."""
+    from gateroles.architectures import SPECS, control_of
+
+    controls = {(r["task"], r["arch"], r["prediction"]): r for r in control_rows}
+    out = []
+    for row in rows:
+        arch = control_of(row["arch"], row.get("role_gate", ""))
+        if arch is None:
+            out.append(dict(row, control="no control for this architecture"))
+            continue
+        held = SPECS[arch].held[row["role_gate"]]
+        name = f"{arch} ({row['role_gate']} held at {held:g} in training)"
+        out.append(with_control(row, controls.get((row["task"], arch, row["prediction"])),
+                                name))
     return out
 
 

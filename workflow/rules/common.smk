@@ -47,6 +47,15 @@ def per_cell(pattern, cells=None):
     ]
 
 
+def control_inputs(analysis, *tables):
+    """The aggregate's inputs `control_<table>`: `analysis`'s per-cell `tables` of the negative
+    controls' cells (none when the config runs no controls)."""
+    inputs = {
+        f"control_{table}": per_cell(cell_table(analysis, table), CONTROL_CELLS) for table in tables
+    }
+    return lambda wildcards: inputs if CONTROL_CELLS else {}
+
+
 def lib(*modules):
     """Source files of `modules` and of every gateroles module they import (code_deps), so a
     change to the logic reruns exactly the jobs that run it."""

@@ -3,7 +3,7 @@ REPORT_SECTIONS.append("gateroles.analyses.event_locking.section")
 REPORT_TABLES.update(c2="results/tables/c2_verdicts.csv")
 REPORT_FIGURES.update(event_averages="results/figures/event_averages.png")
 FIGURES += figure_outputs("event_averages")
-RULE_CELLS["event_locking"] = ANALYSIS_CELLS  # main grid (wiring.all_analyses: all)
+RULE_CELLS["event_locking"] = TESTED_CELLS  # main grid (wiring.all_analyses: all), controls
 SINGLE_RULES += ["aggregate_event_locking", "fig_event_averages"]
 
 
@@ -35,6 +35,7 @@ rule event_locking:
 
 rule aggregate_event_locking:
     input:
+        unpack(control_inputs("event_locking", "contrast", "units")),
         code=lib("gateroles.analyses.event_locking.aggregate"),
         runs="results/tables/runs.csv",
         contrast=per_cell(cell_table("event_locking", "contrast"), ANALYSIS_CELLS),

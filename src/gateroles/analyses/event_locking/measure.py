@@ -1,4 +1,8 @@
-"""Event-triggered averages of every sigmoid gate, at every checkpoint of one model."""
+"""Event-triggered averages of every sigmoid gate, at every checkpoint of one model.
+
+A gate the architecture removed (a negative control's held gate, constant 1) is measured as the
+constant it is (`architectures.measured_gates`), so its rows exist and say it does not move.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from gateroles.analyses.event_locking import Settings
-from gateroles.architectures import SIGMOID_GATES
+from gateroles.architectures import measured_gates
+from gateroles.gatefile import with_held
 from gateroles.study import Run
 
 
@@ -53,11 +58,11 @@ def event_tables(gates: dict[str, np.ndarray], factors: dict[str, np.ndarray],
     """Contrast and aligned time-course rows for every sigmoid gate x event role."""
     contrast, aligned = [], []
     offsets = np.arange(-window, window + 1)
-    if not SIGMOID_GATES[arch]:  # the tanh RNN has no gates
+    if not measured_gates(arch):  # the tanh RNN has no gates
         return (pd.DataFrame(columns=["gate", "event", "at_event", "rest", "difference",
                                       "cohens_d", "n_events"]),
                 pd.DataFrame(columns=["gate", "event", "offset", "value"]))
-    for gate in SIGMOID_GATES[arch]:
+    for gate in measured_gates(arch):
         signal = population_mean(gates[gate])
         for role, factor in event_roles.items():
             events = factors[factor]
@@ -105,7 +110,7 @@ def unit_table(gates: dict[str, np.ndarray], factors: dict[str, np.ndarray],
                event_roles: dict[str, str], arch: str, alpha: float) -> pd.DataFrame:
     """Share of units responding significantly up / down, every sigmoid gate x event role."""
     rows = [{"gate": gate, "event": role, **unit_responses(gates[gate], factors[factor], alpha)}
-            for gate in SIGMOID_GATES[arch] for role, factor in event_roles.items()]
+            for gate in measured_gates(arch) for role, factor in event_roles.items()]
     return pd.DataFrame(rows, columns=["gate", "event", "share_up", "share_down", "n_units",
                                        "n_sequences"])
 
@@ -116,7 +121,7 @@ def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
     factors, roles = gates.factors, gates.meta["events"]
     contrast, aligned, units = [], [], []
     for step in gates.steps:
-        acts = gates.gates(step)
+        acts = with_held(gates.gates(step), run.arch)
         c, a = event_tables(acts, factors, roles, run.arch, settings.eta_window)
         contrast.append(c.assign(step=step))
         aligned.append(a.assign(step=step))
