@@ -158,6 +158,7 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
             "n_contradicted": 0, "undecided": {}, "not_a_test": [], "uncontrolled": [],
             "sanity": rows[rows["test"] == SANITY] if len(rows) else rows}
     primary = rows[rows["test"] == PRIMARY] if len(rows) else rows
+    base["n_primary"] = len(primary)
     if primary.empty:
         return {**base, "verdict": "not decided",
                 "basis": "no primary prediction" if len(rows) else "no solved models"}
@@ -252,12 +253,24 @@ def folded(html: str, summary: str, rows: int, fold_above: int = 12) -> str:
 
 
 def counts_sentence(verdicts: pd.DataFrame, what: str = "predictions") -> str:
-    """'k of n predictions are supported, ...' from a verdict table (generated text)."""
+    """'Of n counted primary predictions: k supported, ...' from a verdict table, with the
+    uncounted primary predictions and the sanity checks named apart (generated text)."""
     if verdicts.empty:
         return f"No solved model: no {what} could be decided."
-    counts = verdicts["verdict"].value_counts()
+    primary = verdicts[verdicts["test"] == PRIMARY]
+    counted = primary[primary["counted"].astype(bool)]
+    counts = counted["verdict"].value_counts()
     parts = [f"{int(n)} {v}" for v, n in counts.items()]
-    return f"Of {len(verdicts)} {what}: " + ", ".join(parts) + "."
+    text = (f"Of {len(counted)} counted primary {what}: " + ", ".join(parts) + "."
+            if len(counted) else f"No primary {what} counted.")
+    uncounted = len(primary) - len(counted)
+    if uncounted:
+        text += (f" {uncounted} more not counted (their negative control came out supported "
+                 f"or did not run).")
+    sanity = int((verdicts["test"] == SANITY).sum())
+    if sanity:
+        text += f" {sanity} sanity checks, shown apart."
+    return text
 
 
 def caption_text(name: str, config: dict) -> str:
@@ -314,7 +327,8 @@ def answer(evidence: list[dict]) -> dict:
 
     claims = []
     for claim, (name, _) in CLAIMS.items():
-        lines = [row for row in evidence if row["claim"] == claim]
+        # a line with sanity checks only is not a line of evidence (its checks are listed apart)
+        lines = [row for row in evidence if row["claim"] == claim and row["n_primary"]]
         if not lines:
             continue
         deciding = [row["verdict"] for row in lines if row["n_predictions"]]
@@ -322,7 +336,7 @@ def answer(evidence: list[dict]) -> dict:
         claims.append({"claim": claim, "name": name, "verdict": verdict,
                        "css": CSS.get(verdict, ""), "lines": lines})
     role_lines = [row for c in claims if c["claim"] in ROLE_CLAIMS for row in c["lines"]]
-    every_line = [row for c in claims for row in c["lines"]]
+    every_line = list(evidence)
     return {"claims": claims, "sentences": answer_sentences(claims),
             "role_lines": which_lines_hold(role_lines),
             "not_a_test": [(row["claim"], text) for row in every_line
@@ -343,7 +357,9 @@ def answer_sentences(claims: list[dict]) -> list[str]:
 
     sentences = []
     role_claims = [c for c in ROLE_CLAIMS if c in by]
-    if role_claims:
+    if not role_claims:
+        sentences.append("Not decided: these runs hold no primary test of the gates' roles.")
+    else:
         verdicts = [by[c]["verdict"] for c in role_claims]
         decided = [v for v in verdicts if v not in (*UNDECIDED, "not decided")]
         if not decided:

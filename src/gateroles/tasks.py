@@ -126,6 +126,15 @@ CONTEXTS: dict[str, dict[str, tuple[str, str]]] = {
                     "store": ("store_acts", "store_inert")},
 }
 
+# The context pairs the role hypothesis implies (claim C1's context test): the same token where
+# its role must act against where it must not, the memory holding a value in both, so a gate
+# that only reads its input responds to both alike. Only armed vs unarmed RESET qualifies:
+# a RESET on an EMPTY memory may erase (nothing is lost) and a STORE of the value already held
+# may write it again, so those pairs of CONTEXTS are not predicted to differ.
+ROLE_CONTEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "armed_reset": {"reset": CONTEXTS["armed_reset"]["reset"]},
+}
+
 # Behaviour -> binary factor marking the scored steps of that kind (they partition the mask).
 BEHAVIOURS: dict[str, dict[str, str]] = {
     "reset_recall": {"recall_after_reset": "recall_after_reset",

@@ -5,7 +5,7 @@ REPORT_TABLES.update(c1_roles="results/tables/c1_roles.csv")
 ROLES_FIGURES = ["c1_attribution", "c1_context"]
 REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in ROLES_FIGURES})
 FIGURES += [f for name in ROLES_FIGURES for f in figure_outputs(name)]
-RULE_CELLS["roles"] = ANALYSIS_CELLS  # main grid (wiring.all_analyses: all)
+RULE_CELLS["roles"] = TESTED_CELLS  # main grid (wiring.all_analyses: all), controls
 SINGLE_RULES += ["aggregate_roles"] + [f"fig_{name}" for name in ROLES_FIGURES]
 
 
@@ -14,8 +14,9 @@ rule roles:
         code=lib("gateroles.analyses.roles.measure"),
         gates=per_seed("gates.npz"),
     output:
-        attribution=cell_table("roles", "attribution"),
+        shares=cell_table("roles", "shares"),
         context=cell_table("roles", "context"),
+        attribution=cell_table("roles", "attribution"),
     log:
         log("roles"),
     benchmark:
@@ -36,12 +37,13 @@ rule roles:
 
 rule aggregate_roles:
     input:
+        unpack(control_inputs("roles", "shares", "context")),
         code=lib("gateroles.analyses.roles.aggregate"),
         runs="results/tables/runs.csv",
-        attribution=per_cell(cell_table("roles", "attribution"), ANALYSIS_CELLS),
+        shares=per_cell(cell_table("roles", "shares"), ANALYSIS_CELLS),
         context=per_cell(cell_table("roles", "context"), ANALYSIS_CELLS),
     output:
-        attribution="results/tables/c1_attribution.csv",
+        shares="results/tables/c1_shares.csv",
         context="results/tables/c1_context.csv",
         c1_roles="results/tables/c1_roles.csv",
     log:
@@ -64,7 +66,7 @@ rule aggregate_roles:
 rule fig_c1_attribution:
     input:
         code=lib("gateroles.analyses.roles.figures"),
-        table="results/tables/c1_attribution.csv",
+        table="results/tables/c1_shares.csv",
     output:
         png=report(
             "results/figures/c1_attribution.png",

@@ -1,5 +1,8 @@
 """C1 by probes across seeds: the most selective source per variable, and whether the gate
-each role predicts carries that role's variable more selectively than the other gates."""
+each role predicts carries that role's variable more selectively than the other gates.
+
+The probe rows are sanity checks, shown apart and never counted: a gate that only reads its
+input decodes the token too (`NOT_EVIDENCE`)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,10 @@ from gateroles.study import CELL_KEYS, at_phase
 from gateroles.tasks import EVENTS
 
 EVIDENCE = "decodability (linear probes)"
+# Why decodability is shown apart and never counted (SCIENCE.md, C1).
+NOT_EVIDENCE = ("every gate is sigmoid(W x + U h + b), so any gate decodes any function of the "
+                "current token through its input weights: a gate that only reads its input "
+                "passes too")
 
 
 def _seed_wide(phases: pd.DataFrame, variable: str) -> pd.DataFrame:
@@ -81,15 +88,16 @@ def c1_verdicts(probes: pd.DataFrame, settings: stats.Settings) -> pd.DataFrame:
             effect = wide[gate] - wide[others].mean(axis=1)
             row = stats.prediction_row(
                 effect.xs("trained"), effect.xs("initial"), +1, settings, claim="C1",
-                evidence=EVIDENCE, task=task, arch=arch, init=init,
+                evidence=EVIDENCE, task=task, arch=arch, init=init, test=stats.SANITY,
                 prediction=f"{gate} carries {variable} ({role}) more selectively",
-                n_unsolved=int(unsolved.get((task, arch, init), 0)))
+                n_unsolved=int(unsolved.get((task, arch, init), 0)), note=NOT_EVIDENCE)
             scores = group[(group["variable"] == variable)
                            & group["source"].isin(SIGMOID_GATES[arch])]["task_score"]
             if len(scores) and stats.at_ceiling(scores, 1.0, 1.0 - CEILING):
                 row.update(verdict=stats.UNTESTABLE,
                            note=f"every gate decodes {variable} at ceiling (>= {CEILING}, step 0 "
-                                f"and trained): the probe cannot tell the gates apart")
+                                f"and trained): the probe cannot tell the gates apart; "
+                                f"{NOT_EVIDENCE}")
             rows.append(row)
     return stats.verdict_table(rows, settings)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from gateroles import plots
-from gateroles.architectures import SPECS, order
+from gateroles.architectures import control_of, order
 from gateroles.study import at_phase
 
 PHASES = (("initial", "step 0"), ("trained", "trained"))
@@ -41,69 +41,75 @@ def _grid(n_panels: int, n_cols: int = 4, sharey: bool = True):
     return fig, axes
 
 
-def attribution(table: pd.DataFrame) -> plt.Figure:
-    """How much the role term's magnitude concentrates at its event (log of its mean at the
-    event over its mean elsewhere; colour) and the other term's at the same event (grey),
-    step 0 -> trained; one panel per task x arch x role."""
-    data = at_phase(table[table["solved"]]) if len(table) else table
-    if data.empty:
-        return plots.no_data("No solved model with a memory variable: no attribution to show.")
-    panels = [(task, arch, event) for task, arch in _panels(data)
-              for event in ("reset", "store")
-              if not plots.select(data, {"task": task, "arch": arch, "event": event}).empty]
+def _tested_and_control(data: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(task, tested arch, event) panels, each with its control's rows beside it."""
+    tested = data[data["cells"] == "tested"]
+    return [(task, arch, event) for task, arch in _panels(tested)
+            for event in ("reset", "store")
+            if not plots.select(tested, {"task": task, "arch": arch, "event": event}).empty]
+
+
+def _control_rows(data: pd.DataFrame, task: str, arch: str, event: str, gate: str
+                  ) -> tuple[str | None, pd.DataFrame]:
+    """The control architecture of `gate` on `arch` and its rows of the same task and event."""
+    control = control_of(arch, gate)
+    if control is None:
+        return None, data.iloc[:0]
+    return control, plots.select(data, {"task": task, "arch": control, "event": event,
+                                        "cells": "control"})
+
+
+def _role_panels(table: pd.DataFrame, value: str, empty: str, ylabel: str, title: str,
+                 reference: float | None, ylim=(0, 1)) -> plt.Figure:
+    """One panel per task x tested arch x role: the tested model's `value` per seed, step 0 ->
+    trained, in the gate's colour, and its negative control's in grey."""
+    data = at_phase(table[table["solved"].astype(bool)]) if len(table) else table
+    if data.empty or not (data.get("cells") == "tested").any():
+        return plots.no_data(empty)
+    panels = _tested_and_control(data)
     fig, axes = _grid(len(panels))
-    colours = {"reset": plots.GATE_COLOURS["forget"], "store": plots.GATE_COLOURS["input"]}
-    names = {("lstm", "erase"): "forget term", ("lstm", "write"): "input term",
-             ("gru", "erase"): "erasing part", ("gru", "write"): "writing part"}
     for ax, (task, arch, event) in zip(axes.flat, panels, strict=False):
-        part = plots.select(data, {"task": task, "arch": arch, "event": event})
-        term = part["term"].iloc[0]
-        other = "write" if term == "erase" else "erase"
-        cell = SPECS[arch].cell
-        _phase_points(ax, part, "concentration", 0, colours[event],
-                      f"{names[cell, term]} ({term})")
-        _phase_points(ax, part, "other_concentration", 0, "grey",
-                      f"{names[cell, other]} ({other})")
-        ax.axhline(0, color="black", lw=0.6)
+        part = plots.select(data, {"task": task, "arch": arch, "event": event,
+                                   "cells": "tested"})
+        gate = part["gate"].iloc[0]
+        _phase_points(ax, part, value, 0, plots.GATE_COLOURS.get(gate, "black"),
+                      f"{arch.upper()}")
+        control, rows = _control_rows(data, task, arch, event, gate)
+        if len(rows):
+            _phase_points(ax, rows, value, 0, "grey", f"control: {control}")
+        if reference is not None:
+            ax.axhline(reference, color="black", lw=0.6, ls=":")
         ax.set_xticks([0, 1], [label for _, label in PHASES])
         ax.set_xlim(-0.3, 1.3)
-        ax.set_title(f"{task} / {arch.upper()}: at {event}s", fontsize=10)
-        ax.legend(fontsize=8, loc="upper left")
+        ax.set_ylim(*ylim)
+        ax.set_title(f"{task} / {arch.upper()}: {gate} at {event}s", fontsize=10)
+        ax.legend(fontsize=8, loc="best")
     for ax in axes[:, 0]:
-        ax.set_ylabel("log(mean |term| at event / elsewhere)")
-    fig.suptitle("Who erases at resets and who writes at stores: concentration of each term "
-                 "of the state change at the event, in the memory-carrying units", y=1.0)
+        ax.set_ylabel(ylabel)
+    fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return fig
+
+
+def attribution(table: pd.DataFrame) -> plt.Figure:
+    """The role gate's share (resets: of the extra erasure; stores: of the write's
+    selectivity), step 0 -> trained, beside its negative control."""
+    return _role_panels(
+        table, "share", "No solved LSTM with a memory variable: no attribution to show.",
+        "share (0 = the other term, 1 = this gate)",
+        "Who erases at resets and who selects the write at stores, in the memory-carrying "
+        "units: the role gate's share (dotted: one half)", reference=0.5)
 
 
 def context(table: pd.DataFrame) -> plt.Figure:
-    """The role gate's mean activation where its token must act (colour) and where the same
-    token must not (grey), step 0 -> trained; one panel per task x arch x role."""
-    data = at_phase(table[table["solved"]]) if len(table) else table
-    if data.empty:
-        return plots.no_data("No solved model on a task with context pairs: nothing to show.")
-    panels = [(task, arch, event) for task, arch in _panels(data)
-              for event in ("reset", "store")
-              if not plots.select(data, {"task": task, "arch": arch, "event": event}).empty]
-    fig, axes = _grid(len(panels))
-    for ax, (task, arch, event) in zip(axes.flat, panels, strict=False):
-        part = plots.select(data, {"task": task, "arch": arch, "event": event})
-        gate = part["gate"].iloc[0]
-        _phase_points(ax, part, "acting", 0, plots.GATE_COLOURS.get(gate, "black"),
-                      f"{event} that must act")
-        _phase_points(ax, part, "inert", 0, "grey", "same token, inert")
-        ax.set_xticks([0, 1], [label for _, label in PHASES])
-        ax.set_xlim(-0.3, 1.3)
-        ax.set_ylim(0, 1)
-        ax.set_title(f"{task} / {arch.upper()}: {gate} at {event}", fontsize=10)
-        ax.legend(fontsize=8, loc="best")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("mean gate activation")
-    fig.suptitle("The same token in different states: the role gate where its event must act "
-                 "vs where the same token must not (GRU: z near 1 keeps the state)", y=1.0)
-    fig.tight_layout()
-    return fig
+    """The role gate's activation at the RESET that must erase minus at the one that must
+    not (memory units), step 0 -> trained, beside its negative control."""
+    return _role_panels(
+        table, "difference", "No solved model on a task with the armed/unarmed RESET pair.",
+        "gate at armed - at unarmed RESET",
+        "The same RESET token where it must erase and where it must not: the role gate's "
+        "difference on the memory-carrying units (GRU: z near 1 keeps)", reference=0.0,
+        ylim=(-1, 1))
 
 
 FIGURES = {
