@@ -120,7 +120,7 @@ def test_only_primary_predictions_with_a_failing_control_are_counted():
     row = report.evidence_row(rows, "C3", "e")
     assert row["n_predictions"] == 1 and row["n_supported"] == 1
     assert "1 not a test (passes its negative control)" in row["basis"]
-    assert "1 without a negative control that ran" in row["basis"]
+    assert "1 whose negative control did not run or had too few seeds" in row["basis"]
     assert [t.split(" (")[0] for t in row["not_a_test"]] == ["passes its control"]
     assert [t.split(" (")[0] for t in row["uncontrolled"]] == ["no control"]
     assert len(row["sanity"]) == 3

@@ -170,7 +170,7 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
     if len(passed):
         extra.append(f"{len(passed)} not a test (passes its negative control)")
     if len(without):
-        extra.append(f"{len(without)} without a negative control that ran")
+        extra.append(f"{len(without)} whose negative control did not run or had too few seeds")
     base.update(not_a_test=[_effect_text(r, value, decimals) + "; " + _control_text(r, decimals)
                             for _, r in passed.iterrows()],
                 uncontrolled=[_effect_text(r, value, decimals) + "; " + _control_text(r,
@@ -316,7 +316,7 @@ PHRASES = {"supported": "yes", "contradicted": "no: the opposite holds",
            "not supported": "no: none holds",
            "untestable": "untestable by this measure",
            "insufficient seeds": "too few solved seeds to decide",
-           "not decided": "not decided (no solved model)", "independent": "independent",
+           "not decided": "not decided", "independent": "independent",
            "dependent": "dependent", "not shown": "not shown either way"}
 
 
