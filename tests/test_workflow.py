@@ -29,6 +29,8 @@ TINY = {
     "gradients": {"n_sequences": 16},
     "causal": {"ablation_sequences": 8, "unit_k": [1, 4], "verdict_k": 4},
     "analysis": {"bootstrap_samples": 200},
+    # Two negative controls, so the primary tests' control rows are made end to end.
+    "controls": {"tasks": ["reset_recall"], "architectures": ["lstm_nfg", "gru_fug"]},
 }
 
 
@@ -78,6 +80,10 @@ def test_report_has_every_section_and_embedded_figures(finished):
     assert "role emergence" in html and "decodability (linear probes)" in html  # answer table
     assert "reset_recall" in html and "Runtime per rule" in html
     assert 'src="http' not in html  # self-contained
+    c2 = pd.read_csv(finished / "results" / "tables" / "c2_verdicts.csv")
+    forget = c2[c2["prediction"] == "forget drops at reset (mean over units)"].iloc[0]
+    assert forget["control"] == "lstm_nfg (forget held at 1 in training)"
+    assert forget["control_verdict"] != ""  # the control cell's rows reached the aggregate
 
 
 @pytest.mark.slow
