@@ -2,6 +2,7 @@
 
 import copy
 import html
+import io
 import json
 import os
 import re
@@ -255,6 +256,50 @@ def test_snakemake_report_has_every_figure_with_its_rendered_caption(finished_wi
     for name, caption in figures.items():
         assert "{{" not in caption and "{%" not in caption and "{figure}" not in caption, name
         assert caption == report.caption_text(name, config), name
+
+
+# Snakemake's own views of a finished study, each as a user would reach for it.
+
+@pytest.mark.slow
+@pytest.mark.parametrize("option", ["--summary", "--detailed-summary"])
+def test_summary_says_every_output_of_a_finished_study_is_up_to_date(finished_wiring, option):
+    result = run(finished_wiring, TINY_WIRING, option)
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = result.stdout[result.stdout.index("output_file\t"):]
+    rows = pd.read_csv(io.StringIO(table), sep="\t", keep_default_na=False)
+    assert len(rows) > 100 and {"results/report.html", "results/figures/c4_rewire.png"} <= set(
+        rows["output_file"])
+    assert set(rows["status"]) == {"ok"} and set(rows["plan"]) == {"no update"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change", [
+    "code", "input",
+    pytest.param("params", marks=pytest.mark.xfail(strict=True, reason=(
+        "Snakemake 9.27.1 lists every job's last output, changed or not (its ParamsChange "
+        "keeps the files of an empty change); `snakemake -n` names the jobs whose params "
+        "changed: docs/running.md"))),
+])
+def test_list_changes_of_a_finished_study_is_empty(finished_wiring, change):
+    result = run(finished_wiring, TINY_WIRING, "--list-changes", change)
+    assert result.returncode == 0, result.stderr[-2000:]
+    listed = [line for line in result.stdout.splitlines() if line.startswith("results/")]
+    assert not listed, listed[:10]
+
+
+@pytest.mark.slow
+def test_delete_all_output_would_delete_every_result_and_nothing_else(finished_wiring):
+    """`--delete-all-output` (here dry) removes every output of the study, all of them under
+    results/; the job logs and benchmarks stay (Snakemake keeps them)."""
+    result = run(finished_wiring, TINY_WIRING, "--delete-all-output", "--dry-run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    listed = {line.removeprefix("Would delete ")
+              for line in (result.stdout + result.stderr).splitlines()
+              if line.startswith("Would delete ")}
+    kept = ("results/logs/", "results/benchmarks/")
+    outputs = {path.relative_to(finished_wiring).as_posix()
+               for path in (finished_wiring / "results").rglob("*") if path.is_file()}
+    assert listed == {path for path in outputs if not path.startswith(kept)}
 
 
 def test_bad_config_fails_at_parse_time_naming_the_key(tmp_path):
