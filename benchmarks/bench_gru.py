@@ -14,7 +14,7 @@ loss on every step), in the same run:
   the seeds (`seed_batched_gru`, autograd; checked against S nn.GRUs first), against S separate
   nn.GRU: what training the seeds of a cell together could gain at best;
 - the same for the LSTM, whose module runs on oneDNN's fused kernel.
-The answer so far (README, Speed): nothing here beats nn.GRU by enough to be worth a second
+The answer so far (benchmarks/README.md): nothing here beats nn.GRU by enough to be worth a second
 implementation of its backward pass, so the study trains on the modules themselves.
 """
 

@@ -500,7 +500,7 @@ def test_pure_noise_modularity_is_high_and_equals_its_null(task_factors):
     codes = rng.random((task_factors.shape[0], 96)).astype(np.float32)
     res = shuffled_factor_null([mig, modularity], codes, task_factors, N_SEQ, 100, seed=0)
     mod, mg = res["modularity"], res["mig"]
-    # SCIENCE.md: pure-noise codes score modularity ~0.93 against these factor sets ...
+    # SCIENCE.md: pure-noise codes score a high modularity (~0.93) against these factor sets ...
     assert 0.9 < mod.observed < 0.96
     # ... and so does the null: the score says nothing until compared with it.
     assert 0.9 < mod.null_mean < 0.96

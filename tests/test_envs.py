@@ -51,6 +51,20 @@ def test_there_is_an_environment():
 
 
 @pytest.mark.parametrize("path", ENVS, ids=[p.name for p in ENVS])
+def test_environment_is_a_well_formed_conda_file(path):
+    """What `conda env create --file` reads: named channels, then conda packages as strings
+    and at most one `pip:` list (with `pip` itself among the conda packages)."""
+    env = yaml.safe_load(path.read_text())
+    assert set(env) <= {"name", "channels", "dependencies"} and env["dependencies"], path.name
+    assert env["channels"] and all(isinstance(c, str) for c in env["channels"]), path.name
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    sections = [d for d in env["dependencies"] if not isinstance(d, str)]
+    assert all(isinstance(d, dict) and list(d) == ["pip"] for d in sections), sections
+    assert len(sections) <= 1 and (not sections or "pip" in conda), path.name
+    assert all(isinstance(entry, str) for d in sections for entry in d["pip"]), path.name
+
+
+@pytest.mark.parametrize("path", ENVS, ids=[p.name for p in ENVS])
 def test_environment_pins_agree_with_pyproject(path):
     expected = pyproject_pins()
     pins, python = env_pins(path)

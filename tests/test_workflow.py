@@ -1,16 +1,24 @@
 """End to end: the workflow on a tiny config in a temporary directory."""
 
+import copy
+import html
+import io
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+
+from gateroles import report
+from gateroles.config import validate
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
@@ -142,15 +150,22 @@ TINY_WIRING = {**TINY, "wiring": {"tasks": ["reset_recall"], "architectures": ["
                                   "rewire": {"steps": 20, "first_checkpoint": 5}}}
 
 
-@pytest.mark.slow
-def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(tmp_path):
-    result = run(tmp_path, TINY_WIRING, "--cores", "2", "-q")
+@pytest.fixture(scope="module")
+def finished_wiring(tmp_path_factory):
+    """The tiny study with claim C4's cells: every figure the workflow can draw."""
+    workdir = tmp_path_factory.mktemp("wiring")
+    result = run(workdir, TINY_WIRING, "--cores", "2", "-q")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    html = (tmp_path / "results" / "report.html").read_text()
+    return workdir
+
+
+@pytest.mark.slow
+def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(finished_wiring):
+    page = (finished_wiring / "results" / "report.html").read_text()
     for fig in ("c4_variants", "c4_two_positions", "c4_rewire"):
-        assert f'id="fig-{fig}"' in html
-    assert 'id="c4"' in html and "roles come from wiring" in html
-    tables = tmp_path / "results" / "tables"
+        assert f'id="fig-{fig}"' in page
+    assert 'id="c4"' in page and "roles come from wiring" in page
+    tables = finished_wiring / "results" / "tables"
     runs = pd.read_csv(tables / "runs.csv")
     assert set(zip(runs["arch"], runs["init"], strict=True)) == {
         ("lstm", "default"), ("gru", "default"), ("lstm_nfg", "default"), ("rnn", "default"),
@@ -164,12 +179,12 @@ def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(tmp_path):
     c4 = pd.read_csv(tables / "c4_verdicts.csv")
     assert {"lstm_nfg", "rnn"} <= set(c4["arch"]) and set(c4["claim"]) == {"C4"}
     # A gate a variant lacks is absent from its gate file, never filled with a constant.
-    nfg = np.load(tmp_path / "results/runs/reset_recall/lstm_nfg/default/seed0/gates.npz")
+    nfg = np.load(finished_wiring / "results/runs/reset_recall/lstm_nfg/default/seed0/gates.npz")
     assert not any("forget" in name for name in nfg.files)
     assert any("input" in name for name in nfg.files)
     # Logits only where an analysis reads them (C5's MI, on the main grid).
     assert not any(name.startswith("logit") for name in nfg.files)
-    lstm = np.load(tmp_path / "results/runs/reset_recall/lstm/default/seed0/gates.npz")
+    lstm = np.load(finished_wiring / "results/runs/reset_recall/lstm/default/seed0/gates.npz")
     assert any(name.startswith("logit") for name in lstm.files)
 
 
@@ -214,11 +229,83 @@ def test_a_moved_project_reruns_nothing(tmp_path):
     assert "Nothing to be done" in result.stdout + result.stderr, result.stdout[-3000:]
 
 
+def _report_figures(zip_path: Path) -> dict[str, str]:
+    """figure name -> its caption as text, from the report zip Snakemake writes."""
+    with zipfile.ZipFile(zip_path) as archive:
+        names = archive.namelist()
+        page = archive.read(next(n for n in names if n.endswith("/report.html"))).decode()
+    marker = "var results = "  # the report's data, in its <script id="results">
+    start = page.index(marker, page.index('<script id="results">')) + len(marker)
+    results, _ = json.JSONDecoder().raw_decode(page, start)
+    figures = {}
+    for path, entry in results.items():
+        name = Path(path).stem
+        assert any(n.endswith(f"/{entry['data_uri']}") for n in names), f"{path} not in the zip"
+        text = html.unescape(re.sub(r"<[^>]+>", " ", entry["caption"]))
+        figures[name] = " ".join(text.split())
+    return figures
+
+
 @pytest.mark.slow
-def test_snakemake_report_works(finished):
-    result = run(finished, TINY, "--report", "snakemake_report.html")
+def test_snakemake_report_has_every_figure_with_its_rendered_caption(finished_wiring):
+    """`snakemake --report x.zip` (Snakemake's own report) holds every figure that
+    results/report.html shows, each with its own caption rendered from the run's config: the
+    same text as in results/report.html."""
+    result = run(finished_wiring, TINY_WIRING, "--report", "snakemake_report.zip")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    figures = _report_figures(finished_wiring / "snakemake_report.zip")
+    page = (finished_wiring / "results" / "report.html").read_text()
+    declared = re.findall(r'id="fig-([\w-]+)"', page)
+    assert len(declared) >= 18 and {"c4_variants", "c4_two_positions", "c4_rewire"} <= set(declared)
+    assert set(figures) == set(declared)
+    config = validate(copy.deepcopy(TINY_WIRING), REPO / "config" / "schema.yaml")
+    for name, caption in figures.items():
+        assert "{{" not in caption and "{%" not in caption and "{figure}" not in caption, name
+        assert caption == report.caption_text(name, config), name
+
+
+# Snakemake's own views of a finished study, each as a user would reach for it.
+
+@pytest.mark.slow
+@pytest.mark.parametrize("option", ["--summary", "--detailed-summary"])
+def test_summary_says_every_output_of_a_finished_study_is_up_to_date(finished_wiring, option):
+    result = run(finished_wiring, TINY_WIRING, option)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (finished / "snakemake_report.html").stat().st_size > 10_000
+    table = result.stdout[result.stdout.index("output_file\t"):]
+    rows = pd.read_csv(io.StringIO(table), sep="\t", keep_default_na=False)
+    assert len(rows) > 100 and {"results/report.html", "results/figures/c4_rewire.png"} <= set(
+        rows["output_file"])
+    assert set(rows["status"]) == {"ok"} and set(rows["plan"]) == {"no update"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change", [
+    "code", "input",
+    pytest.param("params", marks=pytest.mark.xfail(strict=True, reason=(
+        "Snakemake 9.27.1 lists every job's last output, changed or not (its ParamsChange "
+        "keeps the files of an empty change); `snakemake -n` names the jobs whose params "
+        "changed: docs/running.md"))),
+])
+def test_list_changes_of_a_finished_study_is_empty(finished_wiring, change):
+    result = run(finished_wiring, TINY_WIRING, "--list-changes", change)
+    assert result.returncode == 0, result.stderr[-2000:]
+    listed = [line for line in result.stdout.splitlines() if line.startswith("results/")]
+    assert not listed, listed[:10]
+
+
+@pytest.mark.slow
+def test_delete_all_output_would_delete_every_result_and_nothing_else(finished_wiring):
+    """`--delete-all-output` (here dry) removes every output of the study, all of them under
+    results/; the job logs and benchmarks stay (Snakemake keeps them)."""
+    result = run(finished_wiring, TINY_WIRING, "--delete-all-output", "--dry-run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    listed = {line.removeprefix("Would delete ")
+              for line in (result.stdout + result.stderr).splitlines()
+              if line.startswith("Would delete ")}
+    kept = ("results/logs/", "results/benchmarks/")
+    outputs = {path.relative_to(finished_wiring).as_posix()
+               for path in (finished_wiring / "results").rglob("*") if path.is_file()}
+    assert listed == {path for path in outputs if not path.startswith(kept)}
 
 
 def test_bad_config_fails_at_parse_time_naming_the_key(tmp_path):

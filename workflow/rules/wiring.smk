@@ -14,14 +14,7 @@ REWIRE_CELLS = (
 POSITION_CELLS = [Cell(task, "lstm", "default") for task in WIRING_TASKS]
 if config["wiring"]["two_positions"]:
     POSITION_CELLS += [Cell(task, "lstm", "swap_forget_input") for task in WIRING_TASKS]
-WIRING_FIGURES = {
-    "c4_variants": {"scores": "results/tables/c4_scores.csv"},
-    "c4_two_positions": {"positions": "results/tables/c4_positions.csv"},
-    "c4_rewire": {
-        "rewire": "results/tables/c4_rewire.csv",
-        "curves": "results/tables/c4_curves.csv",
-    },
-}
+WIRING_FIGURES = ["c4_variants", "c4_two_positions", "c4_rewire"]
 if WIRING_TASKS:
     REPORT_SECTIONS.append("gateroles.analyses.wiring.section")
     REPORT_TABLES.update(
@@ -179,29 +172,80 @@ rule aggregate_wiring:
         "../scripts/aggregate.py"
 
 
-rule fig_wiring:
+rule fig_c4_variants:
     input:
-        unpack(lambda w: WIRING_FIGURES[w.figure]),
         code=lib("gateroles.analyses.wiring.figures"),
+        scores="results/tables/c4_scores.csv",
     output:
         png=report(
-            "results/figures/{figure}.png",
-            caption="../../src/gateroles/analyses/wiring/captions/{figure}.rst",
+            "results/figures/c4_variants.png",
+            caption=caption("wiring", "c4_variants"),
             category="C4 roles come from wiring",
         ),
-        pdf="results/figures/{figure}.pdf",
+        pdf="results/figures/c4_variants.pdf",
     log:
-        "results/logs/fig_{figure}.log",
+        log("fig_c4_variants", per_cell_job=False),
     benchmark:
-        "results/benchmarks/fig_{figure}.tsv"
-    wildcard_constraints:
-        figure="|".join(WIRING_FIGURES),
+        bench("fig_c4_variants", per_cell_job=False)
     conda:
         ENV
     threads: 1
     params:
         module="gateroles.analyses.wiring.figures",
-        name="{figure}",
+        name="c4_variants",
+        config=sections("wiring", "roles", "training"),
+    script:
+        "../scripts/figure.py"
+
+
+rule fig_c4_two_positions:
+    input:
+        code=lib("gateroles.analyses.wiring.figures"),
+        positions="results/tables/c4_positions.csv",
+    output:
+        png=report(
+            "results/figures/c4_two_positions.png",
+            caption=caption("wiring", "c4_two_positions"),
+            category="C4 roles come from wiring",
+        ),
+        pdf="results/figures/c4_two_positions.pdf",
+    log:
+        log("fig_c4_two_positions", per_cell_job=False),
+    benchmark:
+        bench("fig_c4_two_positions", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
+    params:
+        module="gateroles.analyses.wiring.figures",
+        name="c4_two_positions",
+        config=sections("wiring", "roles", "training"),
+    script:
+        "../scripts/figure.py"
+
+
+rule fig_c4_rewire:
+    input:
+        code=lib("gateroles.analyses.wiring.figures"),
+        rewire="results/tables/c4_rewire.csv",
+        curves="results/tables/c4_curves.csv",
+    output:
+        png=report(
+            "results/figures/c4_rewire.png",
+            caption=caption("wiring", "c4_rewire"),
+            category="C4 roles come from wiring",
+        ),
+        pdf="results/figures/c4_rewire.pdf",
+    log:
+        log("fig_c4_rewire", per_cell_job=False),
+    benchmark:
+        bench("fig_c4_rewire", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
+    params:
+        module="gateroles.analyses.wiring.figures",
+        name="c4_rewire",
         config=sections("wiring", "roles", "training"),
     script:
         "../scripts/figure.py"

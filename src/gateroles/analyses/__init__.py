@@ -10,7 +10,7 @@ Each analysis package holds, side by side, everything about one measurement:
 * `section.py` + `section.html.j2`: its report section (`section(inputs) -> dict`);
 * `captions/*.rst`: one caption per figure;
 
-and a rules file `workflow/rules/<analysis>.smk`. See README "How to add an analysis".
+and a rules file `workflow/rules/<analysis>.smk`. See CONTRIBUTING.md, "How to add an analysis".
 """
 
 # Claim -> (its name, the analyses whose verdict rows decide it). The report's answer table

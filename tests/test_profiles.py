@@ -1,0 +1,47 @@
+"""The Snakemake profiles: what `snakemake` alone and `--profile profiles/slurm` run with."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.cli import parse_args
+from snakemake.utils import available_cpu_count
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def options(*args: str):
+    """The options Snakemake runs this workflow with, profiles applied (nothing is run)."""
+    _, parsed = parse_args(["-s", str(REPO / "Snakefile"), "--dry-run", *args])
+    return parsed
+
+
+def rule_names() -> set[str]:
+    files = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
+    return {name for path in files for name in re.findall(r"^rule (\w+):", path.read_text(),
+                                                            re.MULTILINE)}
+
+
+def test_the_default_profile_is_loaded_by_itself():
+    """profiles/default: every core, a killed run picks up where it stopped, failed logs shown;
+    a command-line option overrides it."""
+    plain = options()
+    assert plain.cores == available_cpu_count()
+    assert plain.rerun_incomplete and plain.show_failed_logs and plain.printshellcmds
+    assert options("--cores", "1").cores == 1
+
+
+def test_the_slurm_profile_runs_every_job_on_slurm_with_known_rules():
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        pytest.skip("snakemake-executor-plugin-slurm is not installed (pip install -e '.[slurm]')")
+    slurm = options("--profile", str(REPO / "profiles" / "slurm"))
+    assert slurm.executor == "slurm" and slurm.retries == 1 and slurm.latency_wait == 60
+    assert slurm.rerun_incomplete  # profiles/default still applies beneath it
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    named = set(profile["set-resources"])
+    assert named <= rule_names(), f"no such rule: {sorted(named - rule_names())}"
+    assert set(slurm.set_resources) == named
+    for rule, resources in profile["set-resources"].items():
+        assert set(resources) == {"mem_mb", "runtime"}, rule
