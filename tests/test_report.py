@@ -42,6 +42,36 @@ def test_mixed_and_undecided_answers():
     assert undecided["sentences"][0].startswith("Not decided")
 
 
+def test_supported_and_contradicted_claims_answer_in_part_not_yes():
+    """One role claim supported and one contradicted is not "Yes" (every line of evidence)."""
+    split = report.answer([evidence("C1", ["supported"] * 3),
+                           evidence("C2", ["contradicted"] * 2)])
+    assert split["sentences"][0].startswith("In part")
+    half = report.answer([evidence("C1", ["supported"]), evidence("C3", ["inconclusive"])])
+    assert half["sentences"][0].startswith("In part")
+
+
+def test_overall_verdict_of_undecided_rows_prefers_untestable():
+    """Nothing decided: untestable if any row is (the measure cannot decide, whatever the
+    seeds), else too few seeds."""
+    assert report.overall_verdict(["insufficient seeds", "untestable"]) == "untestable"
+    assert report.overall_verdict(["insufficient seeds"] * 2) == "insufficient seeds"
+    assert report.overall_verdict([]) == "not decided"
+
+
+def test_the_verdict_table_shows_the_holm_p_and_the_counts_sentence_every_prediction():
+    rows = pd.DataFrame({"task": "t", "arch": "lstm", "init": "default",
+                         "prediction": ["a", "b", "c"],
+                         "trained": 1.0, "trained_ci_low": 0.5, "trained_ci_high": 1.5,
+                         "initial": 0.0, "initial_ci_low": -0.5, "initial_ci_high": 0.5,
+                         "change": 1.0, "change_ci_low": 0.5, "change_ci_high": 1.5,
+                         "cohens_dz": 2.0, "seeds_agreeing": 5, "n_seeds": 5,
+                         "p_value": [0.001, 0.01, 0.2], "p_adjusted": [0.003, 0.02, 0.2],
+                         "verdict": ["supported", "supported", "inconclusive"], "note": None})
+    assert report.verdict_table(rows)["p (Holm)"].tolist() == ["0.003", "0.02", "0.2"]
+    assert report.counts_sentence(rows) == "Of 3 predictions: 2 supported, 1 inconclusive."
+
+
 def groups(answer: dict) -> dict[str, str]:
     """The answer's role lines of evidence, heading -> its items joined."""
     return {g["heading"]: "; ".join(g["items"]) for g in answer["role_lines"]}
