@@ -1,6 +1,7 @@
 """Claim C3: clamps at events on a hand-built memory LSTM, the unit-ablation null, the verdicts
 on planted per-seed tables, and block swaps."""
 
+import re
 import types
 
 import numpy as np
@@ -124,6 +125,93 @@ def test_targeted_memory_units_beat_random_groups():
     assert row["targeted"] > 0.5 and row["p_value"] == 1 / 51
     assert (null[null["event"] == "reset"]["damage"] == 0).all()
     assert np.isnan(row["effect_size"])  # the null has no spread: no standardised effect
+
+
+def test_units_are_chosen_on_the_first_half_of_the_sequences_only():
+    """The activations of the first half (where units are chosen) make the dead units 4 and 5
+    look locked to resets, the second half (where the damage is measured) the memory units 0
+    and 1: the targeted pair is 4 5, chosen without the measured sequences, and clamping those
+    dead units does nothing."""
+    task = memory_task(n=60)
+    model = memory_lstm(hidden=8, readout=[5, 5, 0, 0, 0, 0, 0, 0], bias=-4.0,
+                        dead=range(2, 8))
+    swap = [4, 5, 2, 3, 0, 1, 6, 7]  # units 0, 1 <-> 4, 5
+    activations = {}
+    for gate, a in gates.extract(model, task.inputs).items():
+        a = a.copy()
+        a[:30] = a[:30][..., swap]
+        activations[gate] = a
+    data = data_of(task)
+    data.events = {"reset": data.events["reset"]}
+    table, _ = causal.unit_ablation(model, activations, data, "lstm", ablation_settings(),
+                                    seed=0)
+    row = table.set_index("event").loc["reset"]
+    assert row["units"] == "4 5" and row["targeted"] == 0
+
+
+def test_effect_size_is_standardised_by_the_null_sample_sd():
+    """(targeted - mean) / sd with ddof 1: [0, 1, 2] has mean 1 and sd 1."""
+    assert causal.effect_size(3.0, np.array([0.0, 1.0, 2.0])) == pytest.approx(2.0)
+    assert causal.effect_size(0.5, np.array([1.0, 3.0])) == pytest.approx(-1.5 / np.sqrt(2))
+    assert causal.effect_size(1.0, np.ones(4)) == 0.0
+    assert np.isnan(causal.effect_size(2.0, np.ones(4)))
+
+
+def _answers(task, off: str | None) -> np.ndarray:
+    """`[N, T]` answers of an oracle that follows the task's rules step by step, with one
+    role switched off at its events (`off`): "reset" (the RESET / armed RESET does not erase),
+    "store" (a STORE / target / marked value is not written) or "query" (the read-out at a
+    QUERY gives nothing: the answer EMPTY)."""
+    out = np.zeros(task.targets.shape, dtype=np.float64)
+    k = task.n_outputs - 1  # EMPTY (memory tasks); max_count (count_reset)
+    for n, row in enumerate(task.tokens):
+        memory, armed, total = k, False, 0.0
+        for t, tok in enumerate(row):
+            if task.name == "reset_recall":
+                if tok < k and off != "store":
+                    memory = tok
+                elif tok == k and off != "reset":
+                    memory = k
+                out[n, t] = k if (tok == k + 1 and off == "query") else memory
+            elif task.name == "armed_reset":
+                if tok < k:
+                    memory, armed = (memory if off == "store" else tok), False
+                elif tok == k:
+                    armed = True
+                elif tok == k + 1 and armed and off != "reset":
+                    memory = k
+                out[n, t] = k if (tok == k + 2 and off == "query") else memory
+            elif task.name == "count_reset":
+                if tok == 0 and off != "store":
+                    total = min(total + 1, k)
+                elif tok == 1 and off != "reset":
+                    total = 0
+                out[n, t] = total
+            else:  # adding
+                if task.factors["is_marked"][n, t] and off != "store":
+                    total += float(task.inputs[n, t, 0])
+                out[n, t] = total
+    return out
+
+
+def test_needs_names_exactly_the_behaviours_whose_answers_need_the_role():
+    """An oracle of each task with one role switched off changes the right answer of some
+    steps of exactly the behaviours NEEDS names for that role; the one documented exception:
+    a RESET that fails to erase also spoils count_reset's counts after the next targets,
+    which NEEDS leaves out (their steps before the first RESET do not depend on it)."""
+    from gateroles.analyses.causal import NEEDS
+
+    left_out = {("count_reset", "reset"): {"count_after_increment"}}
+    for name in ("reset_recall", "armed_reset", "count_reset", "adding"):
+        task = make_task(name, 200, 40, seed=0)
+        normal = _answers(task, None)
+        np.testing.assert_allclose(normal[task.mask], task.targets[task.mask], rtol=1e-5)
+        for role, needed in NEEDS[name].items():
+            changed = _answers(task, role) != normal
+            affected = {b for b, f in task.behaviours.items()
+                        if (changed & task.factors[f].astype(bool) & task.mask).any()}
+            assert set(needed) == affected - left_out.get((name, role), set()), (name, role)
+            assert left_out.get((name, role), set()) <= affected
 
 
 def test_exchangeable_units_give_uniform_p_values():
@@ -282,16 +370,20 @@ def planted_matrix(effect: float, rival: float, n_seeds=6, noise=0.02, seed=0) -
     return pd.DataFrame(rows)
 
 
-def verdicts(matrix: pd.DataFrame) -> pd.DataFrame:
+def aggregated(matrix: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The C3 aggregate of planted matrix rows (no ablation, no swaps)."""
     empty = {name: pd.DataFrame(columns=["task", "arch", "init", "seed", "solved", *cols])
              for name, cols in (("ablation", causal.ABLATION_COLUMNS),
                                 ("ablation_null", causal.NULL_COLUMNS),
                                 ("swaps", causal.SWAP_COLUMNS))}
     runs = matrix[["task", "arch", "init", "seed", "solved"]].drop_duplicates()
-    out = agg.aggregate({"matrix": matrix, **empty}, runs, ablation_settings(),
-                        types.SimpleNamespace(confidence=0.95, min_seeds=5,
-                                              bootstrap_samples=100))
-    return out["c3"].set_index("prediction")["verdict"]
+    return agg.aggregate({"matrix": matrix, **empty}, runs, ablation_settings(),
+                         types.SimpleNamespace(confidence=0.95, min_seeds=5,
+                                               bootstrap_samples=100))
+
+
+def verdicts(matrix: pd.DataFrame) -> pd.DataFrame:
+    return aggregated(matrix)["c3"].set_index("prediction")["verdict"]
 
 
 AT_RESET = "forget → 1 at reset damages recall_after_reset more than at matched quiet steps"
@@ -333,15 +425,8 @@ def test_a_behaviour_without_scored_steps_gives_no_row():
 def test_section_sentences_come_from_the_tables():
     from gateroles.analyses.causal import section
 
-    empty = {name: pd.DataFrame(columns=["task", "arch", "init", "seed", "solved", *cols])
-             for name, cols in (("ablation", causal.ABLATION_COLUMNS),
-                                ("ablation_null", causal.NULL_COLUMNS),
-                                ("swaps", causal.SWAP_COLUMNS))}
     matrix = planted_matrix(effect=0.5, rival=0.5)
-    runs = matrix[["task", "arch", "init", "seed", "solved"]].drop_duplicates()
-    out = agg.aggregate({"matrix": matrix, **empty}, runs, ablation_settings(),
-                        types.SimpleNamespace(confidence=0.95, min_seeds=5,
-                                              bootstrap_samples=100))
+    out = aggregated(matrix)
     text = " ".join(section.matrix_sentences(out["c3"]))
     # (a) holds at resets only (nothing planted at stores and queries); (b) does not
     assert "steps: supported in 1 of 3" in text and f"Not supported: {DIAGONAL}" in text
@@ -350,6 +435,35 @@ def test_section_sentences_come_from_the_tables():
     assert len(out["c3"]) == 6 and "<details>" not in section.fold(out["c3"], "x")
     assert "<details>" in section.fold(pd.concat([out["c3"]] * 3), "x")  # above 12 rows
 
+
+def test_section_counts_and_lists_contradicted_predictions():
+    """A diagonal planted the wrong way round (the forget clamp does less damage than the
+    others): the count sentence says how the unsupported ones fell, and the list of
+    predictions not supported names the contradicted one with its verdict."""
+    from gateroles.analyses.causal import section
+
+    matrix = planted_matrix(effect=0.1, rival=0.5)
+    out = aggregated(matrix)
+    assert verdicts(matrix)[DIAGONAL] == "contradicted"
+    text = " ".join(section.matrix_sentences(out["c3"]))
+    assert "steps: supported in 1 of 3 predictions (2 inconclusive)." in text
+    assert "events): supported in 0 of 3 predictions (2 inconclusive, 1 contradicted)." in text
+    assert re.search(re.escape(DIAGONAL) + r" \(reset_recall, lstm; change -0\.\d+, "
+                     r"contradicted;", text)
+
+
+def test_ablation_sentences_pool_the_seeds_of_every_cell():
+    """Per k: p < 0.05 in 4 + 2 of 5 + 5 trained model x role tests (60%), 0 + 1 at step 0
+    (10%); the median over cells of the per-cell median effect sizes."""
+    from gateroles.analyses.causal import section
+
+    summary = pd.DataFrame({"k": 2, "phase": ["trained", "trained", "initial", "initial"],
+                            "n_seeds": 5, "n_p05": [4, 2, 0, 1],
+                            "effect_size_median": [2.0, 3.0, 0.1, -0.1]})
+    assert section.ablation_sentences(summary) == [
+        "k = 2: trained, 6 of 10 model x role tests (60%) with p < 0.05, median effect size "
+        "2.50; step 0, 1 of 10 model x role tests (10%) with p < 0.05, median effect size "
+        "0.00."]
 
 
 def test_swap_sentences_give_one_value_for_one_cell_and_a_range_for_several():

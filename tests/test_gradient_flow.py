@@ -59,6 +59,49 @@ def test_picks_are_late_scored_distinct_steps():
     assert k == 0 and (steps == 5).all()  # the burn-in cannot pass the latest scored step
 
 
+def test_no_pick_falls_in_the_burn_in():
+    """Scored steps at K + 1 and at the end only, burn-in 2: every pick is the last step (a
+    pick at K + 1 would measure the state at step 1, inside the burn-in)."""
+    mask = np.zeros((4, T), bool)
+    mask[:, K + 1] = mask[:, -1] = True
+    seq, steps, k = gf.choose_picks(mask, K, 2, 2, np.random.default_rng(0))
+    assert k == K and (steps == T - 1).all() and sorted(seq) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("arch,state", [("lstm", "cell"), ("gru", "hidden")])
+def test_the_paths_add_up_to_the_total_and_their_shares_to_one(arch, state):
+    """total = direct + via_h as vectors, so the shares <path, total> / ||total||^2 of the
+    two paths add up to 1 at every lag, with recurrent weights large enough that the paths
+    through h are far from orthogonal to the direct one (so norms alone would not add up)."""
+    paths = _paths(_model(arch), arch)
+    total, direct, via_h = (paths[(state, p)].double() for p in ("total", "direct", "via_h"))
+    torch.testing.assert_close(direct + via_h, total, rtol=0, atol=1e-6)
+    rows = gf.by_lag_rows(paths)
+    share = rows[rows.state == state].pivot(index="lag", columns="path", values="share")
+    np.testing.assert_allclose(share["direct"] + share["via_h"], 1.0, rtol=1e-5)
+    np.testing.assert_allclose(share["total"], 1.0, rtol=1e-12)
+    squared = (direct.norm(dim=-1) ** 2 + via_h.norm(dim=-1) ** 2).sum(0)
+    assert not np.allclose(squared.numpy(), (total.norm(dim=-1) ** 2).sum(0).numpy(), rtol=1e-2)
+
+
+def test_the_clamped_condition_holds_the_keep_gate_at_the_configured_value():
+    assert gf.conditions("lstm", 0.25) == {"free": ("", None),
+                                           "clamped": ("forget", {"forget": (True, 0.25)})}
+    assert gf.conditions("gru", 0.7) == {"free": ("", None),
+                                         "clamped": ("update", {"update": (True, 0.7)})}
+    assert gf.conditions("rnn", 0.25) == {"free": ("", None)}
+
+
+def test_the_direct_share_averages_lags_one_to_k():
+    """At lag 0 the direct path is the whole gradient (share 1): the summary leaves it out."""
+    by_lag = pd.DataFrame({"state": "cell", "path": ["total"] * 3 + ["direct"] * 3,
+                           "lag": [0, 1, 2] * 2, "norm": [1.0, 0.5, 0.2, 1.0, 0.4, 0.1],
+                           "share": [1.0, 1.0, 1.0, 1.0, 0.5, 0.3]})
+    rows = gf.efold_rows(by_lag).set_index("path")
+    assert rows.loc["direct", "direct_share"] == pytest.approx(0.4)
+    assert np.isnan(rows.loc["total", "direct_share"]) and rows.loc["direct", "max_lag"] == 2
+
+
 def test_forget_clamped_to_one_carries_the_direct_path_with_factor_exactly_one():
     paths = _paths(_model("lstm"), "lstm", {"forget": (True, 1.0)})
     direct = paths[("cell", "direct")]
@@ -325,6 +368,33 @@ def test_aggregate_summary_figures_and_section(tmp_path, run_inputs):
     assert built["claims"][0]["claim"] == "C6"
     assert any("direct path's share" in s for s in built["sentences"])
     assert "e-fold trained" in built["efold_table"]
+
+
+def test_the_section_tables_show_holm_p_the_censoring_and_each_phase_share():
+    """The verdict table's p is the Holm-adjusted one; an e-folding lag says how many seeds
+    were censored, and '> K' only when all were; each phase's direct share is its own."""
+    c6 = pd.DataFrame({"task": "t", "arch": "lstm", "init": "default", "prediction": "p",
+                       "change": 1.0, "change_ci_low": 0.5, "change_ci_high": 1.5,
+                       "trained": 2.0, "trained_ci_low": 1.5, "trained_ci_high": 2.5,
+                       "initial": 1.0, "initial_ci_low": 0.5, "initial_ci_high": 1.5,
+                       "seeds_agreeing": [5], "n_seeds": [5], "n_unsolved": 0,
+                       "p_value": [0.001], "p_adjusted": [0.004], "verdict": "supported"})
+    assert section.verdict_table(c6)["p (Holm)"].tolist() == ["0.0040"]
+    row = {"n_seeds": 5, "max_lag": K, "efold": 6.0, "ci_low": 5.0, "ci_high": 7.0}
+    assert section._efold_text({**row, "n_censored": 0}) == "6.0 [5.0, 7.0]"
+    assert section._efold_text({**row, "n_censored": 2}) == \
+        f"6.0 [5.0, 7.0], 2 censored (as {K})"
+    assert section._efold_text({**row, "n_censored": 5}) == f"> {K} (all 5 censored)"
+    summary = pd.DataFrame({"task": "t", "arch": "lstm", "init": "default",
+                            "condition": "free", "clamped_gate": np.nan, "state": "cell",
+                            "path": "direct", "phase": ["trained", "initial"],
+                            "efold": [6.0, 2.0], "ci_low": [5.0, 1.0], "ci_high": [7.0, 3.0],
+                            "n_seeds": 5, "n_censored": 0, "max_lag": K,
+                            "direct_share": [0.8, 0.3]})
+    table = section.efold_table(summary, 0.5).iloc[0]
+    assert table["direct share, trained"] == "0.80" and table["direct share, step 0"] == "0.30"
+    assert table["e-fold trained [CI]"] == "6.0 [5.0, 7.0]"
+    assert table["e-fold step 0 [CI]"] == "2.0 [1.0, 3.0]"
 
 
 def test_no_solved_model_gives_empty_verdicts_a_placeholder_figure_and_a_section(

@@ -318,6 +318,14 @@ def test_permutation_test(method):
     assert p > 0.1
 
 
+def test_permutation_p_value_counts_ties_as_at_least_as_extreme():
+    """(1 + #{null >= observed}) / (1 + n): a null value equal to the observed one counts
+    against it (with discrete damages, e.g. 0/1 errors, ties are common)."""
+    assert information.permutation_p_value(1.0, np.array([1.0, 0.0, 2.0])) == 3 / 4
+    assert information.permutation_p_value(0.0, np.zeros(9)) == 1.0
+    assert information.permutation_p_value(5.0, np.arange(5.0)) == 1 / 6
+
+
 def test_permutation_null_p_values_are_not_small():
     """Under independence p-values are ~uniform: few seeds should fall below 0.05."""
     p_values = []

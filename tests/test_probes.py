@@ -118,6 +118,8 @@ def test_constant_label_returns_chance():
     _, X, groups, _ = _sequences(5, n_seq=20, n_steps=10)
     assert P.probe(X, np.zeros(len(X), int), groups) == P.CHANCE["classification"]
     assert P.probe(X, np.ones(len(X)), groups, "regression") == P.CHANCE["regression"]
+    # chance itself: a binary guess's balanced accuracy, and the R^2 of predicting the mean
+    assert P.CHANCE == {"classification": 0.5, "regression": 0.0}
 
 
 def test_class_missing_from_training_folds():
@@ -168,6 +170,63 @@ def test_closed_form_matches_sklearn_weighted_ridge():
     X_test = X[folds == 1]
     expected = ref.predict((X_test - mu) / sd)
     np.testing.assert_allclose(P._decision(X_test, coef, intercept)[:, 0], expected, atol=1e-10)
+
+
+# --------------------------------------------------------------------------- scoring and selection
+
+
+def test_balanced_accuracy_is_the_mean_recall_over_the_classes_present():
+    """8 negatives, 2 positives: always "no" is right 80% of the time but has balanced accuracy
+    0.5; one of each class wrong: (7/8 + 1/2) / 2; a class absent from y_true is not averaged."""
+    y = np.array([0] * 8 + [1] * 2)
+    always_no = np.zeros(10, int)
+    one_wrong_each = np.array([1] + [0] * 7 + [1, 0])
+    perfect = y.copy()
+    scores = P._balanced_accuracy(y, np.stack([always_no, one_wrong_each, perfect], axis=1))
+    np.testing.assert_allclose(scores, [0.5, (7 / 8 + 1 / 2) / 2, 1.0])
+    y3 = np.array([0, 0, 2, 2])  # class 1 absent: the mean of two recalls
+    assert P._balanced_accuracy(y3, np.array([[0, 1, 2, 2]]).T)[0] == pytest.approx(0.75)
+
+
+def test_ties_in_the_inner_score_go_to_the_larger_penalty():
+    """ALPHAS rise with the index: equal inner scores pick the last (largest) of the tied."""
+    assert P._Classifier.select(np.array([[0.5, 0.7, 0.7, 0.6], [0.5, 0.7, 0.7, 0.6]])) == 2
+    assert P._Regressor.select(np.array([[3.0, 1.0, 1.0, 2.0], [3.0, 2.0, 2.0, 2.0]])) == 2
+    assert P._Classifier.select(np.array([[0.9, 0.7, 0.7, 0.6]])) == 0
+
+
+class _SpyModel:
+    """A stand-in for _Classifier / _Regressor that records which folds every fit saw."""
+
+    def __init__(self, n_splits):
+        self.n_splits, self.scored = n_splits, []
+
+    def fit(self, train, alphas):
+        return frozenset(np.flatnonzero(train))
+
+    def score(self, fold, fit):
+        self.scored.append((fold, fit))
+        return np.zeros(len(P.ALPHAS))
+
+    @staticmethod
+    def select(inner):
+        return 0
+
+
+def test_the_penalty_for_a_test_fold_is_chosen_by_models_that_never_saw_it():
+    """Nested CV: for outer fold k, each inner model is trained on every fold but k and the
+    fold it is scored on; the outer model on every fold but k."""
+    spy = _SpyModel(5)
+    P._nested_cv(spy, 5, P.ALPHAS)
+    per_outer = len(spy.scored) // 5
+    assert per_outer == 5  # 4 inner scores and the outer one
+    for k in range(5):
+        calls = spy.scored[k * per_outer:(k + 1) * per_outer]
+        *inner, (outer_fold, outer_fit) = calls
+        assert outer_fold == k and outer_fit == frozenset(range(5)) - {k}
+        assert sorted(j for j, _ in inner) == sorted(set(range(5)) - {k})
+        for j, fit in inner:
+            assert fit == frozenset(range(5)) - {j, k}
 
 
 # --------------------------------------------------------------------------- control labels

@@ -55,6 +55,43 @@ def test_mixed_and_undecided_answers():
     assert undecided["sentences"][0].startswith("Not decided")
 
 
+def test_supported_and_contradicted_claims_answer_in_part_not_yes():
+    """One role claim supported and one contradicted is not "Yes" (every line of evidence)."""
+    split = report.answer([evidence("C1", ["supported"] * 3),
+                           evidence("C2", ["contradicted"] * 2)])
+    assert split["sentences"][0].startswith("In part")
+    half = report.answer([evidence("C1", ["supported"]), evidence("C3", ["inconclusive"])])
+    assert half["sentences"][0].startswith("In part")
+
+
+def test_overall_verdict_of_undecided_rows_prefers_untestable():
+    """Nothing decided: untestable if any row is (the measure cannot decide, whatever the
+    seeds), else too few seeds."""
+    assert report.overall_verdict(["insufficient seeds", "untestable"]) == "untestable"
+    assert report.overall_verdict(["insufficient seeds"] * 2) == "insufficient seeds"
+    assert report.overall_verdict([]) == "not decided"
+
+
+def test_the_verdict_table_shows_the_holm_p_and_the_counts_sentence_every_prediction():
+    rows = rows_of("C1", ["supported", "supported", "inconclusive"], "e",
+                   prediction=["a", "b", "c"], cohens_dz=2.0, p_value=[0.001, 0.01, 0.2],
+                   p_adjusted=[0.003, 0.02, 0.2], note=None, rival="r")
+    assert report.verdict_table(rows)["p (Holm)"].tolist() == ["0.003", "0.02", "0.2"]
+    assert report.counts_sentence(rows) == ("Of 3 counted primary predictions: 2 supported, "
+                                            "1 inconclusive.")
+    more = pd.concat([rows, rows_of("C1", ["supported"], "e", prediction="d", counted=False,
+                                    control_verdict="supported"),
+                      rows_of("C1", ["supported"] * 2, "e", test="sanity")], ignore_index=True)
+    assert report.counts_sentence(more) == (
+        "Of 3 counted primary predictions: 2 supported, 1 inconclusive. 1 more not counted "
+        "(their negative control came out supported or did not run). 2 sanity checks, shown "
+        "apart.")
+    table = report.verdict_table(more)  # primary rows first, each with its control
+    assert table["test"].tolist() == ["primary"] * 4 + ["sanity"] * 2
+    assert table["counted"].tolist() == ["yes"] * 3 + ["no"] * 3
+    assert table["negative control"].iloc[0] == "lstm_nfg: -0.200 [-0.300, -0.100], contradicted"
+
+
 def groups(answer: dict) -> dict[str, str]:
     """The answer's role lines of evidence, heading -> its items joined."""
     return {g["heading"]: "; ".join(g["items"]) for g in answer["role_lines"]}

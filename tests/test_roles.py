@@ -82,6 +82,58 @@ def test_attribution_finds_the_forget_gate_erasing_at_resets():
     assert abs(rows["reset"]["concentration"]) < 0.2 and abs(rows["store"]["concentration"]) < 0.2
 
 
+def test_attribution_of_a_hand_worked_cell():
+    """One unit, one STORE (t = 2) and one RESET (t = 3), every term worked out by hand.
+
+    f = 1, 1, 0.5, 0.5; i = 1, 0, 1, 1; g = 1, 0, 0.5, -3 give c = 1, 1, 1, -2.5, so
+    erase = (f - 1) c_prev = 0, 0, -0.5, -0.5 and write = i g = 1, 0, 0.5, -3.
+    At the STORE the write term's share of the change's magnitude is 0.5 / (0.5 + 0.5); at
+    the other steps (1 + 0 + 3) / (1 + 0 + 3 + 0.5) = 8/9. At the RESET the write term points
+    against c_prev = 1 with size 3 but can shrink |c| by at most 1, so the erasure is 0.5 by the
+    forget term and 1 by the write term: share 0.5 / 1.5 = 1/3; elsewhere only the forget term
+    erases (t = 2: share 1). Concentration of the erase term at the RESET: 0.5 over its mean
+    elsewhere (0 + 0 + 0.5) / 3, log 3; of the write term at the STORE: log(0.5 / (4 / 3))."""
+    f = np.array([1.0, 1.0, 0.5, 0.5])
+    i = np.array([1.0, 0.0, 1.0, 1.0])
+    g = np.array([1.0, 0.0, 0.5, -3.0])
+    c = np.array([1.0, 1.0, 1.0, -2.5])
+
+    def two(x):  # [2 sequences, 4 steps, 1 unit]: sequence 0 selects, sequence 1 is measured
+        return np.repeat(x[None, :, None], 2, axis=0)
+
+    acts = {"forget": two(f), "input": two(i), "cell_candidate": two(g), "cell": two(c),
+            "output": two(np.ones(4)), "hidden": two(np.tanh(c))}
+    factors = {"is_store": two(np.array([0, 0, 1, 0]))[..., 0],
+               "is_reset": two(np.array([0, 0, 0, 1]))[..., 0],
+               "memory": two(np.array([0, 0, 1, 0]))[..., 0]}
+    meta = {"events": {"reset": "is_reset", "store": "is_store"}, "memory": "memory"}
+    rows = {r["event"]: r for r in roles.attribution_rows(acts, factors, meta, "lstm", 1.0)}
+    reset, store = rows["reset"], rows["store"]
+    assert reset["share_at_event"] == pytest.approx(1 / 3)
+    assert reset["share_elsewhere"] == pytest.approx(1.0)
+    assert reset["concentration"] == pytest.approx(np.log(3))
+    assert store["share_at_event"] == pytest.approx(0.5)
+    assert store["share_elsewhere"] == pytest.approx(8 / 9)
+    assert store["concentration"] == pytest.approx(np.log(0.5 / (4 / 3)))
+    assert reset["n_events"] == store["n_events"] == 1 and reset["n_units"] == 1
+
+
+def test_memory_units_are_chosen_on_the_even_sequences_and_measured_on_the_odd():
+    """The memory sits in units 0-1 on the even sequences and in units 2-3 on the odd ones;
+    only units 0-1 erase at resets. Chosen on the even sequences, the erasing units are the
+    ones measured (concentration > 1); chosen on the measured odd ones, units 2-3 would be
+    (their forget gate ignores resets)."""
+    acts, factors = synthetic_lstm()
+    acts = {k: v.copy() for k, v in acts.items()}
+    acts["forget"][..., 2:] = 0.97
+    memory = factors["memory"][1::2, :, None]
+    acts["cell"][1::2, :, :2] -= 3 * memory
+    acts["cell"][1::2, :, 2:4] += 3 * memory
+    meta = {"events": {"reset": "is_reset", "store": "is_store"}, "memory": "memory"}
+    rows = {r["event"]: r for r in roles.attribution_rows(acts, factors, meta, "lstm", 0.25)}
+    assert rows["reset"]["concentration"] > 1.0
+
+
 def test_context_dependence_separates_acting_from_inert_tokens():
     rng = np.random.default_rng(1)
     n, t, h = 30, 50, 6

@@ -424,6 +424,7 @@ def test_tost_size_on_the_margin_is_at_most_alpha(n):
 # --------------------------------------------------------------------------------------------
 def test_at_ceiling():
     assert at_ceiling([1.0, 0.9995, np.nan], bound=1.0, tol=1e-3)
+    assert at_ceiling([0.75, 1.0], bound=1.0, tol=0.25)  # exactly tol away is within it
     assert not at_ceiling([1.0, 0.99], bound=1.0, tol=1e-3)
     assert not at_ceiling([np.nan], bound=1.0, tol=1e-3)
     assert at_ceiling(pd.Series([0.0, 1e-9]), bound=0.0, tol=1e-6)
@@ -490,3 +491,42 @@ def test_a_reference_row_says_what_it_tests_and_shows_step_0():
     with pytest.raises(ValueError):
         stats.prediction_row(shares, shares, +1, _settings(), task="t", arch="a", init="i",
                              test="evidence")
+
+
+# prediction rows and the verdict table
+
+SETTINGS = stats.Settings(bootstrap_samples=100, confidence=0.95, min_seeds=5)
+
+
+def test_a_prediction_row_holds_the_trained_the_step_0_and_the_change():
+    """Trained 1..5, step 0 0..4 minus 0.1 per seed: the trained mean 3, the step-0 mean 1.8,
+    the change 1.2 (a seed-wise difference 1.0 ... 1.4), each with its own interval."""
+    seeds = pd.Index([0, 1, 2, 3, 4], name="seed")
+    trained = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0], index=seeds)
+    initial = pd.Series([0.0, 0.9, 1.8, 2.7, 3.6], index=seeds)
+    row = stats.prediction_row(trained, initial, +1, SETTINGS, claim="C9", evidence="e",
+                               prediction="p", task="t", arch="lstm", init="default")
+    assert set(row) == set(stats.VERDICT_COLUMNS)
+    assert row["trained"] == pytest.approx(3.0) and row["initial"] == pytest.approx(1.8)
+    assert row["change"] == pytest.approx(1.2)
+    for name, values in (("trained", trained), ("initial", initial),
+                         ("change", trained - initial)):
+        _, lo, hi = mean_ci(values, 0.95)
+        assert (row[f"{name}_ci_low"], row[f"{name}_ci_high"]) == (pytest.approx(lo),
+                                                                   pytest.approx(hi))
+    assert row["verdict"] == "supported" and row["seeds_agreeing"] == 5
+
+
+def test_the_verdict_table_is_holm_adjusted_within_each_claim_not_across_claims():
+    """Two claims with one prediction each at p = 0.02 (< 0.025): each is its own family of
+    one, so both stay supported (across both claims Holm would give 0.04)."""
+    rows = [{"claim": claim, "prediction": "p", "task": "t", "arch": "lstm", "init": "default",
+             "verdict": "supported", "p_value": 0.02, "p_opposite": 0.98, "n_seeds": 5}
+            for claim in ("C1", "C2")]
+    table = stats.verdict_table(rows, SETTINGS)
+    assert table["p_adjusted"].tolist() == [0.02, 0.02]
+    assert table["verdict"].tolist() == ["supported", "supported"]
+    rows.append({**rows[0], "prediction": "q"})
+    table = stats.verdict_table(rows, SETTINGS)
+    assert table["p_adjusted"].tolist() == [0.04, 0.02, 0.04]
+    assert table["verdict"].tolist() == ["inconclusive", "supported", "inconclusive"]

@@ -19,6 +19,22 @@ def test_roundtrip_and_atomic_failure_leaves_nothing(tmp_path):
     assert not target.exists() and list(tmp_path.iterdir()) == [path]
 
 
+def test_tables_keep_floats_to_their_stated_relative_tolerance(tmp_path):
+    """A float read back from write_csv is within storage.CSV_REL_TOL of the one written,
+    relative to the value read; near the worst case (1.0000049 kept as 1) the tolerance is
+    nearly used up, and a score such as 7/60 is already off by more than pytest.approx's default
+    1e-6."""
+    import pandas as pd
+
+    written = np.array([7 / 60, 1.0000049, 9.9999951, 123456.75, 3.25e-7])
+    storage.write_csv(pd.DataFrame({"x": written}), tmp_path / "t.csv")
+    read = storage.read_csv(tmp_path / "t.csv")["x"].to_numpy()
+    error = np.abs(written - read) / np.abs(read)
+    assert error.max() <= storage.CSV_REL_TOL
+    assert error.max() > 0.9 * storage.CSV_REL_TOL and error[0] > 1e-6
+    assert written.tolist() == pytest.approx(read.tolist(), rel=storage.CSV_REL_TOL)
+
+
 @pytest.mark.parametrize("cut", [0, 10, 100, 0.5, -1])
 def test_truncated_npz_names_the_file(tmp_path, cut):
     path = tmp_path / "gates.npz"

@@ -1,11 +1,17 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from gateroles.analyses.training.aggregate import solved_by_task
+from gateroles.config import validate
+from gateroles.study import Run
 from gateroles.tasks import make_splits
-from gateroles.training import TrainSettings, train
+from gateroles.training import TaskTensors, TrainSettings, score, train, train_run
 
 SIZES = {"train": 256, "validation": 64, "test": 64}
 
@@ -143,3 +149,88 @@ def test_the_budget_sentence_names_the_cell_solved_latest_in_its_budget():
     assert "median cell's slowest seed at 55%" in sentence
     never = solved.assign(steps_to_solve_max=np.nan)
     assert budget_sentence(never) == "No seed passed its threshold within its budget."
+
+
+# --------------------------------------------------------------------------- the loss mask
+
+
+def _by_hand(kind, outputs, targets, mask):
+    """(loss, score) over the masked steps alone: mean cross-entropy and accuracy, or MSE."""
+    if kind == "classification":
+        z = outputs[mask].astype(np.float64)
+        log_p = z - np.log(np.exp(z).sum(-1, keepdims=True))
+        picked = log_p[np.arange(len(z)), targets[mask]]
+        return -picked.mean(), (z.argmax(-1) == targets[mask]).mean()
+    mse = ((outputs[..., 0][mask] - targets[mask]) ** 2).mean()
+    return mse, mse
+
+
+@pytest.mark.parametrize("task", ["reset_recall", "adding"])
+def test_loss_and_score_count_the_masked_steps_alone(task):
+    """reset_recall (classification) scores only its QUERY steps, adding (regression) only its
+    last step. The loss is the cross-entropy / MSE over the masked steps alone (computed here
+    by hand), for the whole split and for a training batch of rows; outputs at the other steps
+    change neither the loss nor the score."""
+    split = make_splits(task, {"train": 16}, 20, seed=0)["train"]
+    mask, targets = split.mask, split.targets
+    assert 0 < mask.sum() < mask.size / 5  # a partial mask: most steps are not scored
+    data = TaskTensors(split, torch.device("cpu"))
+    rng = np.random.default_rng(0)
+    outputs = rng.normal(size=mask.shape + (split.n_outputs,)).astype(np.float32)
+    loss, accuracy = _by_hand(split.kind, outputs, targets, mask)
+    assert float(data.loss(torch.as_tensor(outputs))) == pytest.approx(loss, rel=1e-5)
+    assert score(split.kind, torch.as_tensor(outputs), data) == pytest.approx(accuracy, rel=1e-5)
+
+    changed = outputs.copy()
+    changed[~mask] = rng.normal(scale=10.0, size=changed[~mask].shape)
+    assert float(data.loss(torch.as_tensor(changed))) == float(data.loss(torch.as_tensor(outputs)))
+    assert score(split.kind, torch.as_tensor(changed), data) == score(
+        split.kind, torch.as_tensor(outputs), data)
+
+    rows = np.array([3, 3, 0, 7])  # a training batch: rows drawn with repeats, their own masks
+    batch_loss, _ = _by_hand(split.kind, outputs[rows], targets[rows], mask[rows])
+    got = data.loss(torch.as_tensor(outputs[rows]), torch.as_tensor(rows))
+    assert float(got) == pytest.approx(batch_loss, rel=1e-5)
+
+
+# --------------------------------------------------------------------------- gradient clipping
+
+
+def _tiny_config(clip: float) -> dict:
+    """The default study's config with `training.clip` = `clip`, validated, then shrunk to a
+    second of training (the shrunk data would fail the checks of extraction's sizes)."""
+    repo = Path(__file__).resolve().parents[1]
+    raw = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    raw["training"]["clip"] = clip
+    config = validate(raw, repo / "config" / "schema.yaml")
+    config["data"].update(length=20, n_train=64, n_validation=32, n_test=32)
+    config["model"]["hidden_size"] = 8
+    config["training"].update(batch_size=16, eval_every=10,
+                              steps={**config["training"]["steps"], "count_reset": 20})
+    return config
+
+
+@pytest.mark.parametrize("clip", [1e-3, 1e-2])
+def test_the_optimiser_steps_with_gradients_clipped_to_the_configured_norm(tmp_path, clip):
+    """Through the workflow's entry point (`train_run` with a config): at every Adam step the
+    gradient's global norm is at most `training.clip`, and reaches it (an untrained model's
+    gradients are far larger than these clips, so clipping must act; a clip other than the
+    config's would show as a different ceiling)."""
+    norms = []
+
+    def record(optimiser, args, kwargs):
+        grads = [p.grad for group in optimiser.param_groups for p in group["params"]
+                 if p.grad is not None]
+        norms.append(float(torch.linalg.vector_norm(torch.stack(
+            [torch.linalg.vector_norm(g) for g in grads]))))
+
+    handle = register_optimizer_step_pre_hook(record)
+    try:
+        train_run(_tiny_config(clip), Run("count_reset", "lstm", "default", 0),
+                  checkpoints_path=str(tmp_path / "ckpt.pt"), log_path=str(tmp_path / "log.csv"),
+                  test_path=str(tmp_path / "test.json"))
+    finally:
+        handle.remove()
+    assert len(norms) == 20
+    assert max(norms) <= clip * (1 + 1e-5)
+    assert min(norms) >= clip * (1 - 1e-3)

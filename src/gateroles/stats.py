@@ -445,7 +445,7 @@ VERDICT_COLUMNS = [
     "n_seeds", "seeds_agreeing", "n_unsolved", "verdict", "test", "decided_on", "rival",
     "control", "control_change", "control_ci_low", "control_ci_high", "control_n_seeds",
     "control_seeds_agreeing", "control_verdict", "counted", "note"]
-_KEYS = ("claim", "evidence", "prediction", "note", "rival", "role_gate")  # role_gate: for controls
+_KEYS = ("claim", "evidence", "prediction", "note", "rival")
 
 
 def _row(r: dict, direction: int, keys: dict, decided_on: str, test: str) -> dict:
@@ -454,6 +454,8 @@ def _row(r: dict, direction: int, keys: dict, decided_on: str, test: str) -> dic
         raise ValueError(f"test must be {PRIMARY!r} or {SANITY!r}, got {test!r}")
     row = {key: keys.get(key, "") for key in _KEYS}
     row.update({key: keys[key] for key in ("task", "arch", "init")})
+    if "role_gate" in keys:  # which gate's role the row tests (`attach_controls`); not a column
+        row["role_gate"] = keys["role_gate"]
     row.update({
         "direction": int(direction),
         "trained": r["trained_mean"], "trained_ci_low": r["trained_ci_low"],

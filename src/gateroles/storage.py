@@ -46,9 +46,15 @@ def _umask() -> int:
     return mask
 
 
+# Tables keep floats to CSV_DIGITS significant digits, so a float read back from a table is the
+# float written to within a relative CSV_REL_TOL (half a unit in the last digit kept).
+CSV_DIGITS = 6
+CSV_REL_TOL = 0.5 * 10.0 ** (1 - CSV_DIGITS)
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.6g")
+        frame.to_csv(tmp, index=False, float_format=f"%.{CSV_DIGITS}g")
 
 
 def read_csv(path: str | Path, **kwargs) -> pd.DataFrame:
