@@ -252,7 +252,7 @@ def test_dependence_above_the_null_is_dependent():
     row = independence(aggregate.c5_verdicts(gate_mi, synthetic_scores({}), SETTINGS, STATS))
     assert row["verdict"] == "dependent" and row["seeds_agreeing"] == 5
     # decided on the trained excess, and says why; its control ran on the held-out draw
-    assert row["decided_on"].startswith("trained vs 0: dependence is a property")
+    assert row["decided_on"].startswith("trained vs 0: whether the trained gates are")
     assert row["initial"] == pytest.approx(0.199, abs=0.02)
     assert row["control"] == aggregate.NULL_DRAW["independence"]
     assert row["control_verdict"] == "inconclusive" and row["counted"]

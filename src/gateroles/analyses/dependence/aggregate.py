@@ -44,8 +44,8 @@ INDEPENDENCE_GIVEN = "independence given the input (same-unit MI vs its null)"
 SPECIALISATION = "specialisation (disentanglement vs its null)"
 SPECIALISATION_METRICS = ("mig", "modularity", "dci_disentanglement")
 INDEPENDENT, DEPENDENT, NOT_SHOWN = "independent", "dependent", "not shown"
-TRAINED_WHY = ("dependence is a property of the trained gates, which share their input from "
-               "step 0 on (the excess at step 0 is shown)")
+TRAINED_WHY = ("whether the trained gates are dependent, not whether training made them more "
+               "so (step 0 shown)")
 RIVALS = {INDEPENDENCE: "the gates are statistically independent: the excess MI lies within "
                         "the equivalence margin",
           INDEPENDENCE_GIVEN: "the shared input token explains the dependence: no excess MI "
