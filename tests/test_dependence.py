@@ -297,6 +297,8 @@ def test_specialisation_is_decided_on_the_excess_over_the_null():
     assert special["counted"].all() and (special["control_verdict"] != "supported").all()
     assert set(special["rival"]) == {aggregate.RIVALS[aggregate.SPECIALISATION]}
     reading = section.reading(c5)
+    falls = {m["score"]: (m["contradicted"], m["hidden"]) for m in reading["special"]}
+    assert falls == {"DCI disentanglement": (1, 0), "MIG": (0, 0), "modularity": (0, 0)}
     assert reading["which"] == "the gates are statistically dependent in every counted gate pair"
     assert reading["specialised"] == ("they become more specialised with training in 1 of 3 "
                                       "counted task x architecture x score rows")

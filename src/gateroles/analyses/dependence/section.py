@@ -142,6 +142,9 @@ def reading(c5: pd.DataFrame) -> dict:
         {"score": LABELS.get(metric, metric), "level": level, "n": len(g),
          "supported": int((g["verdict"] == "supported").sum()),
          "contradicted": int((g["verdict"] == "contradicted").sum()),
+         # wholly below 0 before Holm, undecided after: a reversal all the same
+         "hidden": int(((g["verdict"] != "contradicted")
+                        & (g["verdict_unadjusted"] == "contradicted")).sum()),
          "trained_lo": fmt(g["trained"].min(), 3), "trained_hi": fmt(g["trained"].max(), 3)}
         for (metric, level), g in special.assign(
             metric=special["prediction"].str.split(" ").str[0],
