@@ -6,8 +6,9 @@
 Per task and architecture (H = 32, T = 100, the default `gradients` settings): the time of
 `measure.model_tables` on one network, i.e. every lag of every path under every condition
 (LSTM: total and direct with free gates, total with the forget gate clamped: 3 forward +
-backward passes of the differentiable twin; GRU the same with the update gate; tanh RNN: 1
-pass), and its
+backward passes of the differentiable twin; GRU the same with the update gate; the negative
+controls lstm_ffg and gru_fug, keep gate held at 0.5 in training, the same 3; lstm_nfg 2;
+tanh RNN: 1 pass), and its
 ratio to one fused forward + backward (`model(x)`, the loss at the picks, `backward`) of the
 same batch, timed in the same run (runs alternate; medians). One measure job does this twice
 per model (step 0 and the last checkpoint).
@@ -69,7 +70,7 @@ def main():
     args = parser.parse_args()
     print(f"H = {args.hidden}, T = {args.length}, {args.sequences} sequences x up to "
           f"{args.picks} picks, lags 0..{args.max_lag}, 1 thread, median of {args.repeats}")
-    print(f"{'task':13s} {'arch':5s} {'rows':>5s} {'all lags (s)':>13s} {'fused f+b (s)':>14s} "
+    print(f"{'task':13s} {'arch':8s} {'rows':>5s} {'all lags (s)':>13s} {'fused f+b (s)':>14s} "
           f"{'ratio':>6s}")
     for task_name in args.tasks:
         task = make_task(task_name, args.sequences, args.length, seed=0)
@@ -90,7 +91,7 @@ def main():
                 times.append(timed(ours))
                 base.append(timed(fused))
             t, b = statistics.median(times), statistics.median(base)
-            print(f"{task_name:13s} {arch:5s} {len(seq):5d} {t:13.3f} {b:14.4f} {t / b:6.1f}")
+            print(f"{task_name:13s} {arch:8s} {len(seq):5d} {t:13.3f} {b:14.4f} {t / b:6.1f}")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ from gateroles.analyses.dependence.measure import (
     discrete_factors,
     disentanglement_rows,
     gate_pair_rows,
+    held_out,
     measure,
 )
+from gateroles.disentanglement import NullResult
 from gateroles.information import (
     conditional_paired_mi,
     discretize,
@@ -95,7 +97,9 @@ def test_gate_mi_of_correlated_sigmoid_gates_matches_gaussian():
     shifted = rows[rows["summary"] == "shifted_unit"]["mi"]
     assert (shifted.abs() < 0.01).all()  # different units are independent here
     null = rows[(rows["summary"] == "same_unit") & (rows["bins"] == 16)].iloc[0]
-    assert abs(null["null_mean"]) < 0.01 and null["p_value"] == pytest.approx(0.1)
+    # 9 permutations: the first held out as the control, the p-value from the other 8
+    assert abs(null["null_mean"]) < 0.01 and null["p_value"] == pytest.approx(1 / 9)
+    assert abs(null["null_draw"]) < 0.01
 
 
 def test_coupling_raises_same_unit_mi_and_beats_the_null(tables):
@@ -106,7 +110,8 @@ def test_coupling_raises_same_unit_mi_and_beats_the_null(tables):
     # Coupled f = 1 - i: MI near H(bins) = ln 16 on logits; independent at step 0.
     assert by.loc[("logit", 100), "mi"] > 2.0
     assert abs(by.loc[("logit", 0), "mi"]) < 0.05
-    assert by.loc[("logit", 100), "p_value"] == pytest.approx(1 / 20)
+    assert by.loc[("logit", 100), "p_value"] == pytest.approx(1 / 19)  # 18 draws left
+    assert abs(by.loc[("logit", 100), "null_draw"]) < 0.05  # the held-out draw: no coupling
     assert by.loc[("logit", 0), "p_value"] > 0.05
     # Uncoupled pairs stay near zero.
     other = mi[(mi["pair"] == "forget-output") & (mi["summary"] == "same_unit")]
@@ -157,31 +162,80 @@ def test_logits_are_stored_apart_from_gates(tmp_path):
     assert inputs.gates.logits(0)["forget"].max() == 1.0
 
 
+def test_held_out_keeps_the_first_draw_as_the_control_and_summarises_the_rest():
+    result = NullResult(0.9, np.array([0.3, 0.1, 0.2, 0.95]))
+    held = held_out(result)
+    assert held["null_draw"] == 0.3 and held["n_permutations"] == 3
+    assert held["null_mean"] == pytest.approx(0.4166666) and held["value"] == 0.9
+    assert held["p_value"] == pytest.approx(2 / 4)  # (1 + #{0.95 >= 0.9}) / (1 + 3)
+    single = held_out(NullResult(0.9, np.array([0.3])))
+    assert np.isnan(single["null_draw"]) and single["null_mean"] == 0.3
+
+
+def test_the_held_out_null_draw_passes_about_as_often_as_the_nominal_rate():
+    """Gates with no dependence, 1,000 synthetic seeds in groups of 5: the test of 'excess MI
+    above 0' on the held-out null draw (and on the real excess, equally null here) comes out
+    supported at about the one-sided rate 2.5%; with a coupled pair the real excess always
+    passes and its control still does not."""
+    rng = np.random.default_rng(11)
+    n, t, h, groups = 24, 20, 3, 200
+
+    def seed_rows(coupling):
+        za = rng.standard_normal((n, t, h))
+        zb = coupling * za + rng.standard_normal((n, t, h))
+        rows = gate_pair_rows({"reset": za, "update": zb}, "gru", [6], n_permutations=9,
+                              main_bins=6, seed=int(rng.integers(1 << 30)))
+        row = next(r for r in rows if r["summary"] == "same_unit")
+        return row["mi"] - row["null_mean"], row["null_draw"] - row["null_mean"]
+
+    def rate(coupling, n_groups):
+        passed = np.zeros(2)
+        for _ in range(n_groups):
+            excess, control = np.array([seed_rows(coupling) for _ in range(5)]).T
+            passed += [stats.directional_verdict(x, +1)["verdict"] == "supported"
+                       for x in (excess, control)]
+        return passed / n_groups
+
+    excess_rate, control_rate = rate(0.0, groups)
+    assert 0.005 <= control_rate <= 0.06, control_rate
+    assert 0.005 <= excess_rate <= 0.06, excess_rate
+    excess_rate, control_rate = rate(1.0, 10)
+    assert excess_rate == 1.0 and control_rate <= 0.1
+
+
 # ------------------------------------------------------------------ verdict across seeds
-def synthetic_gate_mi(trained=0.5, initial=0.2, n_seeds=6, unsolved=(5,), spread=0.01):
+def synthetic_gate_mi(trained=0.5, initial=0.2, n_seeds=6, unsolved=(5,), spread=0.01,
+                      draw=None):
+    """Same-unit MI per seed (logits, 16 bins), its null mean 0.001 and a held-out null draw
+    around it (`draw`: the draws' offset from the null mean; default: seed noise around 0)."""
     rng = np.random.default_rng(0)
     rows = []
     for seed in range(n_seeds):
         for step, value in ((0, initial), (200, trained)):
+            offset = (draw if draw is not None else 0.0) + 0.002 * rng.standard_normal()
             rows.append({"task": "t", "arch": "lstm", "init": "default", "seed": seed,
                          "step": step, "final_step": 200, "pair": "forget-input",
                          "representation": "logit", "bins": 16, "summary": "same_unit",
                          "mi": value + spread * rng.standard_normal() + (5 if seed in unsolved
                                                                          else 0),
                          "null_mean": 0.001, "null_q95": 0.002, "p_value": 1 / 21,
-                         "solved": seed not in unsolved})
+                         "null_draw": 0.001 + offset, "solved": seed not in unsolved})
     return pd.DataFrame(rows)
 
 
-def synthetic_scores(changes, n_seeds=5):
+def synthetic_scores(changes, n_seeds=5, draws=True):
+    """Scores per seed (step 0 and 300) with seed noise, null mean 0.1 and a held-out null
+    draw around it (NaN without `draws`: a null of one draw)."""
+    rng = np.random.default_rng(1)
     rows = []
     for seed in range(n_seeds):
         for metric, (before, after) in changes.items():
             for step, value in ((0, before), (300, after)):
                 rows.append({"task": "t", "arch": "gru", "init": "default", "seed": seed,
                              "step": step, "final_step": 300, "metric": metric, "level": "unit",
-                             "value": value + 0.01 * seed, "null_mean": 0.1, "n_factors": 3,
-                             "solved": True})
+                             "value": value + 0.01 * rng.standard_normal(), "null_mean": 0.1,
+                             "null_draw": 0.1 + 0.01 * rng.standard_normal() if draws
+                             else np.nan, "n_factors": 3, "solved": True})
     return pd.DataFrame(rows)
 
 
@@ -197,6 +251,20 @@ def test_dependence_above_the_null_is_dependent():
     assert dep["excess"] == pytest.approx(0.499, abs=0.02)
     row = independence(aggregate.c5_verdicts(gate_mi, synthetic_scores({}), SETTINGS, STATS))
     assert row["verdict"] == "dependent" and row["seeds_agreeing"] == 5
+    # decided on the trained excess, and says why; its control ran on the held-out draw
+    assert row["decided_on"].startswith("trained vs 0: whether the trained gates are")
+    assert row["initial"] == pytest.approx(0.199, abs=0.02)
+    assert row["control"] == aggregate.NULL_DRAW["independence"]
+    assert row["control_verdict"] == "inconclusive" and row["counted"]
+
+
+def test_a_dependence_that_its_null_draw_shows_too_is_not_counted():
+    c5 = aggregate.c5_verdicts(synthetic_gate_mi(draw=0.5), synthetic_scores({}), SETTINGS,
+                               STATS)
+    row = independence(c5)
+    assert row["control_verdict"] == "supported" and not row["counted"]
+    line = section.independence_line(c5[c5["evidence"] == aggregate.INDEPENDENCE], "x")
+    assert line["verdict"] == "not decided" and "not a test" in line["basis"]
 
 
 def test_independent_only_from_an_equivalence_test():
@@ -205,25 +273,78 @@ def test_independent_only_from_an_equivalence_test():
     tight = synthetic_gate_mi(trained=0.001, initial=0.001, spread=0.001)
     c5 = aggregate.c5_verdicts(tight, synthetic_scores({}), SETTINGS, STATS)
     assert independence(c5)["verdict"] == "independent"
+    assert independence(c5)["verdict_unadjusted"] == "independent"
     wide = synthetic_gate_mi(trained=0.001, initial=0.001, spread=0.05)
     c5 = aggregate.c5_verdicts(wide, synthetic_scores({}), SETTINGS, STATS)
     assert independence(c5)["verdict"] == "not shown"
+
+
+def test_every_seed_at_the_same_excess_is_untestable_not_independent():
+    flat = synthetic_gate_mi(trained=0.001, initial=0.001, spread=0.0)
+    assert independence(aggregate.c5_verdicts(flat, synthetic_scores({}), SETTINGS, STATS))[
+        "verdict"] == "untestable"
 
 
 def test_specialisation_is_decided_on_the_excess_over_the_null():
     scores = synthetic_scores({"mig": (0.05, 0.3), "modularity": (0.93, 0.93),
                                "dci_disentanglement": (0.9, 0.5), "sap": (0.02, 0.02)})
     c5 = aggregate.c5_verdicts(synthetic_gate_mi(), scores, SETTINGS, STATS)
-    spec = c5[c5["evidence"] == aggregate.SPECIALISATION].set_index("prediction")["verdict"]
+    special = c5[c5["evidence"] == aggregate.SPECIALISATION].set_index("prediction")
+    spec = special["verdict"]
     assert spec["mig (units) above its null rises"] == "supported"
     assert spec["dci_disentanglement (units) above its null rises"] == "contradicted"
     assert spec["modularity (units) above its null rises"] == "inconclusive"
+    assert special["counted"].all() and (special["control_verdict"] != "supported").all()
+    assert set(special["rival"]) == {aggregate.RIVALS[aggregate.SPECIALISATION]}
     reading = section.reading(c5)
-    assert reading["which"] == "statistically dependent"
-    assert reading["specialised"] == "more specialised by 1 of 3 scores"
+    falls = {m["score"]: (m["contradicted"], m["hidden"]) for m in reading["special"]}
+    assert falls == {"DCI disentanglement": (1, 0), "MIG": (0, 0), "modularity": (0, 0)}
+    assert reading["which"] == "the gates are statistically dependent in every counted gate pair"
+    assert reading["specialised"] == ("they become more specialised with training in 1 of 3 "
+                                      "counted task x architecture x score rows")
     rows = report.evidence_row(
         c5[c5["evidence"] == aggregate.SPECIALISATION], "C5", "x")
     assert rows["verdict"] == "mixed"
+
+
+def test_without_a_draw_to_hold_out_the_control_did_not_run():
+    scores = synthetic_scores({"dci_disentanglement": (0.05, 0.3)}, draws=False)
+    c5 = aggregate.c5_verdicts(synthetic_gate_mi(), scores, SETTINGS, STATS)
+    row = c5[c5["evidence"] == aggregate.SPECIALISATION].iloc[0]
+    assert row["verdict"] == "supported" and not row["counted"]
+    assert row["control"].endswith("(a null of one draw: none to hold out) (not run)")
+
+
+def test_independence_and_specialisation_are_one_holm_family():
+    """The counted rows of both kinds are adjusted together: the independence row, the
+    smallest p here, gets its raw p times the number of counted rows (4), not times 1."""
+    scores = synthetic_scores({"mig": (0.05, 0.1), "modularity": (0.5, 0.52),
+                               "dci_disentanglement": (0.5, 0.53)})
+    c5 = aggregate.c5_verdicts(synthetic_gate_mi(), scores, SETTINGS, STATS)
+    assert c5["counted"].all() and len(c5) == 4
+    raw = c5["p_value"].to_numpy()
+    np.testing.assert_allclose(c5["p_adjusted"], stats.holm(raw))
+    row = independence(c5)
+    assert row["p_value"] == raw.min() and row["p_adjusted"] == pytest.approx(4 * raw.min())
+
+
+def test_the_independence_lines_speak_in_their_own_words():
+    def line(verdicts):
+        rows = pd.DataFrame({"claim": "C5", "test": "primary", "counted": True,
+                             "verdict": verdicts, "control_verdict": "inconclusive",
+                             "p_adjusted": 0.01, "task": "t", "arch": "lstm",
+                             "prediction": "p", "decided_on": "trained vs 0: x",
+                             "change": 0.1, "change_ci_low": 0.0, "change_ci_high": 0.2,
+                             "seeds_agreeing": 5, "n_seeds": 5, "control": "c",
+                             "control_change": 0.0, "control_ci_low": -0.1,
+                             "control_ci_high": 0.1})
+        return section.independence_line(rows, "x")["verdict"]
+
+    assert line(["dependent", "dependent"]) == "dependent"
+    assert line(["dependent", "not shown"]) == "dependent in part"
+    assert line(["independent", "not shown"]) == "independent in part"
+    assert line(["dependent", "independent"]) == "dependent in part, independent in part"
+    assert line(["not shown", "untestable"]) == "not shown"
 
 
 def test_no_solved_models_gives_empty_tables_not_errors():

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from gateroles import gatefile, stats, storage
+from gateroles import gatefile, report, stats, storage
 from gateroles.analyses.gradient_flow import Settings, figures, section
 from gateroles.analyses.gradient_flow import aggregate as agg
 from gateroles.analyses.gradient_flow import measure as gf
@@ -145,6 +145,66 @@ def test_without_recurrent_weights_the_h_paths_vanish(arch, state):
     assert paths[(state, "via_h")][:, 1:].abs().max() > 1e-4
 
 
+def test_the_direct_share_is_a_share_of_the_two_paths_even_where_they_cancel():
+    """direct = v, through h = -0.9 v: the total is 0.1 v, so a projection on the total would
+    give the direct path 10 (and the paths through h -9); its share of the two paths' squared
+    norms is 1 / (1 + 0.81), and the two shares add to 1."""
+    v = torch.randn(4, 3, 5)
+    rows = gf.by_lag_rows({("cell", "total"): 0.1 * v, ("cell", "direct"): v,
+                           ("cell", "via_h"): -0.9 * v, ("hidden", "total"): v})
+    share = rows.set_index(["state", "path", "lag"])["share"].sort_index()
+    np.testing.assert_allclose(share.loc["cell", "direct"], 1 / 1.81)
+    np.testing.assert_allclose(share.loc["cell", "via_h"], 0.81 / 1.81)
+    np.testing.assert_allclose(share.loc["cell", "total"], 1.0)
+    np.testing.assert_allclose(share.loc["hidden", "total"], 1.0)
+
+
+@pytest.mark.parametrize("arch", ["lstm", "gru", "lstm_cifg"])
+def test_every_share_lies_in_0_1(arch):
+    paths = _paths(_model(arch), arch)
+    rows = gf.by_lag_rows(paths)
+    assert rows["share"].between(0, 1).all()
+    efold = gf.efold_rows(rows)
+    assert efold["direct_share"].dropna().between(0, 1).all()
+    assert efold["direct_share"].notna().sum() == 1  # the direct path of the highway state
+
+
+@pytest.mark.parametrize("arch,state", [("lstm_ffg", "cell"), ("gru_fug", "hidden")])
+def test_a_keep_gate_held_at_half_in_training_fades_as_half_to_the_k(arch, state):
+    """The negative controls: their keep gate was held at 0.5 in training, so the direct path
+    is 0.5^k exactly (e-folding lag 1 / ln 2), and the clamp of that gate to 0.5 changes
+    nothing at all: the clamped total equals the free one bit for bit."""
+    model = _model(arch)
+    for param in model.parameters():
+        param.requires_grad_(False)
+    x, mask, targets = _data()
+    seq, steps, k = _picks(mask)
+    by_lag, efold = gf.model_tables(model, arch, x[seq], targets[seq, steps], "classification",
+                                    steps, k, 0.5)
+    direct = efold[(efold["path"] == "direct") & (efold["condition"] == "free")].iloc[0]
+    assert direct["efold"] == pytest.approx(1 / np.log(2), rel=1e-4) and not direct["censored"]
+    total = by_lag[(by_lag["state"] == state) & (by_lag["path"] == "total")]
+    free, clamped = (total[total["condition"] == c]["norm"].to_numpy()
+                     for c in ("free", "clamped"))
+    np.testing.assert_array_equal(free, clamped)
+
+
+def test_a_removed_forget_gate_never_fades_and_a_half_one_fades_as_half_to_the_k():
+    """Hand-built: the same LSTM with f = 1 (lstm_nfg) keeps its direct cell gradient at its
+    lag-0 value at every lag; with f held at 0.5 (lstm_ffg) it falls as 0.5^k."""
+    x, mask, targets = _data()
+    seq, steps, k = _picks(mask)
+    curves = {}
+    for arch in ("lstm_nfg", "lstm_ffg"):
+        paths = gf.path_gradients(_model(arch), arch, x[seq], targets[seq, steps],
+                                  "classification", steps, k)
+        curves[arch] = paths[("cell", "direct")].double()
+    for lag in range(k + 1):
+        torch.testing.assert_close(curves["lstm_nfg"][:, lag], curves["lstm_nfg"][:, 0])
+        torch.testing.assert_close(curves["lstm_ffg"][:, lag],
+                                   curves["lstm_ffg"][:, 0] * 0.5 ** lag, rtol=1e-5, atol=1e-12)
+
+
 def _reference(model, arch, x, targets, kind, steps, max_lag):
     """One backward per (pick, lag), through PyTorch's fused module in float64: run to step s,
     make the state a leaf, run on to t, differentiate the loss at t with respect to the leaf.
@@ -255,19 +315,23 @@ SETTINGS = Settings(max_lag=K, burn_in=2, n_sequences=N, picks_per_sequence=2, c
 
 @pytest.mark.parametrize("arch,kind", [("lstm", "classification"), ("gru", "regression"),
                                        ("rnn", "classification"),
-                                       ("lstm_nfg", "classification")])
+                                       ("lstm_nfg", "classification"),
+                                       ("lstm_ffg", "classification"),
+                                       ("gru_fug", "regression")])
 def test_measure_tables(run_inputs, arch, kind):
     tables = gf.measure(run_inputs(arch, kind), Run("synthetic", arch, "default", 0), SETTINGS)
     by_lag, efold = tables["by_lag"], tables["efold"]
     assert set(by_lag["step"]) == {0, 10} and (by_lag["final_step"] == 10).all()
-    conditions = {"lstm": {"free", "clamped"}, "gru": {"free", "clamped"}, "rnn": {"free"},
-                  "lstm_nfg": {"free"}}[arch]
+    # a keep gate held in training (the controls) is clamped like a learned one; none: free
+    conditions = {"free"} if arch in ("rnn", "lstm_nfg") else {"free", "clamped"}
     assert set(by_lag["condition"]) == conditions
     paths = set(zip(by_lag["state"], by_lag["path"], strict=True))
+    cell = arch.split("_")[0]
     expected = {"lstm": {("cell", "total"), ("cell", "direct"), ("cell", "via_h"),
                          ("hidden", "total")},
                 "gru": {("hidden", "total"), ("hidden", "direct"), ("hidden", "via_h")},
-                "rnn": {("hidden", "total")}}[arch if arch != "lstm_nfg" else "lstm"]
+                "rnn": {("hidden", "total")}}[cell]
+    assert by_lag["share"].between(0, 1).all()
     assert paths == expected
     assert (by_lag["lag"].max() == K) and (by_lag["norm"] >= 0).all()
     assert efold["efold"].between(0, K).all()
@@ -305,18 +369,89 @@ HIGHWAY = {("lstm", "free", "cell", "total"): (2.0, 8.0),
            ("gru", "free", "hidden", "total"): (1.5, 6.0),
            ("gru", "clamped", "hidden", "total"): (1.4, 1.6),
            ("rnn", "free", "hidden", "total"): (1.0, [1.2, 0.8, 1.1, 0.9, 1.0])}
+# The negative controls, keep gate held at 0.5 in training: no highway. The clamp to 0.5 is the
+# identity there (clamped = free, exactly), and training moves nothing beyond seed noise.
+HALF = [1.44] * 5
+FLAT = {("lstm_ffg", "free", "cell", "total"): (HALF, [1.69, 1.09, 1.37, 1.01, 1.04]),
+        ("lstm_ffg", "free", "hidden", "total"): ([1.0] * 5, [1.28, 0.62, 0.95, 0.55, 0.60]),
+        ("lstm_ffg", "clamped", "cell", "total"): (HALF, [1.69, 1.09, 1.37, 1.01, 1.04]),
+        ("gru_fug", "free", "hidden", "total"): (HALF, [1.60, 1.08, 1.41, 0.97, 1.06]),
+        ("gru_fug", "clamped", "hidden", "total"): (HALF, [1.60, 1.08, 1.41, 0.97, 1.06])}
+
+
+def c6_table(values):
+    return agg.c6_verdicts(_efold_table(values), SETTINGS, STATS)
 
 
 def test_c6_predictions_supported_when_training_builds_the_highway():
-    table = stats.verdict_table(agg.c6_rows(_efold_table(HIGHWAY), SETTINGS, STATS), STATS)
+    table = c6_table({**HIGHWAY, **FLAT})
     assert len(table) == 5  # P1, P2 (lstm), P4 (gru), P3 rnn vs lstm and vs gru
     assert (table["verdict"] == "supported").all(), table[["prediction", "verdict"]]
-    assert (table["claim"] == "C6").all()
+    assert (table["claim"] == "C6").all() and (table["test"] == "primary").all()
+    assert table["rival"].str.len().gt(0).all()
+    # every control ran and did not come out supported: every prediction counts
+    assert table["counted"].all(), table[["prediction", "control", "control_verdict"]]
+    controls = table.set_index("evidence")["control"]
+    assert controls[agg.EVIDENCE["P1"]] == "lstm_ffg (forget held at 0.5 in training)"
+    assert controls[agg.EVIDENCE["P4"]] == "gru_fug (update held at 0.5 in training)"
+    p3 = table[table["evidence"] == agg.EVIDENCE["P3"]].set_index("prediction")["control"]
+    assert set(p3) == {"lstm_ffg (forget held at 0.5 in training, in place of lstm)",
+                       "gru_fug (update held at 0.5 in training, in place of gru)"}
+    # P2 / P4 on their control: the clamp to the value the gate was held at changes nothing
+    p2 = table[table["evidence"] == agg.EVIDENCE["P2"]].iloc[0]
+    assert p2["control_verdict"] == "untestable" and p2["control_change"] == 0
     p1 = table[table["prediction"].str.startswith("cell path")].iloc[0]
     assert p1["trained"] == pytest.approx(6.5) and p1["initial"] == pytest.approx(1.0)
     assert p1["change"] == pytest.approx(5.5)
-    row = section.report.evidence_row(table, "C6", "gradient norm by lag")
-    assert row["verdict"] == "supported"
+    for line in section.claims(table):
+        assert line["verdict"] == "supported", line
+
+
+def test_c6_without_its_controls_counts_nothing_and_one_that_passes_is_not_a_test():
+    table = c6_table(HIGHWAY)
+    assert not table["counted"].any()
+    assert table["control"].str.endswith("(not run)").all()
+    assert {line["verdict"] for line in section.claims(table)} == {"not decided"}
+    # a control that builds the same "highway" without a learned keep gate: not a test
+    passing = {("lstm_ffg", *k[1:]): v for k, v in HIGHWAY.items() if k[0] == "lstm"}
+    table = c6_table({**HIGHWAY, **FLAT, **passing})
+    p1 = table[table["evidence"] == agg.EVIDENCE["P1"]].iloc[0]
+    assert p1["control_verdict"] == "supported" and not p1["counted"]
+    p4 = table[table["evidence"] == agg.EVIDENCE["P4"]].iloc[0]
+    assert p4["counted"]  # the GRU's control still fails
+
+
+def test_a_consistent_reversal_reads_contradicted_and_is_said_plainly():
+    """Clamping f *lengthens* dL/dc after training in every seed (the change from step 0 is
+    wholly below 0, no seed agreeing): the row is contradicted, the line says so, and the
+    section says the quantity fell with training."""
+    values = {**HIGHWAY, **FLAT,
+              ("lstm", "clamped", "cell", "total"): (1.9, [9.0, 9.6, 9.1, 9.9, 9.4])}
+    table = c6_table(values)
+    p2 = table[table["evidence"] == agg.EVIDENCE["P2"]].iloc[0]
+    assert p2["verdict"] == "contradicted" and p2["seeds_agreeing"] == 0
+    assert p2["change_ci_high"] < 0 and p2["counted"]
+    line = {row["evidence"]: row for row in section.claims(table)}[agg.EVIDENCE["P2"]]
+    assert line["verdict"] == "contradicted"
+    assert report.PHRASES[line["verdict"]] == "no: the opposite holds"
+    said = " ".join(section.reversal_sentences(table))
+    assert "contradicted, counted" in said and "fell with training" in said
+    assert "0 of 5 solved seeds in the predicted direction" in said
+
+
+def test_a_reversal_that_holm_hides_is_still_said():
+    """Unadjusted contradicted, inconclusive after Holm: the verdict column and the line's
+    basis say 'contradicted' all the same."""
+    row = {"task": "reset_recall", "arch": "lstm", "init": "default",
+           "evidence": agg.EVIDENCE["P2"], "prediction": "p", "verdict": "inconclusive",
+           "verdict_unadjusted": "contradicted", "counted": True, "test": "primary",
+           "change": -1.0, "change_ci_low": -1.9, "change_ci_high": -0.1, "trained": -0.5,
+           "trained_ci_low": -1.0, "trained_ci_high": 0.0, "initial": 0.5,
+           "initial_ci_low": 0.4, "initial_ci_high": 0.6, "seeds_agreeing": 0, "n_seeds": 5}
+    c6 = pd.DataFrame([row])
+    assert section.verdict_words(c6).iloc[0] == "inconclusive; contradicted (unadjusted)"
+    said = section.reversal_sentences(c6)[0]
+    assert "contradicted before Holm (inconclusive after)" in said and "wholly below 0" in said
 
 
 def test_c6_uses_solved_seeds_only_and_pairs_architectures_by_seed():
@@ -324,19 +459,19 @@ def test_c6_uses_solved_seeds_only_and_pairs_architectures_by_seed():
     values = {**HIGHWAY, ("lstm", "free", "cell", "total"): (2.0, [8, 8, 8, 8, -50])}
     efold = _efold_table(values, solved=solved)
     efold.loc[efold["arch"] == "rnn", "solved"] = True
-    table = stats.verdict_table(agg.c6_rows(efold, SETTINGS, STATS), STATS)
+    table = agg.c6_verdicts(efold, SETTINGS, STATS)
     p1 = table[table["prediction"].str.startswith("cell path")].iloc[0]
     assert p1["n_seeds"] == 4 and p1["n_unsolved"] == 1
     assert p1["verdict"] == "insufficient seeds"  # min_seeds 5
-    p3 = table[(table["arch"] == "rnn") & table["prediction"].str.contains("lstm")].iloc[0]
+    p3 = table[table["arch"] == "lstm vs rnn"].iloc[0]
     assert p3["n_seeds"] == 4 and p3["n_unsolved"] == 1  # seed 4: lstm unsolved
 
 
 def test_no_rnn_no_rnn_row_and_a_flat_change_is_not_supported():
     values = {k: v for k, v in HIGHWAY.items() if k[0] != "rnn"}
     values[("lstm", "clamped", "cell", "total")] = (1.9, 8.0)  # the clamp changes nothing
-    table = stats.verdict_table(agg.c6_rows(_efold_table(values), SETTINGS, STATS), STATS)
-    assert not (table["arch"] == "rnn").any()
+    table = c6_table(values)
+    assert not table["arch"].str.contains("rnn").any()
     p2 = table[table["prediction"].str.startswith("forget clamped")].iloc[0]
     assert p2["verdict"] != "supported"
 
@@ -366,20 +501,14 @@ def test_aggregate_summary_figures_and_section(tmp_path, run_inputs):
                             {n: str(tmp_path / f"{n}.png") for n in figures.FIGURES})
     built = section.section(inputs)
     assert built["claims"][0]["claim"] == "C6"
-    assert any("direct path's share" in s for s in built["sentences"])
+    assert any("the direct path carries" in s for s in built["sentences"])
     assert "e-fold trained" in built["efold_table"]
 
 
 def test_the_section_tables_show_holm_p_the_censoring_and_each_phase_share():
-    """The verdict table's p is the Holm-adjusted one; an e-folding lag says how many seeds
-    were censored, and '> K' only when all were; each phase's direct share is its own."""
-    c6 = pd.DataFrame({"task": "t", "arch": "lstm", "init": "default", "prediction": "p",
-                       "change": 1.0, "change_ci_low": 0.5, "change_ci_high": 1.5,
-                       "trained": 2.0, "trained_ci_low": 1.5, "trained_ci_high": 2.5,
-                       "initial": 1.0, "initial_ci_low": 0.5, "initial_ci_high": 1.5,
-                       "seeds_agreeing": [5], "n_seeds": [5], "n_unsolved": 0,
-                       "p_value": [0.001], "p_adjusted": [0.004], "verdict": "supported"})
-    assert section.verdict_table(c6)["p (Holm)"].tolist() == ["0.0040"]
+    """An e-folding lag says how many seeds were censored, and '> K' only when all were;
+    each phase's direct share is its own. (The verdict table's Holm p: the report's own
+    `verdict_table`, tested in test_report.py.)"""
     row = {"n_seeds": 5, "max_lag": K, "efold": 6.0, "ci_low": 5.0, "ci_high": 7.0}
     assert section._efold_text({**row, "n_censored": 0}) == "6.0 [5.0, 7.0]"
     assert section._efold_text({**row, "n_censored": 2}) == \
@@ -392,7 +521,8 @@ def test_the_section_tables_show_holm_p_the_censoring_and_each_phase_share():
                             "n_seeds": 5, "n_censored": 0, "max_lag": K,
                             "direct_share": [0.8, 0.3]})
     table = section.efold_table(summary, 0.5).iloc[0]
-    assert table["direct share, trained"] == "0.80" and table["direct share, step 0"] == "0.30"
+    assert table["direct path's share, trained"] == "0.80"
+    assert table["direct path's share, step 0"] == "0.30"
     assert table["e-fold trained [CI]"] == "6.0 [5.0, 7.0]"
     assert table["e-fold step 0 [CI]"] == "2.0 [1.0, 3.0]"
 
@@ -417,29 +547,19 @@ def test_no_solved_model_gives_empty_verdicts_a_placeholder_figure_and_a_section
                                      "c6_efold": str(tmp_path / "summary.csv")},
                             {n: str(tmp_path / f"{n}.png") for n in figures.FIGURES})
     built = section.section(inputs)
-    assert built["claims"][0]["verdict"] == "insufficient seeds"
-    assert "no solved seed to measure" in " ".join(built["sentences"])
+    assert built["claims"][0]["verdict"] == "not decided"
+    assert "No solved seed to measure" in " ".join(built["sentences"])
 
 
-def test_the_direct_share_sentence_explains_values_outside_0_to_1():
-    """The share is <direct, total> / ||total||^2: above 1 or below 0 the paths through h
-    point against the direct path, and the sentence says which."""
-    summary = pd.DataFrame({"task": "t", "arch": ["lstm", "lstm_nfg", "gru"], "init": "default",
-                            "state": ["cell", "cell", "hidden"], "path": "direct",
-                            "condition": "free", "phase": "trained", "max_lag": K,
-                            "n_seeds": 5, "direct_share": [0.5, 1.83, -3.99]})
-    c6 = pd.DataFrame({"task": ["t"], "arch": ["lstm"], "init": ["default"],
-                       "prediction": ["p"], "verdict": ["supported"], "n_unsolved": [0],
-                       "n_seeds": [5], "change": [1.0], "change_ci_low": [0.5],
-                       "change_ci_high": [1.5], "trained": [1.0], "trained_ci_low": [0.5],
-                       "trained_ci_high": [1.5], "initial": [0.0], "initial_ci_low": [0.0],
-                       "initial_ci_high": [0.0], "seeds_agreeing": [5]})
-    sentences = {s.split(" on ")[0]: s for s in section.result_sentences(c6, summary)
-                 if "direct path's share" in s}
-    assert "above 1" not in sentences["Trained lstm"] and "below 0" not in sentences[
-        "Trained lstm"]
-    assert "is 1.83 (above 1" in sentences["Trained lstm_nfg"]
-    assert "is -3.99 (below 0" in sentences["Trained gru"]
+def test_the_share_sentence_gives_the_measured_range_in_0_1():
+    summary = pd.DataFrame({"task": "t", "arch": ["lstm", "lstm_nfg", "gru", "lstm"],
+                            "init": "default", "state": ["cell", "cell", "hidden", "cell"],
+                            "path": "direct", "condition": "free",
+                            "phase": ["trained"] * 3 + ["initial"], "max_lag": K,
+                            "n_seeds": 5, "direct_share": [0.05, 0.93, 0.31, 0.5]})
+    trained, initial = section.share_sentence(summary)
+    assert "carries 0.05 to 0.93 of the squared norm" in trained and "3 architecture" in trained
+    assert initial.startswith("At step 0") and "0.50 to 0.50" in initial
 
 
 def test_the_paths_figure_tells_a_run_without_solved_seeds_from_one_never_run():

@@ -92,6 +92,13 @@ def test_the_verdict_table_shows_the_holm_p_and_the_counts_sentence_every_predic
     assert table["negative control"].iloc[0] == "lstm_nfg: -0.200 [-0.300, -0.100], contradicted"
 
 
+def test_a_claim_with_a_mixed_line_or_lines_in_other_words_is_mixed_not_unsupported():
+    assert report.overall_verdict(["mixed", "inconclusive"]) == "mixed"
+    assert report.overall_verdict(["dependent in part", "mixed"]) == "mixed"
+    assert report.overall_verdict(["contradicted", "inconclusive"]) == "not supported"
+    assert report.overall_verdict(["not supported", "contradicted"]) == "not supported"
+
+
 def groups(answer: dict) -> dict[str, str]:
     """The answer's role lines of evidence, heading -> its items joined."""
     return {g["heading"]: "; ".join(g["items"]) for g in answer["role_lines"]}

@@ -107,9 +107,10 @@ UNDECIDED_WORDS = {"untestable": "untestable", "insufficient seeds": "with too f
 
 def overall_verdict(verdicts) -> str:
     """One verdict from several: the common verdict of the decided rows (e.g. every one
-    supported -> supported), a mixture with some supported -> mixed, without -> not
-    supported; with none decided: untestable if any row is,
-    else insufficient seeds / not decided."""
+    supported -> supported); a mixture of contradicted, inconclusive and not supported -> not
+    supported; any other mixture (some supported, a line itself mixed, or lines answering in
+    other words, such as C5's dependent / independent) -> mixed; with none decided:
+    untestable if any row is, else insufficient seeds / not decided."""
     verdicts = list(verdicts)
     tested = [v for v in verdicts if v not in UNDECIDED]
     if not tested:
@@ -119,7 +120,8 @@ def overall_verdict(verdicts) -> str:
         return "not decided"
     if all(v == tested[0] for v in tested):
         return tested[0]
-    return "mixed" if "supported" in tested else "not supported"
+    failing = {"contradicted", "inconclusive", "not supported"}
+    return "not supported" if set(tested) <= failing else "mixed"
 
 
 def _effect_text(row, value: str, decimals: int) -> str:

@@ -6,13 +6,13 @@ REPORT_FIGURES.update(
     c6_gradient_paths="results/figures/c6_gradient_paths.png",
 )
 FIGURES += figure_outputs("c6_gradient_by_lag") + figure_outputs("c6_gradient_paths")
-# The main grid (wiring.all_analyses: all) and the architectures without a keep gate (rnn,
-# lstm_nfg: no gated highway to compare with), which C6's predictions need.
-from gateroles.architectures import spec
+# The main grid (wiring.all_analyses: all) and, where the grid trains them, the architectures
+# C6 reads beyond it (gradient_flow.EXTRA_ARCHS): the tanh RNN (P3), lstm_nfg (f = 1, shown)
+# and the highway's negative controls lstm_ffg / gru_fug (config `controls`). Not
+# TESTED_CELLS: the other control architectures (lstm_nig, lstm_nog) test no C6 prediction.
+from gateroles.analyses.gradient_flow import EXTRA_ARCHS
 
-GRADIENT_CELLS = list(
-    dict.fromkeys(ANALYSIS_CELLS + [c for c in CELLS if spec(c.arch).keep_gate is None])
-)
+GRADIENT_CELLS = list(dict.fromkeys(ANALYSIS_CELLS + [c for c in CELLS if c.arch in EXTRA_ARCHS]))
 RULE_CELLS["gradient_flow"] = GRADIENT_CELLS
 SINGLE_RULES += ["aggregate_gradient_flow", "fig_c6_gradient_by_lag", "fig_c6_gradient_paths"]
 

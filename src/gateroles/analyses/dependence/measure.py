@@ -25,6 +25,14 @@ perfectly *specialised*):
   on one half of the sequences and scored on the other half (split by sequence, never by
   step), on a subsample of steps from each half.
 * **Unit x variable MI**: every gate unit against every discrete variable (the heatmap).
+
+**The negative control** of every test against a permutation null (`held_out`): the first
+draw of the null is held out as `null_draw`, a value where the structure is absent by
+construction (gate b's sequences shuffled against gate a's; the factors' sequences shuffled
+against the codes), and `null_mean`, `null_q95` and `p_value` come from the remaining draws.
+The aggregate runs each test on `null_draw - null_mean` too, where it must not come out
+supported. No extra permutation: the null is one draw smaller (with a single draw there is
+nothing to hold out, and `null_draw` is NaN).
 """
 
 from __future__ import annotations
@@ -37,12 +45,8 @@ import pandas as pd
 from gateroles import disentanglement, probes
 from gateroles.analyses.dependence import Settings
 from gateroles.architectures import SIGMOID_GATES
-from gateroles.information import (
-    conditional_paired_mi,
-    discretize,
-    paired_mi,
-    permutation_p_value,
-)
+from gateroles.disentanglement import NullResult
+from gateroles.information import conditional_paired_mi, discretize, paired_mi
 from gateroles.study import Run
 
 # Pairs of sigmoid gates of one architecture, in a fixed order (forget-input, forget-output,
@@ -51,6 +55,17 @@ _PAIR_ORDER = ("forget", "input", "output", "reset", "update")
 GATE_PAIRS = {arch: tuple(itertools.combinations(
     sorted(gates, key=_PAIR_ORDER.index), 2)) for arch, gates in SIGMOID_GATES.items()}
 REPRESENTATIONS = ("activation", "logit")
+
+
+def held_out(result: NullResult) -> dict:
+    """`result.summary()` with the null's first draw held out as `null_draw` (the negative
+    control: the score where the structure is absent by construction) and `null_mean`,
+    `null_q95`, `p_value` and `n_permutations` from the remaining draws. A null of one draw
+    has none to spare: `null_draw` is NaN and the summary is that draw's."""
+    if result.null.size < 2:
+        return {**result.summary(), "null_draw": np.nan}
+    rest = NullResult(result.observed, result.null[1:])
+    return {**rest.summary(), "null_draw": float(result.null[0])}
 
 
 def _flat(x: np.ndarray) -> np.ndarray:
@@ -65,8 +80,9 @@ def gate_pair_rows(arrays: dict[str, np.ndarray], arch: str, bins: list[int], *,
     """Dependence between gate types of one checkpoint, one representation.
 
     `arrays`: gate -> `[N, T, H]` (activations or logits). One row per pair x bins x summary
-    with `mi`; rows at `main_bins` also carry the permutation null (`null_mean`, `null_q95`,
-    `p_value`; sequences of gate b shuffled against gate a) when `n_permutations` > 0.
+    with `mi`; rows at `main_bins` also carry the permutation null (sequences of gate b
+    shuffled against gate a) when `n_permutations` > 0: its first draw held out as
+    `null_draw`, `null_mean`, `null_q95` and `p_value` from the others (`held_out`).
     With `input_types` `[N, T]` (the current input's type), the summary `same_unit_given_input`
     is I(a_j; b_j | input type) averaged over units: the dependence left once the shared
     current input is accounted for (what remains flows through the shared state h_{t-1}).
@@ -103,12 +119,11 @@ def gate_pair_rows(arrays: dict[str, np.ndarray], arch: str, bins: list[int], *,
             for summary, mi in values.items():
                 row = {"pair": f"{ga}-{gb}", "bins": b_count, "summary": summary,
                        "mi": float(mi), "null_mean": np.nan, "null_q95": np.nan,
-                       "p_value": np.nan}
+                       "p_value": np.nan, "null_draw": np.nan}
                 if summary in null:
-                    dist = null[summary]
-                    row.update(null_mean=float(dist.mean()),
-                               null_q95=float(np.quantile(dist, 0.95)),
-                               p_value=permutation_p_value(mi, dist))
+                    held = held_out(NullResult(float(mi), null[summary]))
+                    row.update({k: held[k] for k in ("null_mean", "null_q95", "p_value",
+                                                      "null_draw")})
                 rows.append(row)
     return rows
 
@@ -162,7 +177,8 @@ def disentanglement_rows(acts: dict[str, np.ndarray], arch: str,
     the units of one gate type pooled as one code group (several units of one gate carrying
     one variable is not entanglement between gates; MIG and modularity only). With `fitted`
     (step 0 and the last step), every score gets its shuffled-factor null (the factors'
-    sequences permuted against the codes': `null_mean`, `null_q95`, `p_value`); DCI and SAP
+    sequences permuted against the codes': `null_draw` held out, `null_mean`, `null_q95`,
+    `p_value` from the other draws, `held_out`); DCI and SAP
     are fit on one half of the sequences and scored on the other. Factors with a single value
     (in the sample, or in the fitting subsample for DCI and SAP) are dropped (`n_factors`).
     """
@@ -186,7 +202,7 @@ def disentanglement_rows(acts: dict[str, np.ndarray], arch: str,
         nulls = disentanglement.shuffled_factor_null(
             ["mig", "modularity"], codes, labels, n_seq, settings.null_permutations, seed,
             code_groups=code_groups)
-        rows += [{"metric": name, **result.summary(), **common}
+        rows += [{"metric": name, **held_out(result), **common}
                  for name, result in nulls.items()]
     if not fitted:
         return rows
@@ -206,7 +222,7 @@ def disentanglement_rows(acts: dict[str, np.ndarray], arch: str,
         ["dci", "sap"], codes, labels[:, keep], n_seq, settings.fitted_null_permutations, seed,
         fit_index=fit, score_index=score, n_estimators=settings.dci_estimators,
         standardize=settings.sap_standardize)
-    rows += [{"metric": name, **result.summary(), "n_factors": len(keep), "level": "unit"}
+    rows += [{"metric": name, **held_out(result), "n_factors": len(keep), "level": "unit"}
              for name, result in nulls.items()]
     return rows
 

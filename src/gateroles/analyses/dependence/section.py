@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gateroles import report
+from gateroles import report, stats
 from gateroles.analyses.dependence.aggregate import (
     DEPENDENT,
     INDEPENDENCE,
@@ -99,36 +99,79 @@ def scores_table(disent: pd.DataFrame) -> pd.DataFrame:
         "seeds": disent["n_seeds"]})
 
 
+def _which(plain: dict) -> str:
+    """What the counted independence rows say, in words."""
+    n, dep, ind = plain["n"], plain["dependent"], plain["independent"]
+    if not n:
+        return "no independence row is counted"
+    if dep == n:
+        return "the gates are statistically dependent in every counted gate pair"
+    if ind == n:
+        return "the gates are statistically independent in every counted gate pair"
+    if not ind:
+        return f"the gates are dependent in {dep} of {n} counted gate pairs, independent in none"
+    if not dep:
+        return f"the gates are independent in {ind} of {n} counted gate pairs, dependent in none"
+    return f"the gates are dependent in {dep} and independent in {ind} of {n} counted gate pairs"
+
+
+def _specialised(n: int, up: int) -> str:
+    """What the counted specialisation rows say, in words."""
+    rows = "task x architecture x score rows"
+    if not n:
+        return "no specialisation row is counted"
+    if up == n:
+        return f"they become more specialised with training in every counted one ({n} {rows})"
+    if not up:
+        return f"they become more specialised with training in none of {n} counted {rows}"
+    return f"they become more specialised with training in {up} of {n} counted {rows}"
+
+
 def reading(c5: pd.DataFrame) -> dict:
-    """Counts and ranges the section's sentences quote (generated from the verdict table)."""
-    out = {}
+    """Counts and ranges the section's sentences quote, from the counted rows of the verdict
+    table (generated; the uncounted ones are named by `report.counts_sentence`)."""
+    counted = c5[c5["counted"].astype(bool)]
+    out = {"counts": report.counts_sentence(c5, "rows")}
     for key, evidence in (("plain", INDEPENDENCE), ("given", INDEPENDENCE_GIVEN)):
-        rows = c5[c5["evidence"] == evidence]
+        rows = counted[counted["evidence"] == evidence]
         out[key] = {"n": len(rows), **{v.replace(" ", "_"): int((rows["verdict"] == v).sum())
                                        for v in (DEPENDENT, INDEPENDENT, NOT_SHOWN)},
                     "lo": fmt(rows["trained"].min(), 3), "hi": fmt(rows["trained"].max(), 3)}
-    special = c5[c5["evidence"] == SPECIALISATION]
+    special = counted[counted["evidence"] == SPECIALISATION]
     out["special"] = [
         {"score": LABELS.get(metric, metric), "level": level, "n": len(g),
          "supported": int((g["verdict"] == "supported").sum()),
          "contradicted": int((g["verdict"] == "contradicted").sum()),
+         # wholly below 0 before Holm, undecided after: a reversal all the same
+         "hidden": int(((g["verdict"] != "contradicted")
+                        & (g["verdict_unadjusted"] == "contradicted")).sum()),
          "trained_lo": fmt(g["trained"].min(), 3), "trained_hi": fmt(g["trained"].max(), 3)}
         for (metric, level), g in special.assign(
             metric=special["prediction"].str.split(" ").str[0],
             level=special["prediction"].str.extract(r"\((\w+)s\)")[0]).groupby(
                 ["metric", "level"], sort=False)]
-    n_special = len(special)
-    n_up = int((special["verdict"] == "supported").sum())
-    plain = out["plain"]
-    out["which"] = (
-        "statistically dependent" if plain["n"] and plain["dependent"] == plain["n"] else
-        "statistically independent" if plain["n"] and plain["independent"] == plain["n"] else
-        "neither shown independent nor uniformly dependent")
-    out["specialised"] = (
-        "more specialised with training by every score" if n_special and n_up == n_special
-        else "not more specialised by any score" if n_special and n_up == 0
-        else f"more specialised by {n_up} of {n_special} scores")
+    out["which"] = _which(out["plain"])
+    out["specialised"] = _specialised(len(special),
+                                      int((special["verdict"] == "supported").sum()))
     return out
+
+
+def independence_line(rows: pd.DataFrame, label: str) -> dict:
+    """An independence line of the answer table: `report.evidence_row` on its counted rows,
+    the verdict in the rows' own words (dependent / independent / not shown; 'dependent in
+    part' where some are dependent and none independent, and so on)."""
+    line = report.evidence_row(rows, "C5", label)
+    if not line["n_tested"]:
+        return line
+    counted = rows[rows["counted"].astype(bool)]
+    words = set(counted["verdict"]) - {stats.UNTESTABLE, stats.INSUFFICIENT}
+    if len(words) == 1:
+        line["verdict"] = words.pop()
+    elif DEPENDENT in words and INDEPENDENT in words:
+        line["verdict"] = "dependent in part, independent in part"
+    else:
+        line["verdict"] = f"{DEPENDENT if DEPENDENT in words else INDEPENDENT} in part"
+    return line
 
 
 def section(inputs: Inputs) -> dict:
@@ -138,9 +181,10 @@ def section(inputs: Inputs) -> dict:
     lines = ((INDEPENDENCE, "independence of gate pairs"),
              (INDEPENDENCE_GIVEN, "independence given the input"),
              (SPECIALISATION, "specialisation vs null"))
-    claims = [report.evidence_row(c5[c5["evidence"] == evidence] if len(c5) else c5, "C5",
-                                  label, value="change" if evidence == SPECIALISATION
-                                  else "trained") for evidence, label in lines]
+    rows = {evidence: c5[c5["evidence"] == evidence] if len(c5) else c5
+            for evidence, _ in lines}
+    claims = [report.evidence_row(rows[evidence], "C5", label) if evidence == SPECIALISATION
+              else independence_line(rows[evidence], label) for evidence, label in lines]
     return {"template": "analyses/dependence/section.html.j2", "claims": claims,
             "reading": reading(c5) if len(c5) else {},
             "verdict_table": report.folded(html_table(report.verdict_table(c5)),

@@ -2,20 +2,33 @@
 
 Every prediction is a per-seed difference of e-folding lags (steps), decided on its change
 from step 0 (`stats.prediction_row`: trained minus the same difference at initialisation, a
-t-interval over solved seeds, Holm within C6), with the trained difference and the one at
-step 0 beside it. Under PyTorch's default initialisation the gates sit near 0.5, so at step 0
-the cell path fades within a few steps and clamping the forget gate to 0.5 changes little: the
-change from step 0 asks whether training built the highway. Predictions, per task and init:
+t-interval over solved seeds), with the trained difference and the one at step 0 beside it.
+Under PyTorch's default initialisation the gates sit near 0.5, so at step 0 the cell path
+fades within a few steps and clamping the forget gate to 0.5 changes little: the change from
+step 0 asks whether training built the highway. Every prediction is primary (`PREDICTIONS`:
+what it says, `RIVALS`: what the competing account predicts instead) and runs beside its
+negative control, the same prediction on the architecture whose keep gate was held at 0.5 in
+training (`HIGHWAY_CONTROLS`: `lstm_ffg`, `gru_fug`; the direct path is 0.5^k there by
+construction), default init, same task; only the plain `lstm` / `gru` rows have one. The
+counted ones are one Holm family (claim C6, `stats.verdict_table`). Per task and init:
 
 * P1 (LSTM family with a forget gate): the cell path outlasts the hidden state,
-  e(dL/dc) - e(dL/dh) > 0.
+  e(dL/dc) - e(dL/dh) > 0. Control: the same on `lstm_ffg`.
 * P2 (same architectures): clamping the forget gate to `clamp_value` shortens the cell path,
-  e(dL/dc) - e(dL/dc | f clamped) > 0.
-* P3 (needs `rnn` in the grid, default init): the tanh RNN fades fastest, e(other) - e(rnn) > 0
-  for the LSTM's cell state and the GRU's hidden state. Two architectures: seeds are paired by
+  e(dL/dc) - e(dL/dc | f clamped) > 0. Control: the same on `lstm_ffg`, where (at the default
+  `clamp_value` 0.5) a clamp to the value f was held at changes nothing: 0 on every seed by
+  construction (`untestable`), so this control shows that the test reads nothing but what
+  the learned gate adds.
+* P3 (needs `rnn` in the grid, default init): the gated architecture's gradient outlasts the
+  tanh RNN's, e(lstm cell) - e(rnn hidden) > 0 and e(gru hidden) - e(rnn hidden) > 0. Primary,
+  not a sanity check: a tanh RNN trained on the task can keep its gradient as long (the
+  rival), and with the held-gate architecture in place of the gated one as its control the
+  test asks whether the *learned* keep gate makes the difference, not the rest of the
+  architecture (the additive cell, the other gates). Two architectures: seeds are paired by
   seed index (the same data and batch order), a seed counting only when both models solved.
 * P4 (GRU): its direct path (the product of update gates) is a highway like the cell path:
-  clamping z to `clamp_value` shortens dL/dh, e(dL/dh) - e(dL/dh | z clamped) > 0.
+  clamping z to `clamp_value` shortens dL/dh, e(dL/dh) - e(dL/dh | z clamped) > 0. Control:
+  the same on `gru_fug` (0 by construction, as for P2).
 
 A censored e-folding lag (the norm never fell to 1/e within K lags) counts as K, a lower bound:
 a difference whose larger side is censored is underestimated, one whose smaller side is
@@ -28,16 +41,40 @@ import numpy as np
 import pandas as pd
 
 from gateroles import stats
-from gateroles.analyses.gradient_flow import CLAMPED, FREE, Settings
+from gateroles.analyses.gradient_flow import (
+    CLAMPED,
+    DIRECT_STATE,
+    FREE,
+    HIGHWAY_CONTROLS,
+    Settings,
+    keep_gate,
+)
 from gateroles.architectures import order, spec
 from gateroles.study import CELL_KEYS, at_phase
 
-CLAIM, EVIDENCE = "C6", "gradient norm by lag"
+CLAIM = "C6"
+# Each prediction's line of evidence (one line each in the report's answer), what it says and
+# what the competing account predicts instead ("the learned gate carries no highway").
+EVIDENCE = {"P1": "the cell path outlasts the hidden state",
+            "P2": "clamping the forget gate shortens the cell path",
+            "P3": "the gated architecture's gradient outlasts the tanh RNN's",
+            "P4": "clamping the GRU's update gate shortens its gradient"}
+PREDICTIONS = {"P1": "cell path outlasts h: e(dL/dc) - e(dL/dh) > 0",
+               "P2": "forget clamped to {value} shortens dL/dc: e(free) - e(clamped) > 0",
+               "P3": "the {other}'s gradient outlasts the tanh RNN's: e({other} {state}) - "
+                     "e(rnn hidden) > 0 (seeds paired by index)",
+               "P4": "direct path is a highway: update gate clamped to {value} shortens dL/dh: "
+                     "e(free) - e(clamped) > 0"}
+RIVALS = {"P1": "memory and its gradient live in the hidden-state loop (short holds, frequent "
+                "events): training lengthens dL/dc no more than dL/dh",
+          "P2": "the learned forget gate carries no highway: held at 0.5 it lets dL/dc last as "
+                "long (longer, where it cuts the memory at events)",
+          "P3": "no gate is needed to carry the gradient: the trained tanh RNN's lasts as long",
+          "P4": "the GRU carries its gradient through the candidate's recurrence, not the "
+                "product of update gates: held at 0.5, z lets dL/dh last as long"}
 SUMMARY_COLUMNS = CELL_KEYS + [
     "phase", "condition", "clamped_gate", "state", "path", "efold", "ci_low", "ci_high",
     "n_seeds", "n_censored", "max_lag", "norm_lag0", "direct_share", "n_unsolved"]
-# The state whose gradient is the highway, per fused cell (the P3 comparison's other side).
-HIGHWAY_STATE = {"lstm": "cell", "gru": "hidden"}
 
 
 def relative_norms(by_lag: pd.DataFrame) -> pd.DataFrame:
@@ -109,20 +146,27 @@ def _difference(lags: _Lags, phase: str, a: tuple, b: tuple) -> tuple[pd.Series,
     return diff, note
 
 
-def _row(lags: _Lags, a: tuple, b: tuple, prediction: str, arch_label: str, task: str,
-         init: str, n_unsolved: int, settings: stats.Settings, max_lag: int) -> dict:
+def _row(lags: _Lags, a: tuple, b: tuple, kind: str, prediction: str, arch_label: str,
+         task: str, init: str, n_unsolved: int, settings: stats.Settings, max_lag: int,
+         gated: str) -> dict:
+    """A prediction row of kind `kind` (P1-P4) on e(a) - e(b); `gated`: the architecture whose
+    keep gate the row is about (the key of its negative control)."""
     trained, note_t = _difference(lags, "trained", a, b)
     initial, note_i = _difference(lags, "initial", a, b)
     note = (f"e-folding lags beyond K = {max_lag} count as {max_lag}; seeds censored "
             f"(first side / second side): {note_t}; {note_i}")
-    return stats.prediction_row(trained, initial, +1, settings, claim=CLAIM, evidence=EVIDENCE,
-                                prediction=prediction, task=task, arch=arch_label, init=init,
-                                n_unsolved=n_unsolved, note=note)
+    row = stats.prediction_row(trained, initial, +1, settings, claim=CLAIM,
+                               evidence=EVIDENCE[kind], prediction=prediction, task=task,
+                               arch=arch_label, init=init, n_unsolved=n_unsolved, note=note,
+                               rival=RIVALS[kind])
+    return {**row, "kind": kind, "gated": gated}
 
 
 def c6_rows(efold: pd.DataFrame, settings: Settings, stats_settings: stats.Settings
             ) -> list[dict]:
-    """The C6 prediction rows (see the module docstring) for every cell of the grid."""
+    """The C6 prediction rows (see the module docstring) for every cell of `efold`, the
+    negative controls' cells included (their rows have `gated` = the control architecture);
+    each row also carries `kind` (P1-P4) and `gated`, which are not verdict columns."""
     if efold.empty:
         return []
     lags = _Lags(efold)
@@ -133,40 +177,62 @@ def c6_rows(efold: pd.DataFrame, settings: Settings, stats_settings: stats.Setti
     archs = order(cells["arch"].unique())
     for task in sorted(cells["task"].unique()):
         for arch in archs:
-            s = spec(arch)
+            gate = keep_gate(arch)
             for init in sorted(cells.loc[(cells["task"] == task) & (cells["arch"] == arch),
                                          "init"]):
-                args = (task, init, lags.n_unsolved(task, arch, init), stats_settings, max_lag)
-                if s.cell == "lstm" and s.keep_gate == "forget":
-                    rows.append(_row(
-                        lags, (task, arch, init, FREE, "cell"), (task, arch, init, FREE, "hidden"),
-                        "cell path outlasts h: e(dL/dc) - e(dL/dh) > 0", arch, *args))
-                    rows.append(_row(
-                        lags, (task, arch, init, FREE, "cell"),
-                        (task, arch, init, CLAMPED, "cell"),
-                        f"forget clamped to {value} shortens dL/dc: e(free) - e(clamped) > 0",
-                        arch, *args))
-                if s.cell == "gru":
-                    rows.append(_row(
-                        lags, (task, arch, init, FREE, "hidden"),
-                        (task, arch, init, CLAMPED, "hidden"),
-                        f"direct path is a highway: update gate clamped to {value} shortens "
-                        "dL/dh: e(free) - e(clamped) > 0", arch, *args))
+                args = (task, init, lags.n_unsolved(task, arch, init), stats_settings, max_lag,
+                        arch)
+                free = (task, arch, init, FREE)
+                if gate == "forget":
+                    rows.append(_row(lags, (*free, "cell"), (*free, "hidden"), "P1",
+                                     PREDICTIONS["P1"], arch, *args))
+                    rows.append(_row(lags, (*free, "cell"), (task, arch, init, CLAMPED, "cell"),
+                                     "P2", PREDICTIONS["P2"].format(value=value), arch, *args))
+                if gate == "update":
+                    rows.append(_row(lags, (*free, "hidden"),
+                                     (task, arch, init, CLAMPED, "hidden"), "P4",
+                                     PREDICTIONS["P4"].format(value=value), arch, *args))
         here = set(cells.loc[(cells["task"] == task) & (cells["init"] == "default"), "arch"])
-        if "rnn" in here:
-            for other in ("lstm", "gru"):
-                if other not in here:
-                    continue
-                state = HIGHWAY_STATE[spec(other).cell]
-                unsolved = int(
-                    pd.concat([_unsolved_seeds(lags, task, a) for a in (other, "rnn")]).nunique())
-                rows.append(_row(
-                    lags, (task, other, "default", FREE, state),
-                    (task, "rnn", "default", FREE, "hidden"),
-                    f"tanh RNN fades fastest: e({other} {state}) - e(rnn hidden) > 0 "
-                    "(seeds paired by index)", "rnn", task, "default", unsolved,
-                    stats_settings, max_lag))
+        if "rnn" not in here:
+            continue
+        for other in ("lstm", "gru", *HIGHWAY_CONTROLS.values()):
+            if other not in here:
+                continue
+            state = DIRECT_STATE[spec(other).cell]
+            unsolved = int(
+                pd.concat([_unsolved_seeds(lags, task, a) for a in (other, "rnn")]).nunique())
+            rows.append(_row(
+                lags, (task, other, "default", FREE, state),
+                (task, "rnn", "default", FREE, "hidden"), "P3",
+                PREDICTIONS["P3"].format(other=other, state=state), f"{other} vs rnn", task,
+                "default", unsolved, stats_settings, max_lag, other))
     return rows
+
+
+def c6_verdicts(efold: pd.DataFrame, settings: Settings, stats_settings: stats.Settings
+                ) -> pd.DataFrame:
+    """The C6 verdict table: every prediction on the plain `lstm` / `gru` beside its negative
+    control (the same prediction, default init, same task, on `HIGHWAY_CONTROLS`' architecture;
+    "(not run)" where the config did not train it); the controls' own rows are not rows of
+    the table; predictions on other architectures have no control (shown, not counted)."""
+    rows = c6_rows(efold, settings, stats_settings)
+    controls = {(r["task"], r["kind"], r["gated"]): r for r in rows
+                if r["gated"] in HIGHWAY_CONTROLS.values() and r["init"] == "default"}
+    out = []
+    for row in rows:
+        gated = row["gated"]
+        if gated in HIGHWAY_CONTROLS.values():
+            continue  # a negative control: it stands beside its prediction
+        control = HIGHWAY_CONTROLS.get(gated)
+        if control is None:
+            out.append(dict(row, control="no control for this architecture"))
+            continue
+        gate = keep_gate(gated)
+        name = (f"{control} ({gate} held at {spec(control).held[gate]:g} in training"
+                + (f", in place of {gated})" if row["kind"] == "P3" else ")"))
+        out.append(stats.with_control(row, controls.get((row["task"], row["kind"], control)),
+                                      name))
+    return stats.verdict_table(out, stats_settings)
 
 
 def _unsolved_seeds(lags: _Lags, task: str, arch: str) -> pd.Series:
@@ -180,4 +246,4 @@ def aggregate(tables, runs, settings: Settings, stats_settings: stats.Settings
     efold = tables["efold"]
     return {"by_lag": relative_norms(tables["by_lag"]), "efold": efold,
             "summary": efold_summary(efold, stats_settings.confidence),
-            "c6": stats.verdict_table(c6_rows(efold, settings, stats_settings), stats_settings)}
+            "c6": c6_verdicts(efold, settings, stats_settings)}

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from gateroles import interventions
-from gateroles.analyses.gradient_flow import CLAMPED, DIRECT_STATE, FREE, Settings
+from gateroles.analyses.gradient_flow import CLAMPED, DIRECT_STATE, FREE, Settings, keep_gate
 from gateroles.architectures import spec
 from gateroles.study import Run
 
@@ -102,13 +102,21 @@ def path_gradients(model: nn.Module, arch: str, inputs, targets, kind: str, step
 
 def by_lag_rows(vectors: dict[tuple[str, str], torch.Tensor]) -> pd.DataFrame:
     """Per (state, path, lag): the mean over picks of the L2 norm over units (`norm`), and
-    `share`, the part of the state's squared total norm along the path,
-    sum <path, total> / sum ||total||^2 over picks (direct + via_h = 1; total = 1)."""
+    `share`, the path's part of the squared norms of the state's two paths, sum ||path||^2 /
+    sum (||direct||^2 + ||via_h||^2) over picks: in [0, 1], direct + via_h = 1 (1 for the
+    total, and for a state measured without its direct path). A share of magnitudes, not a
+    projection on the total: where the two paths point against each other and cancel, the
+    total is small while each path's share stays what it carries."""
     frames = []
     for (state, path), grad in vectors.items():
-        total = vectors[(state, "total")].double()
         g = grad.double()
-        share = ((g * total).sum(dim=(0, 2)) / (total ** 2).sum(dim=(0, 2))).numpy()
+        share = np.ones(g.shape[1])
+        if path != "total" and (state, "direct") in vectors and (state, "via_h") in vectors:
+            energy = {p: (vectors[(state, p)].double() ** 2).sum(dim=(0, 2))
+                      for p in ("direct", "via_h")}
+            both = (energy["direct"] + energy["via_h"]).numpy()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(both > 0, energy[path].numpy() / both, np.nan)
         norm = g.norm(dim=-1)
         frames.append(pd.DataFrame({
             "state": state, "path": path, "lag": np.arange(g.shape[1]),
@@ -143,7 +151,8 @@ def efolding_lag(norms) -> tuple[float, bool]:
 def efold_rows(by_lag: pd.DataFrame) -> pd.DataFrame:
     """E-folding lag of every (state, path) with a lag-0 value (total, direct; not via_h,
     which is 0 at lag 0), with its lag-0 norm, the largest lag measured and, for the direct
-    path, `direct_share`: its share of the squared total norm averaged over lags 1..K."""
+    path, `direct_share`: its share of the two paths' squared norms (`by_lag_rows`) averaged
+    over lags 1..K, in [0, 1]."""
     rows = []
     for (state, path), curve in by_lag.groupby(["state", "path"], sort=False):
         if path == "via_h":
@@ -161,8 +170,10 @@ def efold_rows(by_lag: pd.DataFrame) -> pd.DataFrame:
 
 def conditions(arch: str, clamp_value: float) -> dict[str, tuple[str, dict | None]]:
     """{condition: (clamped gate or '', clamp)}: free, and the keep gate (forget / update)
-    clamped to `clamp_value` at every step where the architecture has one."""
-    keep = spec(arch).keep_gate
+    clamped to `clamp_value` at every step where the architecture has one (`keep_gate`: a
+    keep gate held constant in training too, the negative control's, where the clamp to its
+    own value changes nothing)."""
+    keep = keep_gate(arch)
     out = {FREE: ("", None)}
     if keep is not None:
         out[CLAMPED] = (keep, {keep: (True, float(clamp_value))})
