@@ -136,7 +136,8 @@ def test_c1_effect_is_predicted_minus_the_mean_of_the_other_gates():
     assert reset["verdict"] == "supported" and reset["seeds_agreeing"] == 5
     store = c1.loc["input carries is_store (store) more selectively"]
     assert store["change"] == pytest.approx(0.0, abs=1e-12)
-    assert store["verdict"] == "inconclusive"
+    assert store["verdict"] == "untestable"  # every seed exactly 0: nothing moved
+    assert set(c1["test"]) == {"sanity"} and c1["note"].str.contains("reads its input").all()
 
 
 def test_c1_is_untestable_when_every_gate_decodes_the_variable_at_ceiling():
@@ -171,7 +172,10 @@ def test_c1_findings_and_answer_row():
                                                         n_token_types=10, n_control_types=300)
     c1 = aggregate.c1_verdicts(table, SETTINGS)
     row = report.evidence_row(c1, "C1", aggregate.EVIDENCE)
-    assert row["verdict"] == "untestable"
+    # probes are sanity checks (any gate reads its input): no primary prediction, so the line
+    # decides nothing and its rows go to the report's sanity table
+    assert row["verdict"] == "not decided" and row["basis"] == "no primary prediction"
+    assert len(row["sanity"]) == 3 and set(row["sanity"]["verdict"]) == {"untestable"}
     found = section.findings(c1, aggregate.c1_ranking(table, 0.95), aggregate.c1_controls(table),
                              table)
     assert found["n_untestable"] == 3 and found["event_task_initial"] == "1.000"

@@ -145,7 +145,8 @@ class RecurrentModel(nn.Module):
                 rows, bias = gate_rows(self.arch, gate, hidden), held_bias(value)
                 if (w_ih[rows].any() or w_hh[rows].any() or b_hh[rows].any()
                         or not (b_ih[rows] == bias).all()):
-                    raise RuntimeError(f"{self.arch}: the held {gate} gate's rows of layer "
+                    kind = "removed" if gate in self.spec.removed else "fixed"
+                    raise RuntimeError(f"{self.arch}: the {kind} {gate} gate's rows of layer "
                                        f"{layer} are not held at 0 / {bias}")
 
 
