@@ -85,7 +85,8 @@ def test_report_has_every_section_and_embedded_figures(finished):
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) >= 6
     for fig in ("c1_selectivity_heatmap", "c1_emergence", "c1_task_vs_control"):
         assert f'id="fig-{fig}"' in html
-    assert "role emergence" in html and "decodability (linear probes)" in html  # answer table
+    assert "role emergence" in html and "attribution of state changes" in html  # answer table
+    assert "Sanity checks (" in html  # the probe rows (and other sanity checks), shown apart
     assert "reset_recall" in html and "Runtime per rule" in html
     assert 'src="http' not in html  # self-contained
     c2 = pd.read_csv(finished / "results" / "tables" / "c2_verdicts.csv")
@@ -171,9 +172,11 @@ def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(finished_wiring
         ("lstm", "default"), ("gru", "default"), ("lstm_nfg", "default"), ("rnn", "default"),
         ("lstm", "swap_forget_input")}
     # C1-C3 and C5 decide on the main grid only; C6 adds the variants without a cell highway.
-    for table in ("eta_contrast", "c1_attribution", "causal_matrix", "gate_mi"):
+    for table in ("eta_contrast", "causal_matrix", "gate_mi"):
         frame = pd.read_csv(tables / f"{table}.csv")
         assert set(frame["arch"]) == {"lstm", "gru"} and set(frame["init"]) == {"default"}, table
+    shares = pd.read_csv(tables / "c1_shares.csv")  # the GRU's z-gated terms are not split
+    assert set(shares["arch"]) == {"lstm"} and set(shares["init"]) == {"default"}
     assert set(pd.read_csv(tables / "gradient_efold.csv")["arch"]) == {"lstm", "gru", "lstm_nfg",
                                                                         "rnn"}
     c4 = pd.read_csv(tables / "c4_verdicts.csv")
@@ -317,17 +320,22 @@ def test_bad_config_fails_at_parse_time_naming_the_key(tmp_path):
     assert not (tmp_path / "results").exists()  # no job ran
 
 
-def _with_verdicts(finished, tmp_path, verdict):
-    """A copy of the finished study whose every verdict table says `verdict` everywhere,
-    its report re-rendered from those tables."""
+def _with_verdicts(finished, tmp_path, primary, sanity="supported"):
+    """A copy of the finished study whose every verdict table says `primary` on every primary
+    prediction (each beside a negative control that failed, so all count) and `sanity` on
+    every sanity check, its report re-rendered from those tables."""
     import shutil
 
-    work = tmp_path / verdict
+    work = tmp_path / f"{primary}-{sanity}"
     shutil.copytree(finished, work, symlinks=True)
     for path in (work / "results" / "tables").glob("*.csv"):
         table = pd.read_csv(path)
-        if {"claim", "verdict"} <= set(table.columns) and len(table):
-            table.assign(verdict=verdict).to_csv(path, index=False)
+        if {"claim", "verdict", "test"} <= set(table.columns) and len(table):
+            is_primary = table["test"] == "primary"
+            table["verdict"] = np.where(is_primary, primary, sanity)
+            table["control_verdict"] = np.where(is_primary, "inconclusive", "")
+            table["counted"] = is_primary
+            table.to_csv(path, index=False)
     result = run(work, TINY, "results/report.html", "--cores", "2")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = (work / "results" / "report.html").read_text()
@@ -336,9 +344,12 @@ def _with_verdicts(finished, tmp_path, verdict):
 
 @pytest.mark.slow
 def test_the_answer_follows_the_tables(finished, tmp_path):
-    """Render the report from tables with opposite outcomes: the answer's words change."""
+    """Render the report from tables with opposite outcomes: the answer's words change. The
+    flipped tables, every primary test failing while every sanity check passes, answer no."""
     supported = _with_verdicts(finished, tmp_path, "supported")
     contradicted = _with_verdicts(finished, tmp_path, "contradicted")
     assert "Yes:" in supported and "Yes:" not in contradicted
     assert "No:" in contradicted and "No:" not in supported
+    failing = _with_verdicts(finished, tmp_path, "inconclusive", sanity="supported")
+    assert "No:" in failing and "Yes:" not in failing and "In part" not in failing
     assert supported.count(">supported<") > 3 and contradicted.count(">contradicted<") > 3
