@@ -425,10 +425,10 @@ def run(model: nn.Module, inputs, clamp: dict | None = None, layer: int = -1,
         arch, clamp, batch.module_shape(rec.directions * rec.hidden_size)))
     top = rec.num_layers - 1 if readout else layer
     kept, output, _ = _recurrence(rec, batch, top, {layer: clamps}, _FAST_LAYERS[rec.cell],
-                                  keep_logits=preactivations)
+                                  keep=(layer,), keep_logits=preactivations)
     names = gate_names(arch) + (tuple(f"{g}_logit" for g in SIGMOID_GATES[arch])
                                 if preactivations else ())
-    result = {name: batch.to_module(kept[name]) for name in names}
+    result = {name: batch.to_module(kept[layer][name]) for name in names}
     if readout:
         output = batch.to_module(output)
         rnn = recurrent_module(model)
@@ -438,26 +438,23 @@ def run(model: nn.Module, inputs, clamp: dict | None = None, layer: int = -1,
 
 
 def _recurrence(rec: Recurrence, batch: Batch, top: int, clamps: dict[int, dict],
-                layer_fn: Callable, keep: int | None = None, keep_logits: bool = False,
+                layer_fn: Callable, keep: tuple[int, ...] = (), keep_logits: bool = False,
                 hooks: dict | None = None, keep_previous: bool = False, finals: bool = False,
-                **per_layer) -> tuple[dict, torch.Tensor, tuple | None]:
+                **per_layer) -> tuple[dict[int, dict], torch.Tensor, tuple | None]:
     """Layers 0..top, each direction of a layer in one call of `layer_fn`.
 
-    `clamps` `{layer: loop clamps}` (`loop_clamps`); `keep`: the layer whose every gate and
-    state is returned (default: the one layer in `clamps`, else `top`), time-major `[T, N,
-    D * X]`; `hooks` `{layer: {name: fn(t, rows) -> replacement or None}}` (per step, the loop's
-    `[D * N, X]` rows; `gateroles.lens`); `per_layer` `{option: {layer: value}}` goes to
-    `layer_fn` for that layer. Returns (the kept layer's dict, the top layer's output `[T, N,
-    D * H_out]`, with `finals` (every layer's final states `[L, D, N, .]`: h, and c for an
-    LSTM), else None).
+    `clamps` `{layer: loop clamps}` (`loop_clamps`); `keep`: the layers whose every gate and
+    state is returned, time-major `[T, N, D * X]`; `hooks` `{layer: {name: fn(t, rows) ->
+    replacement or None}}` (per step, the loop's `[D * N, X]` rows; `gateroles.lens`);
+    `per_layer` `{option: {layer: value}}` goes to `layer_fn` for that layer. Returns
+    ({layer: its dict} for the kept layers, the top layer's output `[T, N, D * H_out]`, with
+    `finals` every layer's final states `[L, D, N, .]` (h, and c for an LSTM), else None).
     """
-    if keep is None:
-        keep = next(iter(clamps), top)
     inp, kept = batch.x, {}
     last_h, last_c = [], []
     d_count = rec.directions
     for k in range(top + 1):
-        here = k == keep
+        here = k in keep
         xs = [inp] if d_count == 1 else [inp, batch.reverse(inp)]
         start = {name: None if state is None else state[k].reshape(d_count * batch.n, -1)
                  for name, state in (("h0", batch.h), ("c0", batch.c))}
@@ -472,8 +469,8 @@ def _recurrence(rec: Recurrence, batch: Batch, top: int, clamps: dict[int, dict]
             if "cell" in out:
                 last_c.append(batch.last(out["cell"], d_count))
         if here:
-            kept = {name: batch.assemble(value, d_count) for name, value in out.items()}
-            inp = kept["hidden"]
+            kept[k] = {name: batch.assemble(value, d_count) for name, value in out.items()}
+            inp = kept[k]["hidden"]
         else:
             inp = batch.assemble(out["hidden"], d_count)
     states = (torch.stack(last_h), torch.stack(last_c) if last_c else None) if finals else None
@@ -858,9 +855,9 @@ def run_differentiable(model: nn.Module, inputs, clamp: dict | None = None, laye
         offsets[state] = batch.directional(batch.to_batch_first(eps), rec.directions, width)
     top = rec.num_layers - 1 if readout else layer
     kept, output, _ = _recurrence(rec, batch, top, {layer: clamps},
-                                  partial(_twin_layer, rec.cell), keep=layer,
+                                  partial(_twin_layer, rec.cell), keep=(layer,),
                                   offsets={layer: offsets}, detach={layer: detach_recurrent})
-    result = {name: batch.to_module(kept[name]) for name in gate_names(arch)}
+    result = {name: batch.to_module(kept[layer][name]) for name in gate_names(arch)}
     if readout:
         output = batch.to_module(output)
         rnn = recurrent_module(model)
