@@ -678,7 +678,8 @@ def _lstm_layer(xs, params, keep_all: bool, keep_logits: bool, clamps: dict, hoo
     c2s.mul_(0.5)
     out = {"hidden": half_h[1:], "cell": c2s[1:]}
     if keep_previous:
-        out |= {"hidden_previous": half_h[:-1], "cell_previous": c2s[:-1]}
+        # copies: the states overlap them, and padding is zeroed in place
+        out |= {"hidden_previous": half_h[:-1].clone(), "cell_previous": c2s[:-1].clone()}
     if not keep_all:
         return out
     act[:, :, three:].mul_(2).sub_(1)
@@ -761,7 +762,7 @@ def _gru_layer(xs, params, keep_all: bool, keep_logits: bool, clamps: dict, hook
     u.mul_(2).sub_(1)
     out = {"hidden": u[1:]}
     if keep_previous:
-        out["hidden_previous"] = u[:-1]
+        out["hidden_previous"] = u[:-1].clone()  # the state overlaps it
     if not keep_all:
         return out
     out |= {"reset": r, "update": z, "candidate": s.mul_(2).sub_(1)}
@@ -805,7 +806,7 @@ def _rnn_layer(xs, params, keep_all: bool, keep_logits: bool, clamps: dict, hook
         u.mul_(2).sub_(1)
     out = {"hidden": u[1:]}
     if keep_previous:
-        out["hidden_previous"] = u[:-1]
+        out["hidden_previous"] = u[:-1].clone()  # the state overlaps it
     return out
 
 
