@@ -299,3 +299,16 @@ def measure(settings: Settings) -> dict:
                "min_sequences": settings.min_sequences}
     return {"event_units": units, "event_population": population, "event_aligned": aligned,
             "perturbation": matrix, "attribution": shares, "summary": summary}
+
+
+TABLES = ("event_units", "event_population", "event_aligned", "perturbation", "attribution")
+
+
+def write(config: dict, outputs: dict) -> None:
+    """The workflow's `user_model_measure` job: every table (CSV) and the summary (JSON)."""
+    from gateroles import storage
+
+    result = measure(Settings.from_config(config))
+    for name in TABLES:
+        storage.write_csv(result[name], outputs[name])
+    storage.write_json(result["summary"], outputs["summary"])
