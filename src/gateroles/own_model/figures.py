@@ -56,6 +56,7 @@ def event_units(tables: dict[str, pd.DataFrame]) -> plt.Figure:
             if verdict in MARKS:
                 ax.text(j, i, MARKS[verdict], ha="center", va="center", fontsize=6)
         ax.set_yticks(range(len(events)), events)
+        ax.grid(False)
         ax.set_title(point, fontsize=10)
         ax.set_xlabel("unit")
         fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01, label="event - quiet")
@@ -70,22 +71,25 @@ def perturbation(tables: dict[str, pd.DataFrame]) -> plt.Figure:
     data = tables["perturbation"]
     behaviours = list(dict.fromkeys(data["behaviour"]))
     points, events = list(dict.fromkeys(data["point"])), list(dict.fromkeys(data["event"]))
-    fig, axes = plt.subplots(1, len(behaviours), figsize=(1.2 + 1.3 * len(events) *
-                                                          len(behaviours), 1.2 + 0.6 *
-                                                          len(points)), squeeze=False)
-    for c, behaviour in enumerate(behaviours):
+    fig, axes = plt.subplots(len(behaviours), 1, figsize=(2.5 + 1.3 * len(events),
+                                                          (0.9 + 0.5 * len(points))
+                                                          * len(behaviours)), squeeze=False)
+    for r, behaviour in enumerate(behaviours):
         part = data[data["behaviour"] == behaviour]
         grid = part.pivot(index="point", columns="event", values="mean").loc[points, events]
         limit = float(np.nanmax(np.abs(grid.to_numpy()))) or 1.0
-        ax = axes[0, c]
+        ax = axes[r, 0]
         ax.imshow(grid.to_numpy(), aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.grid(False)
         verdicts = part.pivot(index="point", columns="event", values="verdict").loc[
             points, events]
         for (i, j), value in np.ndenumerate(grid.to_numpy()):
             ax.text(j, i, f"{value:.2g}{MARKS.get(verdicts.iloc[i, j], '')}", ha="center",
-                    va="center", fontsize=8)
-        ax.set_xticks(range(len(events)), events, rotation=30, ha="right")
-        ax.set_yticks(range(len(points)), points if c == 0 else [""] * len(points))
+                    va="center", fontsize=8,
+                    color="white" if abs(value) > 0.6 * limit else "black")
+        ax.set_xticks(range(len(events)), events if r == len(behaviours) - 1 else
+                      [""] * len(events), rotation=30, ha="right")
+        ax.set_yticks(range(len(points)), points)
         ax.set_title(behaviour, fontsize=11)
     fig.suptitle("damage at the event minus at matched quiet steps", fontsize=11)
     fig.tight_layout()

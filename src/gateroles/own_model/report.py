@@ -19,6 +19,11 @@ def _verdict_words(frame: pd.DataFrame) -> pd.Series:
     return frame["verdict"].map(WORDS).fillna(frame["verdict"])
 
 
+def _holm_p(frame: pd.DataFrame) -> pd.Series:
+    """The Holm-adjusted p of the side that decided (the smaller of the two directions)."""
+    return frame[["p_adjusted", "p_opposite_adjusted"]].min(axis=1).map(report.fmt)
+
+
 def tables_html(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
     """The report's tables, formatted: effects with their t-intervals, Holm-adjusted p."""
     population = tables["event_population"]
@@ -26,7 +31,7 @@ def tables_html(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
         "gate": population["point"], "event": population["event"],
         "sequences": population["n_sequences"],
         "event - quiet [CI]": report.cis(population, ["mean", "ci_low", "ci_high"]),
-        "p (Holm)": population["p_adjusted"].map(report.fmt),
+        "p (Holm)": _holm_p(population),
         "response": population["response"],
         "units rising": population["share_rising"].map(lambda x: f"{x:.0%}"),
         "units dropping": population["share_dropping"].map(lambda x: f"{x:.0%}")}))}
@@ -37,7 +42,7 @@ def tables_html(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
         "damage at event": matrix["damage_event"].map(report.fmt),
         "damage at quiet": matrix["damage_control"].map(report.fmt),
         "difference [CI]": report.cis(matrix, ["mean", "ci_low", "ci_high"]),
-        "p (Holm)": matrix["p_adjusted"].map(report.fmt),
+        "p (Holm)": _holm_p(matrix),
         "event hurts more": _verdict_words(matrix)}))
     shares = tables["attribution"]
     out["attribution"] = "<p>None: the module has no gated state.</p>" if shares.empty else \
@@ -49,7 +54,7 @@ def tables_html(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
             "share at quiet [CI]": report.cis(shares, ["share_quiet", "share_quiet_ci_low",
                                                        "share_quiet_ci_high"]),
             "difference [CI]": report.cis(shares, ["mean", "ci_low", "ci_high"]),
-            "p (Holm)": shares["p_adjusted"].map(report.fmt),
+            "p (Holm)": _holm_p(shares),
             "erases more at the event": _verdict_words(shares)}))
     return out
 
