@@ -191,6 +191,7 @@ class Batch:
 
     def __init__(self, rec: Recurrence, inputs, lengths=None, h0=None):
         self.packed = inputs if isinstance(inputs, PackedSequence) else None
+        self.hint = ""  # what the error says besides the shape
         if self.packed is not None:
             if lengths is not None:
                 raise ValueError("give either a PackedSequence or lengths=, not both")
@@ -198,9 +199,8 @@ class Batch:
             self.layout = "batch_first" if rec.batch_first else "time_first"
         else:
             x = torch.as_tensor(inputs)
-            if not x.is_floating_point():
-                raise TypeError(f"inputs must be floating point [.., {rec.input_size}], got "
-                                f"{x.dtype} (embed token ids first)")
+            self.hint = "" if x.is_floating_point() else \
+                f" of {x.dtype} (token ids? embed them first)"
             x = x.to(torch.float32)
             if x.ndim == 2:
                 self.layout, x = "unbatched", x[:, None]
@@ -208,10 +208,11 @@ class Batch:
                 self.layout = "batch_first" if rec.batch_first else "time_first"
                 x = x.transpose(0, 1) if rec.batch_first else x
             else:
-                raise ValueError(f"inputs must be {self._expected(rec)}, got {tuple(x.shape)}")
+                raise ValueError(f"inputs must be {self._expected(rec)}, got "
+                                 f"{tuple(x.shape)}{self.hint}")
         if x.shape[-1] != rec.input_size:
             raise ValueError(f"inputs must be {self._expected(rec)}, got "
-                             f"{tuple(self.to_module(x).shape)}")
+                             f"{tuple(self.to_module(x).shape)}{self.hint}")
         self.x = x
         self.t_len, self.n = x.shape[:2]
         self.lengths = self._lengths(lengths)
