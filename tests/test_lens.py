@@ -193,3 +193,16 @@ def test_errors_name_what_was_given():
             "decoder.l0.fwd.update": (np.ones((N, 2, 1), bool), 0.0)})
     with pytest.raises(KeyError, match="no activation 'decoder.l0.fwd.cell'"):
         lens.run_with_cache(_tokens())[1]["decoder.l0.fwd.cell"]
+
+
+def test_a_hook_on_one_direction_leaves_the_other_untouched():
+    torch.manual_seed(5)
+    lstm = nn.LSTM(F, H, bidirectional=True, batch_first=True)
+    x = torch.randn(N, T, F)
+    lens = Lens(lstm)
+    _, clean = lens.run_with_cache(x)
+    with lens.hooks(fwd_hooks=[("l0.fwd.cell_candidate", lambda a, hook: a.clone())]) as cache:
+        lstm(x)
+    for name in ("cell_candidate", "cell", "hidden", "forget"):
+        assert torch.equal(cache[f"l0.bwd.{name}"], clean[f"l0.bwd.{name}"]), name
+        assert torch.allclose(cache[f"l0.fwd.{name}"], clean[f"l0.fwd.{name}"], atol=1e-6)

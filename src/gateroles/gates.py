@@ -446,7 +446,8 @@ def _recurrence(rec: Recurrence, batch: Batch, top: int, clamps: dict[int, dict]
 
     `clamps` `{layer: loop clamps}` (`loop_clamps`); `keep`: the layers whose every gate and
     state is returned, time-major `[T, N, D * X]`; `hooks` `{layer: {name: fn(t, rows) ->
-    replacement or None}}` (per step, the loop's `[D * N, X]` rows; `gateroles.lens`);
+    None or [(row slice, replacement)]}}` (per step, the loop's `[D * N, X]` rows;
+    `gateroles.lens`);
     `per_layer` `{option: {layer: value}}` goes to `layer_fn` for that layer. Returns
     ({layer: its dict} for the kept layers, the top layer's output `[T, N, D * H_out]`, with
     `finals` every layer's final states `[L, D, N, .]` (h, and c for an LSTM), else None).
@@ -519,7 +520,8 @@ def _step_hooks(hooks: dict, name: str, views: tuple[torch.Tensor, ...],
     """The per-step call of a hook on `name` (`gateroles.lens`), or [] without one.
 
     `views[t]` is the loop's stored form of `name` at step t (`[D * N, X]`); the hook sees the
-    activation itself (`to_real` of it) and may return a replacement, written back as stored.
+    activation itself (`to_real` of it) and returns None or a list of (rows, replacement), each
+    written back, as stored, into those rows only.
     """
     fn = hooks.get(name)
     if fn is None:
@@ -527,10 +529,9 @@ def _step_hooks(hooks: dict, name: str, views: tuple[torch.Tensor, ...],
 
     def step(t: int) -> None:
         stored = views[t]
-        replacement = fn(t, stored if to_real is None else to_real(stored))
-        if replacement is not None:
+        for rows, replacement in fn(t, stored if to_real is None else to_real(stored)) or ():
             replacement = torch.as_tensor(replacement, dtype=torch.float32)
-            stored.copy_(replacement if to_stored is None else to_stored(replacement))
+            stored[rows] = replacement if to_stored is None else to_stored(replacement)
 
     return [step]
 

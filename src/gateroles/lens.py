@@ -358,9 +358,9 @@ class _StepHook:
         self.points = {d: HookPoint(full, path, layer, DIRECTIONS[d], name)
                        for d, full, _ in entries}
 
-    def __call__(self, t: int, rows: torch.Tensor):
+    def __call__(self, t: int, rows: torch.Tensor) -> list | None:
         n, t_len, batch = self.batch.n, self.batch.t_len, self.batch
-        replaced = None
+        replaced = []
         for d, _, fns in self.entries:
             point = self.points[d]
             if d == 0:
@@ -371,13 +371,14 @@ class _StepHook:
                 positions = self.offset + batch.rev[t]
             point.positions = positions
             point.step = int(positions[0]) if bool((positions == positions[0]).all()) else None
-            value = rows[d * n:(d + 1) * n]
-            for fn in fns:
+            own = slice(d * n, (d + 1) * n)
+            value, changed = rows[own], False
+            for fn in fns:  # several hooks on one point run in turn, each on the last's value
                 new = fn(value, point)
                 if new is not None:
                     value = torch.broadcast_to(torch.as_tensor(new, dtype=torch.float32),
                                                value.shape)
-                    if replaced is None:
-                        replaced = rows.clone()
-                    replaced[d * n:(d + 1) * n] = value
-        return replaced
+                    changed = True
+            if changed:
+                replaced.append((own, value))
+        return replaced or None
