@@ -46,7 +46,7 @@ The module must hold float32 parameters, and a multi-layer module with dropout m
 eval mode (dropout is random in training mode, so no recomputation can equal it).
 
 Two implementations of one layer's recurrence, tested equal to each other and to the fused
-modules, driven by one loop over layers and directions (`_recurrence`):
+modules, driven by one loop over layers and directions (`recurrence`):
 - `run` (behind `extract` and `interventions.forward`): no autograd, arranged for speed (the
   loop over time is per-operation-overhead bound). It writes into preallocated buffers with
   `out=` and keeps rescaled states (`2c`, `h / 2`, `(h + 1) / 2`), which autograd cannot follow;
@@ -425,8 +425,8 @@ def run(model: nn.Module, inputs, clamp: dict | None = None, layer: int = -1,
     clamps = loop_clamps(rec, batch, clamp_tensors(
         arch, clamp, batch.module_shape(rec.directions * rec.hidden_size)))
     top = rec.num_layers - 1 if readout else layer
-    kept, output, _ = _recurrence(rec, batch, top, {layer: clamps}, _FAST_LAYERS[rec.cell],
-                                  keep=(layer,), keep_logits=preactivations)
+    kept, output, _ = recurrence(rec, batch, top, {layer: clamps}, keep=(layer,),
+                                 keep_logits=preactivations)
     names = gate_names(arch) + (tuple(f"{g}_logit" for g in SIGMOID_GATES[arch])
                                 if preactivations else ())
     result = {name: batch.to_module(kept[layer][name]) for name in names}
@@ -438,11 +438,14 @@ def run(model: nn.Module, inputs, clamp: dict | None = None, layer: int = -1,
     return result
 
 
-def _recurrence(rec: Recurrence, batch: Batch, top: int, clamps: dict[int, dict],
-                layer_fn: Callable, keep: tuple[int, ...] = (), keep_logits: bool = False,
-                hooks: dict | None = None, keep_previous: bool = False, finals: bool = False,
-                **per_layer) -> tuple[dict[int, dict], torch.Tensor, tuple | None]:
-    """Layers 0..top, each direction of a layer in one call of `layer_fn`.
+def recurrence(rec: Recurrence, batch: Batch, top: int, clamps: dict[int, dict],
+               layer_fn: Callable | None = None, keep: tuple[int, ...] = (),
+               keep_logits: bool = False, hooks: dict | None = None,
+               keep_previous: bool = False, finals: bool = False, **per_layer
+               ) -> tuple[dict[int, dict], torch.Tensor, tuple | None]:
+    """Layers 0..top of one call, each direction of a layer in one call of `layer_fn` (the
+    fast layer of `rec`'s cell by default, without autograd; `run`, `run_differentiable` and
+    `gateroles.lens` all come here).
 
     `clamps` `{layer: loop clamps}` (`loop_clamps`); `keep`: the layers whose every gate and
     state is returned, time-major `[T, N, D * X]`; `hooks` `{layer: {name: fn(t, rows) ->
@@ -452,6 +455,7 @@ def _recurrence(rec: Recurrence, batch: Batch, top: int, clamps: dict[int, dict]
     ({layer: its dict} for the kept layers, the top layer's output `[T, N, D * H_out]`, with
     `finals` every layer's final states `[L, D, N, .]` (h, and c for an LSTM), else None).
     """
+    layer_fn = layer_fn or FAST_LAYERS[rec.cell]
     inp, kept = batch.x, {}
     last_h, last_c = [], []
     d_count = rec.directions
@@ -816,7 +820,7 @@ def _relu(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return torch.clamp(x, min=0.0, out=out)
 
 
-_FAST_LAYERS = {"lstm": _lstm_layer, "gru": _gru_layer, "rnn": _rnn_layer}
+FAST_LAYERS = {"lstm": _lstm_layer, "gru": _gru_layer, "rnn": _rnn_layer}
 
 
 # ------------------------------------------------------------------ the differentiable twin
@@ -857,9 +861,9 @@ def run_differentiable(model: nn.Module, inputs, clamp: dict | None = None, laye
         eps = torch.broadcast_to(torch.as_tensor(eps, dtype=torch.float32), full)
         offsets[state] = batch.directional(batch.to_batch_first(eps), rec.directions, width)
     top = rec.num_layers - 1 if readout else layer
-    kept, output, _ = _recurrence(rec, batch, top, {layer: clamps},
-                                  partial(_twin_layer, rec.cell), keep=(layer,),
-                                  offsets={layer: offsets}, detach={layer: detach_recurrent})
+    kept, output, _ = recurrence(rec, batch, top, {layer: clamps},
+                                 partial(_twin_layer, rec.cell), keep=(layer,),
+                                 offsets={layer: offsets}, detach={layer: detach_recurrent})
     result = {name: batch.to_module(kept[layer][name]) for name in gate_names(arch)}
     if readout:
         output = batch.to_module(output)

@@ -246,9 +246,9 @@ class _Forward:
         clamps = {k: self._clamps(k, batch, offset) for k in range(rec.num_layers)}
         hooks = {k: self._hooks(k, batch, offset) for k in range(rec.num_layers)}
         keep = tuple(range(rec.num_layers)) if self.run.record else ()
-        kept, output, (h_n, c_n) = gates._recurrence(
-            rec, batch, rec.num_layers - 1, clamps, gates._FAST_LAYERS[rec.cell], keep=keep,
-            hooks=hooks, keep_previous=self.run.record, finals=True)
+        kept, output, (h_n, c_n) = gates.recurrence(
+            rec, batch, rec.num_layers - 1, clamps, keep=keep, hooks=hooks,
+            keep_previous=self.run.record, finals=True)
         if self.run.record:
             self._record(kept)
         return self._returned(output, h_n, c_n, batch, packed)
