@@ -60,7 +60,7 @@ def _feed(module, x, feed):
     return (packed, None, packed, unpack) if feed == "packed" else (x, LENGTHS, packed, unpack)
 
 
-@pytest.mark.parametrize("kind,bf,bi,layers,bias,start,feed", _combinations())
+@pytest.mark.parametrize("kind,bf,bi,layers,bias,start,feed", list(_combinations()))
 def test_hidden_equals_the_modules_output(kind, bf, bi, layers, bias, start, feed):
     module = _module(kind, bf, bi, layers, bias)
     state = _start_state(module) if start else None
