@@ -34,6 +34,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from gateroles import storage
+
 GRAPHEMES = ["<pad>", "<unk>", "</s>", *"abcdefghijklmnopqrstuvwxyz"]
 PHONEMES = ["<pad>", "<unk>", "<s>", "</s>", "AA0", "AA1", "AA2", "AE0", "AE1", "AE2", "AH0",
             "AH1", "AH2", "AO0", "AO1", "AO2", "AW0", "AW1", "AW2", "AY0", "AY1", "AY2", "B",
@@ -183,10 +185,10 @@ def write_example(folder: str | Path, n_words: int | None = None) -> dict[str, P
         targets[n, end] = END
     paths = {"checkpoint": folder / "checkpoint.pt", "inputs": folder / "inputs.npz",
              "events": folder / "events.npz"}
-    torch.save(model.state_dict(), paths["checkpoint"])
-    np.savez(paths["inputs"], letters=letters.numpy(), lengths=lengths.numpy(),
-             targets=targets.numpy())
-    np.savez(paths["events"], **letter_events(batch, letters.shape[1]))
+    storage.save_torch(model.state_dict(), paths["checkpoint"])
+    storage.write_npz({"letters": letters.numpy(), "lengths": lengths.numpy(),
+                       "targets": targets.numpy()}, paths["inputs"])
+    storage.write_npz(letter_events(batch, letters.shape[1]), paths["events"])
     return paths
 
 

@@ -99,7 +99,7 @@ def load_model(settings: Settings):
     state = torch.load(settings.checkpoint, weights_only=True, map_location="cpu")
     if not isinstance(state, dict):
         raise TypeError(f"{settings.checkpoint} holds a {type(state).__name__}; expected a "
-                        f"state_dict (a dict of tensors, torch.save(model.state_dict(), path))")
+                        f"state_dict (a dict of tensors, as model.state_dict() gives)")
     model.load_state_dict(state)
     return model.eval()
 
