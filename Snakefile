@@ -38,12 +38,14 @@ include: "workflow/rules/dependence.smk"
 include: "workflow/rules/gradient_flow.smk"
 include: "workflow/rules/saturation.smk"
 include: "workflow/rules/report.smk"
+# A user's own model: a config with a `user_model` section builds its report instead.
+include: "workflow/rules/user_model.smk"
 
 
 rule all:
     default_target: True
     input:
-        "results/report.html",
+        USER_TARGETS or "results/report.html",
 
 
 rule figures:

@@ -118,9 +118,9 @@ def test_names_and_project_model_and_logits():
 def test_rejects_wrong_shapes_and_modules():
     with pytest.raises(ValueError, match="inputs must be"):
         gates.extract(torch.nn.LSTM(3, 4, batch_first=True), torch.zeros(2, 5, 4))
-    with pytest.raises(ValueError, match="batch_first"):
-        gates.extract(torch.nn.LSTM(3, 4), torch.zeros(2, 5, 3))
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match=r"\[T, N, 3\] \(batch_first=False\)"):
+        gates.extract(torch.nn.LSTM(3, 4), torch.zeros(2, 5, 4))
+    with pytest.raises(TypeError, match="cannot read gates from a Linear: expected nn.LSTM"):
         gates.extract(torch.nn.Linear(3, 4), torch.zeros(2, 5, 3))
 
 

@@ -339,6 +339,22 @@ def test_bad_config_stops_snakemake_before_any_job(tmp_path, key, value, named, 
     assert not (tmp_path / "work" / "results").exists()
 
 
+def _closed_pattern(node) -> bool:
+    """A string whose `pattern` admits no markup or code: its examples match, and none does
+    with any of the characters markup or code needs put into it (user_model's paths and
+    'pkg.module:function' names, which no fixed list can hold)."""
+    pattern, examples = node.get("pattern"), node.get("examples", [])
+    if not (pattern and examples):
+        return False
+    for example in examples:
+        assert re.search(pattern, example), (pattern, example)
+        for char in "<>\"'`()[]{};&|$ =\\":
+            for at in range(len(example) + 1):
+                if re.search(pattern, example[:at] + char + example[at:]):
+                    return False
+    return True
+
+
 def test_no_free_text_in_the_config_schema():
     """Every string a config may hold is one of a fixed list, so none can carry markup or code."""
     def walk(node, path):
@@ -347,7 +363,7 @@ def test_no_free_text_in_the_config_schema():
                 walk(alternative, f"{path}|{k}")
             return
         if node.get("type") == "string" or "type" not in node and "enum" not in node:
-            assert "enum" in node, f"{path} accepts free text"
+            assert "enum" in node or _closed_pattern(node), f"{path} accepts free text"
         if isinstance(node.get("additionalProperties"), dict):
             walk(node["additionalProperties"], f"{path}.*")
         if isinstance(node.get("propertyNames"), dict):

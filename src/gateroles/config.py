@@ -74,7 +74,7 @@ def validate(config: dict, schema_path: str | Path) -> dict:
                     key=lambda e: list(map(str, e.absolute_path)))
     problems = [_describe(e) for e in errors]
     if not problems:
-        problems = _semantic_problems(config)
+        problems = _semantic_problems(config) + user_model_problems(config.get("user_model"))
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     return config
@@ -121,6 +121,31 @@ def _semantic_problems(config: dict) -> list[str]:
             tasks.make_task(name, 1, data["length"], 0, **config["task_params"][name])
         except ValueError as exc:
             problems.append(f"config key 'task_params.{name}': {exc}")
+    return problems
+
+
+def user_model_problems(section: dict | None) -> list[str]:
+    """The `user_model` section's files exist and its 'pkg.module:function' modules can be
+    found (without importing them: no torch at parse time)."""
+    import importlib.util
+
+    if section is None:
+        return []
+    problems = []
+    for key in ("checkpoint", "inputs", "events"):
+        if not Path(section[key]).is_file():
+            problems.append(f"config key 'user_model.{key}': no file {section[key]!r} (paths are "
+                            f"relative to the working directory; the example's files come "
+                            f"from `python -m gateroles.examples.g2p results/example_user_model`)")
+    for key in ("factory", "behaviour"):
+        module = section[key].partition(":")[0]
+        try:
+            found = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            found = None
+        if found is None:
+            problems.append(f"config key 'user_model.{key}': cannot find module {module!r} "
+                            f"(from {section[key]!r}); is its package installed?")
     return problems
 
 

@@ -25,9 +25,11 @@ def previous(state: np.ndarray) -> np.ndarray:
     return out
 
 
-def change_terms(gates: dict[str, np.ndarray], arch: str) -> dict[str, np.ndarray]:
+def change_terms(gates: dict[str, np.ndarray], arch: str, previous_state: np.ndarray | None = None
+                 ) -> dict[str, np.ndarray]:
     """The two terms of each step's state change, `[N, T, H]` float64 each, and the state
-    before the step (`previous`).
+    before the step (`previous`: `previous_state` when given, e.g. a lens's record of a model
+    that starts from its own state, else the state one step back, 0 before the first step).
 
     LSTM family: `erase` = (f - 1) c_{t-1} (the forget term), `write` = i g (the input term);
     a gate the variant lacks is 1. GRU: `erase` = -(1 - z) h_{t-1}, `write` = (1 - z) n. The
@@ -35,13 +37,15 @@ def change_terms(gates: dict[str, np.ndarray], arch: str) -> dict[str, np.ndarra
     """
     spec = SPECS[arch]
     if spec.cell == "lstm":
-        prev = previous(gates["cell"].astype(np.float64))
+        prev = (previous(gates["cell"].astype(np.float64)) if previous_state is None
+                else np.asarray(previous_state, dtype=np.float64))
         f = gates["forget"].astype(np.float64) if "forget" in spec.gates else 1.0
         i = gates["input"].astype(np.float64) if "input" in spec.gates else 1.0
         return {"erase": (f - 1.0) * prev,
                 "write": i * gates["cell_candidate"].astype(np.float64), "previous": prev}
     if spec.cell == "gru":
-        prev = previous(gates["hidden"].astype(np.float64))
+        prev = (previous(gates["hidden"].astype(np.float64)) if previous_state is None
+                else np.asarray(previous_state, dtype=np.float64))
         keep = 1.0 - gates["update"].astype(np.float64)
         return {"erase": -keep * prev, "write": keep * gates["candidate"].astype(np.float64),
                 "previous": prev}
