@@ -99,7 +99,8 @@ def test_report_has_every_section_and_embedded_figures(finished):
 def test_tables_carry_run_keys_and_flags(finished):
     tables = finished / "results" / "tables"
     runs = pd.read_csv(tables / "runs.csv")
-    assert len(runs) == 4 and set(runs["arch"]) == {"lstm", "gru"}
+    # the main grid's LSTM and GRU, and the two negative controls, 2 seeds each
+    assert len(runs) == 8 and set(runs["arch"]) == {"lstm", "gru", "lstm_nfg", "gru_fug"}
     assert runs["solved"].dtype == bool
     for name in ("eta_contrast", "saturation", "training_curves"):
         table = pd.read_csv(tables / f"{name}.csv")
