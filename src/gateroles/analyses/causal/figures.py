@@ -1,4 +1,5 @@
-"""Figures of claim C3: the gate x event x behaviour damage matrix, and the unit-ablation nulls."""
+"""Figures of claim C3: the gate x event x behaviour damage of the matched interchanges, and
+the unit-ablation nulls."""
 
 from __future__ import annotations
 
@@ -8,15 +9,11 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 
 from gateroles import plots
-from gateroles.analyses.causal import CLAMPS, NEEDS, clamps, role_off
-from gateroles.architectures import SPECS
+from gateroles.analyses.causal import NEEDS, interchange_gates, role_off
+from gateroles.analyses.causal.measure import EVENT, INTERCHANGE, QUIET
 
 PHASE_TITLES = {"trained": "trained (last checkpoint)", "initial": "step 0"}
 EVENT_ORDER = ("reset", "store", "query")
-
-
-def _meaning(arch: str, gate: str, value: float) -> str:
-    return next((m for g, v, m in CLAMPS[SPECS[arch].cell] if g == gate and v == value), "")
 
 
 def _cells(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
@@ -28,39 +25,42 @@ def _cell_title(task: str, arch: str, init: str, several_inits: bool) -> str:
 
 
 def matrix_grid(frame: pd.DataFrame, arch: str) -> tuple[pd.DataFrame, list, list]:
-    """Mean damage at the event clamps as a [gate x value] x [event x behaviour] grid, for one
-    cell and phase; the row and column keys in display order."""
+    """Mean damage of the interchanges at the events as a [gate] x [event x behaviour] grid,
+    for one cell and phase; the row and column keys in display order."""
     events = sorted(frame["event"].unique(),
                     key=lambda e: (EVENT_ORDER.index(e) if e in EVENT_ORDER else 9, e))
     columns = [(e, b) for e in events for b in sorted(frame["behaviour"].unique())]
-    rows = [(g, v) for g, v, _ in clamps(arch)]
-    grid = frame.pivot_table(index=["gate", "value"], columns=["event", "behaviour"],
-                             values="damage", aggfunc="mean")
-    return grid.reindex(index=pd.MultiIndex.from_tuples(rows),
-                        columns=pd.MultiIndex.from_tuples(columns)), rows, columns
+    rows = list(interchange_gates(arch))
+    grid = frame.pivot_table(index="gate", columns=["event", "behaviour"], values="damage",
+                             aggfunc="mean")
+    return grid.reindex(index=rows, columns=pd.MultiIndex.from_tuples(columns)), rows, columns
 
 
 def causal_matrix(matrix: pd.DataFrame) -> plt.Figure:
-    """One row of panels per task x arch (x init): trained beside step 0, rows = gate x clamp
-    value, columns = event x behaviour, colour = mean damage over solved seeds (diverging,
-    centred at 0, one scale per row of panels); predicted cells outlined."""
-    data = matrix[matrix["condition"] == "event"] if len(matrix) else matrix
-    if data.empty:
-        return plots.no_data("No solved model with gates: no clamp matrix to show.")
-    cells = _cells(data)
-    several_inits = data["init"].nunique() > 1
-    widths = [len(matrix_grid(plots.select(data, dict(zip(("task", "arch", "init"), c,
-                                                          strict=True))), c[1])[2])
+    """One row of panels per task x arch (x init): trained beside step 0, rows = the
+    interchanged gate, columns = event x behaviour, colour = mean damage over solved seeds
+    (diverging, centred at 0, one scale per row of panels); predicted cells outlined, with the
+    same gate's damage at the lag-matched quiet steps ("q") under it."""
+    data = (matrix[matrix["intervention"] == INTERCHANGE] if len(matrix) else matrix)
+    events = data[data["condition"] == EVENT] if len(data) else data
+    if events.empty:
+        return plots.no_data("No solved model with gates: no interchange matrix to show.")
+    quiet = data[data["condition"] == QUIET].set_index(
+        ["task", "arch", "init", "phase", "gate", "event", "behaviour"])["damage"]
+    cells = _cells(events)
+    several_inits = events["init"].nunique() > 1
+    widths = [len(matrix_grid(plots.select(events, dict(zip(("task", "arch", "init"), c,
+                                                            strict=True))), c[1])[2])
               for c in cells]
     fig, axes = plt.subplots(len(cells), 2, squeeze=False, layout="constrained",
-                             figsize=(2 * (0.55 * max(widths) + 3.0) + 1.5, 3.6 * len(cells)))
+                             figsize=(2 * (0.6 * max(widths) + 2.0) + 1.5, 3.0 * len(cells)))
     for r, (task, arch, init) in enumerate(cells):
-        here = plots.select(data, {"task": task, "arch": arch, "init": init})
+        here = plots.select(events, {"task": task, "arch": arch, "init": init})
         grids = {p: matrix_grid(here[here["phase"] == p], arch) for p in ("trained", "initial")}
         values = np.concatenate([g[0].to_numpy(dtype=float).ravel() for g in grids.values()])
         limit = max(float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0, 1e-3)
         norm = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
-        predicted = {(gate, value, role, b) for role, (gate, value) in role_off(arch).items()
+        predicted = {(gate, role, b) for role, (gate, _) in role_off(arch).items()
                      for b in NEEDS.get(task, {}).get(role, ())}
         metric = "MSE gained" if task == "adding" else "accuracy lost"
         for c, phase in enumerate(("trained", "initial")):
@@ -70,18 +70,21 @@ def causal_matrix(matrix: pd.DataFrame) -> plt.Figure:
             # instead of cells stretched across the width of the widest task's.
             image = ax.imshow(grid.to_numpy(dtype=float), cmap="RdBu_r", norm=norm,
                               aspect="equal")
-            for i, (gate, value) in enumerate(rows):
+            for i, gate in enumerate(rows):
                 for j, (event, behaviour) in enumerate(columns):
                     v = grid.iloc[i, j]
-                    if np.isfinite(v):
-                        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
-                                color="white" if abs(v) > 0.6 * limit else "black")
-                    if (gate, value, event, behaviour) in predicted:
+                    text = f"{v:.2f}" if np.isfinite(v) else ""
+                    if (gate, event, behaviour) in predicted:
                         ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
                                                    lw=2, ec="black"))
-            ax.set_yticks(range(len(rows)),
-                          [f"{g} → {v:g} ({_meaning(arch, g, v)})" for g, v in rows]
-                          if c == 0 else [""] * len(rows))
+                        q = quiet.get((task, arch, init, phase, gate, event, behaviour))
+                        if q is not None and np.isfinite(q):
+                            text += f"\nq {q:.2f}"
+                    if text:
+                        ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                                color="white" if np.isfinite(v) and abs(v) > 0.6 * limit
+                                else "black")
+            ax.set_yticks(range(len(rows)), rows if c == 0 else [""] * len(rows))
             ax.set_xticks(range(len(columns)),
                           [f"at {e}: {b.replace('_', ' ')}" for e, b in columns],
                           rotation=40, ha="right", fontsize=8)
@@ -90,8 +93,8 @@ def causal_matrix(matrix: pd.DataFrame) -> plt.Figure:
                          f"{PHASE_TITLES[phase]}", fontsize=10)
         fig.colorbar(image, ax=list(axes[r]), shrink=0.85, pad=0.01,
                      label=f"damage ({metric})")
-    fig.suptitle("Damage of each gate clamp at each event, per behaviour (mean over solved "
-                 "seeds; outlined: predicted roles)")
+    fig.suptitle("Damage of each gate's interchange at each event, per behaviour (mean over "
+                 "solved seeds; outlined: predicted roles, q: at lag-matched quiet steps)")
     return fig
 
 
