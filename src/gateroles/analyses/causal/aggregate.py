@@ -18,8 +18,8 @@ is the trained damage; the step-0 value is shown beside it):
 * **unit ablation vs random groups** -- the `verdict_k` units of the role gate most locked to
   the role's event (chosen on held-out sequences) clamped to the role-off value damage the
   behaviours that need the role more than random groups of as many units (per seed: targeted
-  minus the mean of the random groups). The per-k share of seeds with a permutation p < 0.05
-  and the mean effect size are in `ablation_summary`.
+  minus the mean of the random groups; trained only, see `measure`). The per-k share of seeds
+  with a permutation p < 0.05 and the mean effect size are in `ablation_summary`.
 
 Each primary row carries its negative control (`stats.with_control`): the same prediction
 computed on the control cell of the role gate (`architectures.control_of`: the architecture
@@ -63,6 +63,8 @@ SWAP = "weight-block swap"
 PHASES = ("trained", "initial")
 WHY = ("at step 0 the model is at chance: nothing to damage, so the change from step 0 is "
        "the trained damage")
+ABLATION_WHY = ("at step 0 the model is at chance: nothing to damage, so the ablation runs on "
+                "the trained model only")
 VS_OTHERS, VS_QUIET = "others", "quiet"
 
 MATRIX_KEYS = ["intervention", "gate", "value", "event", "condition", "behaviour"]
@@ -127,7 +129,7 @@ def interchange_effects(frame: pd.DataFrame, arch: str, role: str, gate: str, be
     """Per-seed effects of (a) and (b) from one cell's interchange rows at one phase:
     `others` (the role gate's damage at the events minus the largest other gate's),
     `quiet` (minus its own at the lag-matched quiet steps), `strongest` (which other gate
-    was the largest, per seed); None without the role gate's rows."""
+    was the largest, per seed, or "a tie"); None without the role gate's rows."""
     rows = frame[(frame["intervention"] == INTERCHANGE) & (frame["event"] == role)
                  & (frame["behaviour"] == behaviour)]
     at = rows[rows["condition"] == EVENT]
@@ -142,7 +144,10 @@ def interchange_effects(frame: pd.DataFrame, arch: str, role: str, gate: str, be
            VS_QUIET: own - _by_seed(quiet) if len(quiet) else pd.Series(dtype=float)}
     if rivals:
         others = pd.concat(rivals, axis=1)
-        out.update({VS_OTHERS: own - others.max(axis=1), "strongest": others.idxmax(axis=1)})
+        top = others.max(axis=1)
+        tied = others.eq(top, axis=0).sum(axis=1) > 1  # e.g. every other gate at 0
+        out.update({VS_OTHERS: own - top,
+                    "strongest": others.idxmax(axis=1).where(~tied, "a tie")})
     return out
 
 
@@ -238,7 +243,7 @@ def ablation_predictions(ablation: pd.DataFrame, runs: pd.DataFrame, settings: S
     phases = _decided(ablation)
     for key, group in (phases.groupby(CELL_KEYS, sort=True) if len(phases) else []):
         task, arch, init = key
-        trained, initial = (group[group["phase"] == p] for p in PHASES)
+        trained = group[group["phase"] == "trained"]
         for (role, gate, value), part in trained[trained["k"] == k].groupby(
                 ["event", "gate", "value"], sort=False):
             control, name = _control(arch, gate, runs, task)
@@ -248,12 +253,12 @@ def ablation_predictions(ablation: pd.DataFrame, runs: pd.DataFrame, settings: S
                         gate, value, role, part["behaviours"].iloc[0].replace(" ", ", "), k)}
             row = stats.reference_row(
                 _ablation_excess(trained, role, gate, k), 0.0, +1, stats_settings,
-                initial=_ablation_excess(initial, role, gate, k), why=WHY, test=stats.PRIMARY,
+                why=ABLATION_WHY, test=stats.PRIMARY,
                 evidence=ABLATION, arch=arch, n_unsolved=unsolved.get(key, 0),
                 rival=ABLATION_RIVAL, **keys)
             excess = _ablation_excess(held, role, gate, k) if len(held) else None
-            control_row = (stats.reference_row(excess, 0.0, +1, stats_settings, why=WHY,
-                                               arch=control, **keys)
+            control_row = (stats.reference_row(excess, 0.0, +1, stats_settings,
+                                               why=ABLATION_WHY, arch=control, **keys)
                            if excess is not None and len(excess) else None)
             rows.append(stats.with_control(row, control_row, name))
     return rows

@@ -63,6 +63,7 @@ def causal_matrix(matrix: pd.DataFrame) -> plt.Figure:
         predicted = {(gate, role, b) for role, (gate, _) in role_off(arch).items()
                      for b in NEEDS.get(task, {}).get(role, ())}
         metric = "MSE gained" if task == "adding" else "accuracy lost"
+        digits = 2 if limit >= 0.1 else 3  # small damages would all read 0.00
         for c, phase in enumerate(("trained", "initial")):
             ax = axes[r, c]
             grid, rows, columns = grids[phase]
@@ -73,13 +74,13 @@ def causal_matrix(matrix: pd.DataFrame) -> plt.Figure:
             for i, gate in enumerate(rows):
                 for j, (event, behaviour) in enumerate(columns):
                     v = grid.iloc[i, j]
-                    text = f"{v:.2f}" if np.isfinite(v) else ""
+                    text = f"{v:.{digits}f}" if np.isfinite(v) else ""
                     if (gate, event, behaviour) in predicted:
                         ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
                                                    lw=2, ec="black"))
                         q = quiet.get((task, arch, init, phase, gate, event, behaviour))
                         if q is not None and np.isfinite(q):
-                            text += f"\nq {q:.2f}"
+                            text += f"\nq {q:.{digits}f}"
                     if text:
                         ax.text(j, i, text, ha="center", va="center", fontsize=7,
                                 color="white" if np.isfinite(v) and abs(v) > 0.6 * limit
@@ -100,8 +101,7 @@ def causal_matrix(matrix: pd.DataFrame) -> plt.Figure:
 
 def causal_null(models: pd.DataFrame, null: pd.DataFrame) -> plt.Figure:
     """One row per task x arch (x init) x role, one column per group size k: per seed, the
-    damage of the random groups (box) and of the targeted units (red diamond), step 0 (light)
-    beside trained (dark)."""
+    damage of the random groups (box) and of the targeted units (red diamond), trained."""
     if models.empty:
         return plots.no_data("No solved model with a role gate: no unit ablation to show.")
     several_inits = models["init"].nunique() > 1
@@ -109,10 +109,10 @@ def causal_null(models: pd.DataFrame, null: pd.DataFrame) -> plt.Figure:
                                   models["event"], models["gate"], strict=True)))
     ks = sorted(models["k"].unique())
     panel = ["task", "arch", "init", "event", "gate"]
-    nulls = {key: part.groupby(["k", "phase", "seed"])["damage"].apply(
+    nulls = {key: part.groupby(["k", "seed"])["damage"].apply(
                  lambda d: d.to_numpy(dtype=float))
              for key, part in null.groupby(panel, sort=False)}
-    hits = models.set_index([*panel, "k", "phase", "seed"])["targeted"].sort_index()
+    hits = models.set_index([*panel, "k", "seed"])["targeted"].sort_index()
     fig, axes = plt.subplots(len(keys), len(ks), squeeze=False,
                              figsize=(3.6 * len(ks) + 1, 2.5 * len(keys)))
     for r, key in enumerate(keys):
@@ -121,21 +121,18 @@ def causal_null(models: pd.DataFrame, null: pd.DataFrame) -> plt.Figure:
         dists = nulls.get(key, pd.Series(dtype=object))
         for c, k in enumerate(ks):
             ax = axes[r, c]
-            for offset, phase, colour in ((-0.2, "initial", "#bbbbbb"),
-                                          (0.2, "trained", "#555555")):
-                here = [(s, dists.get((k, phase, seed))) for s, seed in enumerate(seeds)]
-                here = [(s, d) for s, d in here if d is not None and d.size]
-                if here:
-                    ax.boxplot([d for _, d in here], positions=[s + offset for s, _ in here],
-                               widths=0.3, flierprops={"markersize": 2}, patch_artist=True,
-                               boxprops={"facecolor": colour}, medianprops={"color": "black"},
-                               manage_ticks=False)
-                marks = [(s + offset, hits.get((*key, k, phase, seed)))
-                         for s, seed in enumerate(seeds)]
-                marks = [(x, y) for x, y in marks if y is not None and np.isfinite(y)]
-                if marks:
-                    ax.plot(*zip(*marks, strict=True), marker="D", color="#b42318",
-                            markersize=5, ls="none")
+            here = [(s, dists.get((k, seed))) for s, seed in enumerate(seeds)]
+            here = [(s, d) for s, d in here if d is not None and d.size]
+            if here:
+                ax.boxplot([d for _, d in here], positions=[s for s, _ in here], widths=0.5,
+                           flierprops={"markersize": 2}, patch_artist=True,
+                           boxprops={"facecolor": "#999999"}, medianprops={"color": "black"},
+                           manage_ticks=False)
+            marks = [(s, hits.get((*key, k, seed))) for s, seed in enumerate(seeds)]
+            marks = [(x, y) for x, y in marks if y is not None and np.isfinite(y)]
+            if marks:
+                ax.plot(*zip(*marks, strict=True), marker="D", color="#b42318", markersize=5,
+                        ls="none")
             ax.axhline(0, color="black", lw=0.6)
             ax.set_xticks(range(len(seeds)), [f"seed {s}" for s in seeds], fontsize=8)
             ax.set_xlim(-0.6, len(seeds) - 0.4)
@@ -143,8 +140,8 @@ def causal_null(models: pd.DataFrame, null: pd.DataFrame) -> plt.Figure:
                          f"at {role}, k = {k}", fontsize=9)
             if c == 0:
                 ax.set_ylabel("damage", fontsize=9)
-    fig.suptitle("Unit ablation: targeted units (red) vs random groups (boxes); per seed, "
-                 "step 0 (light) then trained (dark)", y=1 - 0.25 / fig.get_figheight())
+    fig.suptitle("Unit ablation on the trained models: targeted units (red) vs random groups "
+                 "(boxes), per seed", y=1 - 0.25 / fig.get_figheight())
     # fixed spacing: tight_layout on dozens of panels costs seconds
     fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.85 / fig.get_figheight(),
                         bottom=0.3 / fig.get_figheight(), hspace=0.45, wspace=0.25)

@@ -14,15 +14,18 @@ gained), so positive = worse on both. Tables (one row per condition and behaviou
   with the number of perturbed steps (`n_perturbed`; `n_lagged`: those with a scored step of
   the row's behaviour after them, which alone can damage it), the perturbation's size (mean
   |change| of the gate's activation) and their mean lag to the next scored step;
-* `ablation`: per role x group size k, the targeted units' damage, the random groups' mean and
-  sd, the permutation p-value and the effect size; `ablation_null`: every random group's damage;
+* `ablation` (last checkpoint only): per role x group size k, the targeted units' damage, the
+  random groups' mean and sd, the permutation p-value and the effect size; `ablation_null`:
+  every random group's damage;
 * `swaps` (sanity; not on control cells): task score on every scored step before and after
   each block swap.
 
 A negative-control cell (`Settings.control_only`) measures only the roles it controls
 (`controlled_roles`), only the primary measures (interchange, lag-matched control, the unit
-ablation at `verdict_k`), at its last checkpoint only. At step 0 the unit ablation runs at
-`verdict_k` only (it is shown there, not decided).
+ablation at `verdict_k`), at its last checkpoint only. The unit ablation runs on the last
+checkpoint only: at step 0 the model is at chance, so every group's damage is ~0 (the
+negative control of the ablation is the held-gate cell), and its 100-odd passes per role
+would cost what the whole interchange matrix costs.
 """
 
 from __future__ import annotations
@@ -393,12 +396,12 @@ def measure_models(models: dict, gates, arch: str, settings: Settings, seed: int
         runner = as_plain_cell(model)
         matrix, base, free = perturbation_matrix(runner, data, arch, roles,
                                                  sanity=not control_only)
-        final = step == gates.final_step and not control_only
-        ablation, null = unit_ablation(runner, free, data, roles, settings, seed,
-                                       ks=None if final else (settings.verdict_k,))
         parts["matrix"].append(matrix.assign(step=step))
-        parts["ablation"].append(ablation.assign(step=step))
-        parts["ablation_null"].append(null.assign(step=step))
+        if step == gates.final_step:
+            ablation, null = unit_ablation(runner, free, data, roles, settings, seed,
+                                           ks=(settings.verdict_k,) if control_only else None)
+            parts["ablation"].append(ablation.assign(step=step))
+            parts["ablation_null"].append(null.assign(step=step))
         if not control_only:
             parts["swaps"].append(block_swaps(model, data, arch, base).assign(step=step))
     out = {}

@@ -119,59 +119,36 @@ def interchange_sentences(c3: pd.DataFrame) -> list[str]:
 
 def ablation_sentences(c3: pd.DataFrame, summary: pd.DataFrame, verdict_k: int) -> list[str]:
     """The prediction's counts, then per k the share of seeds with p < 0.05 and the median
-    over cells of the per-cell median effect size, trained (and step 0 where measured)."""
+    over cells of the per-cell median effect size (the trained models)."""
     rows = c3[(c3["evidence"] == ABLATION) & (c3["test"] == stats.PRIMARY)] if len(c3) else c3
     out = [_count_sentence(rows, f"Targeted minus random damage at k = {verdict_k}")]
     out += [s for s in (_failures(rows), control_sentence(rows)) if s] if len(rows) else []
     if summary.empty:
         return out + ["No unit ablation to report (no solved models with a role gate)."]
-    for k, group in summary.groupby("k", sort=True):
-        parts = []
-        for phase, label in (("trained", "trained"), ("initial", "step 0")):
-            sel = group[group["phase"] == phase]
-            n = int(sel["n_seeds"].sum())
-            if not n:
-                continue
-            medians = sel["effect_size_median"].dropna()
-            median = float(medians.median()) if len(medians) else np.nan
-            parts.append(f"{label}, {int(sel['n_p05'].sum())} of {n} model x role tests "
-                         f"({fmt(100 * sel['n_p05'].sum() / n, 0)}%) with p < 0.05, median "
-                         f"effect size {fmt(median, 2)}")
-        out.append(f"k = {k}: " + "; ".join(parts) + ".")
+    for k, sel in summary[summary["phase"] == "trained"].groupby("k", sort=True):
+        n = int(sel["n_seeds"].sum())
+        medians = sel["effect_size_median"].dropna()
+        median = float(medians.median()) if len(medians) else np.nan
+        out.append(f"k = {k}: {int(sel['n_p05'].sum())} of {n} model x role tests "
+                   f"({fmt(100 * sel['n_p05'].sum() / n, 0)}%) with p < 0.05, median effect "
+                   f"size {fmt(median, 2)}.")
     return out
 
 
 def ablation_table(summary: pd.DataFrame) -> pd.DataFrame:
     if summary.empty:
         return pd.DataFrame({"note": ["no solved models with a role gate"]})
-    wide = summary.pivot_table(index=["task", "arch", "init", "event", "gate", "value", "k"],
-                               columns="phase",
-                               values=["share_p05", "effect_size", "effect_size_median",
-                                       "targeted", "null_mean"],
-                               aggfunc="first").reset_index()
-
-    def col(value, phase):
-        key = (value, phase)
-        return wide[key] if key in wide.columns else pd.Series(np.nan, index=wide.index)
-
+    t = summary[summary["phase"] == "trained"]
     return pd.DataFrame({
-        "task": wide["task"], "arch": wide["arch"], "init": wide["init"],
+        "task": t["task"], "arch": t["arch"], "init": t["init"],
         "clamp": [f"{g} → {v:g} at {e}" for g, v, e in
-                  zip(wide["gate"], wide["value"], wide["event"], strict=True)],
-        "k": wide["k"],
-        "p < 0.05, trained": col("share_p05", "trained").map(lambda x: fmt(x, 2)),
-        "p < 0.05, step 0": col("share_p05", "initial").map(lambda x: fmt(x, 2)),
-        "effect size, trained (mean / median)": [
-            f"{fmt(a, 2)} / {fmt(b, 2)}" for a, b in zip(
-                col("effect_size", "trained"), col("effect_size_median", "trained"),
-                strict=True)],
-        "effect size, step 0 (mean / median)": [
-            f"{fmt(a, 2)} / {fmt(b, 2)}" for a, b in zip(
-                col("effect_size", "initial"), col("effect_size_median", "initial"),
-                strict=True)],
-        "targeted / random damage, trained": [
-            f"{fmt(a)} / {fmt(b)}" for a, b in zip(col("targeted", "trained"),
-                                                    col("null_mean", "trained"), strict=True)],
+                  zip(t["gate"], t["value"], t["event"], strict=True)],
+        "k": t["k"], "seeds": t["n_seeds"],
+        "share of seeds with p < 0.05": t["share_p05"].map(lambda x: fmt(x, 2)),
+        "effect size (mean / median)": [f"{fmt(a, 2)} / {fmt(b, 2)}" for a, b in zip(
+            t["effect_size"], t["effect_size_median"], strict=True)],
+        "targeted / random damage": [f"{fmt(a)} / {fmt(b)}" for a, b in zip(
+            t["targeted"], t["null_mean"], strict=True)],
     })
 
 
