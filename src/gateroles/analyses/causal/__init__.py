@@ -70,6 +70,10 @@ NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
     "charlm": {},
 }
 
+# The `intervention` and `condition` values of the matrix tables.
+INTERCHANGE, CLAMP = "interchange", "role-off clamp"
+EVENT, QUIET = "event", "lag-matched quiet"
+
 # Swapped pairs of weight blocks, per fused cell (a pair whose gates an architecture lacks is
 # skipped; lstm_cifg allows input <-> forget only).
 SWAPS: dict[str, tuple[tuple[str, str], ...]] = {

@@ -41,7 +41,11 @@ import pandas as pd
 from gateroles import stats
 from gateroles.analyses.causal import (
     ABLATION_RIVAL,
+    CLAMP,
+    EVENT,
+    INTERCHANGE,
     NEEDS,
+    QUIET,
     QUIET_RIVAL,
     RIVALS,
     SANITY_NOTES,
@@ -51,7 +55,6 @@ from gateroles.analyses.causal import (
     interchange_gates,
     role_off,
 )
-from gateroles.analyses.causal.measure import CLAMP, EVENT, INTERCHANGE, QUIET
 from gateroles.architectures import SPECS, control_of
 from gateroles.study import CELL_KEYS, RUN_KEYS, at_phase
 

@@ -9,8 +9,7 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 
 from gateroles import plots
-from gateroles.analyses.causal import NEEDS, interchange_gates, role_off
-from gateroles.analyses.causal.measure import EVENT, INTERCHANGE, QUIET
+from gateroles.analyses.causal import EVENT, INTERCHANGE, NEEDS, QUIET, interchange_gates, role_off
 
 PHASE_TITLES = {"trained": "trained (last checkpoint)", "initial": "step 0"}
 EVENT_ORDER = ("reset", "store", "query")

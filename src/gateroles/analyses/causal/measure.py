@@ -38,7 +38,17 @@ import pandas as pd
 import torch
 
 from gateroles import interventions
-from gateroles.analyses.causal import NEEDS, Settings, interchange_gates, measured_roles, swaps
+from gateroles.analyses.causal import (
+    CLAMP,
+    EVENT,
+    INTERCHANGE,
+    NEEDS,
+    QUIET,
+    Settings,
+    interchange_gates,
+    measured_roles,
+    swaps,
+)
 from gateroles.architectures import SPECS
 from gateroles.information import permutation_p_value
 from gateroles.models import RecurrentModel, models_from_payload
@@ -47,8 +57,6 @@ from gateroles.study import Run
 # Sequences per stacked pass (`interventions.forward_conditions`): the recurrence costs least
 # per sequence at a few hundred.
 BATCH_SIZE = 512
-INTERCHANGE, CLAMP = "interchange", "role-off clamp"
-EVENT, QUIET = "event", "lag-matched quiet"
 
 MATRIX_COLUMNS = ["step", "control_only", "intervention", "gate", "value", "event",
                   "condition", "behaviour", "metric", "n_perturbed", "n_lagged", "size",
