@@ -2,12 +2,16 @@
 
     python benchmarks/bench_causal.py [--run results/runs/reset_recall/lstm/default/seed0]
         [--tasks reset_recall armed_reset] [--archs lstm gru] [--repeats 3]
+        [--controls lstm_nfg lstm_nig lstm_nog gru_fug]
 
 Per task x architecture at the default size (H = 32, the gate file's 200 sequences x 100
 steps, the default `causal` settings): the time of `causal.measure.measure_models` on one
-model (step 0 and the last checkpoint: the clamp matrix, the unit ablation with its random
-groups, the block swaps), and of one unclamped `interventions.forward` of the same 200
-sequences, measured alternately in the same run; medians and their ratio. Without `--run`
+model (step 0 and the last checkpoint: the interchanges and their lag-matched quiet
+controls, the role-off clamps, the unit ablation with its random groups, the block swaps),
+and of one unclamped `interventions.forward` of the same 200 sequences, measured alternately
+in the same run; medians and their ratio. Then, per task x control architecture (`--controls`;
+none: skip), the same for a negative control's cell (`Settings.control_only`: the primary
+measures of the roles it controls, last checkpoint only). Without `--run`
 the models are freshly initialised (seeds 0 and 1 stand in for step 0 and the last
 checkpoint; the work per model does not depend on training) and the gate file is written to
 a temporary directory; with `--run` a trained run's gate file and checkpoints are used.
@@ -16,6 +20,7 @@ machine the wall time measures the other processes too.
 """
 
 import argparse
+import dataclasses
 import os
 import statistics
 import tempfile
@@ -63,6 +68,11 @@ def trained(run: str):
     return {0: models[0], gf.final_step: models[gf.final_step]}, gf
 
 
+def last(models: dict, gf) -> tuple[dict, object]:
+    """The last checkpoint alone (what a control cell measures) and the gate file."""
+    return {gf.final_step: models[gf.final_step]}, gf
+
+
 def timed(fn) -> tuple[float, float]:
     """(wall, CPU) seconds of `fn()`: on a shared machine the CPU time of this one-thread
     process is the steadier of the two."""
@@ -77,21 +87,27 @@ def main():
     parser.add_argument("--tasks", nargs="+", default=["reset_recall", "armed_reset"])
     parser.add_argument("--archs", nargs="+", default=["lstm", "gru"])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--controls", nargs="*",
+                        default=["lstm_nfg", "lstm_nig", "lstm_nog", "gru_fug"])
     args = parser.parse_args()
     settings = default_settings()
+    control = dataclasses.replace(settings, control_only=True)
     print(f"settings: {settings}; 1 thread")
-    print(f"{'task':13} {'arch':5} {'interventions s':>15} {'(wall s)':>8} "
+    print(f"{'task':13} {'arch':8} {'interventions s':>15} {'(wall s)':>8} "
           f"{'one forward ms':>14} {'(wall ms)':>9} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as tmp:
-        cases = ([(None, None, *trained(args.run))] if args.run else
-                 [(t, a, *fresh(t, a, tmp)) for t in args.tasks for a in args.archs])
-        for task, arch, models, gf in cases:
+        cases = ([(None, None, *trained(args.run), settings)] if args.run else
+                 [(t, a, *fresh(t, a, tmp), settings) for t in args.tasks for a in args.archs])
+        if not args.run:
+            cases += [(t, a, *last(*fresh(t, a, tmp)), control) for t in args.tasks
+                      for a in args.controls]
+        for task, arch, models, gf, case_settings in cases:
             task = task or gf.meta["task"]
             arch = arch or next(iter(models.values())).arch
             x = torch.as_tensor(gf.inputs)
             final = models[max(models)]
             interventions.forward(final, x)  # warm-up
-            everything = partial(measure_models, models, gf, arch, settings, 0)
+            everything = partial(measure_models, models, gf, arch, case_settings, 0)
             forward = partial(interventions.forward, final, x)
             full, one = [], []
             for _ in range(args.repeats):
@@ -100,7 +116,7 @@ def main():
             (f_wall, f_cpu), (o_wall, o_cpu) = (
                 tuple(statistics.median(t[i] for t in times) for i in (0, 1))
                 for times in (full, one))
-            print(f"{task:13} {arch:5} {f_cpu:15.2f} {f_wall:8.2f} {1e3 * o_cpu:14.1f} "
+            print(f"{task:13} {arch:8} {f_cpu:15.2f} {f_wall:8.2f} {1e3 * o_cpu:14.1f} "
                   f"{1e3 * o_wall:9.1f} {f_cpu / o_cpu:6.0f}")
 
 

@@ -1,5 +1,6 @@
-# Claim C3, causal roles (gateroles.analyses.causal): clamps at events, unit ablation against
-# random groups, weight-block swaps; on the trained model and at step 0.
+# Claim C3, causal roles (gateroles.analyses.causal): matched interchanges at events and unit
+# ablation (primary; on the analysis cells at step 0 and trained, on the negative controls'
+# cells trained only), role-off clamps and weight-block swaps (sanity; analysis cells only).
 REPORT_SECTIONS.append("gateroles.analyses.causal.section")
 REPORT_TABLES.update(
     c3="results/tables/c3_verdicts.csv",
@@ -12,7 +13,8 @@ REPORT_FIGURES.update(
     causal_null="results/figures/causal_null.png",
 )
 FIGURES += figure_outputs("causal_matrix") + figure_outputs("causal_null")
-RULE_CELLS["causal"] = ANALYSIS_CELLS  # main grid (wiring.all_analyses: all)
+# The analysis cells (main grid; wiring.all_analyses: all) and the negative controls' cells.
+RULE_CELLS["causal"] = TESTED_CELLS
 SINGLE_RULES += ["aggregate_causal", "fig_causal_matrix", "fig_causal_null"]
 
 
@@ -39,7 +41,11 @@ rule causal:
     params:
         module="gateroles.analyses.causal.measure",
         seeds=SEEDS,
-        config=sections("causal"),
+        # a cell that is only a negative control runs the primary measures, trained only
+        config=lambda w: {
+            **sections("causal"),
+            "control_only": study.Cell(w.task, w.arch, w.init) not in ANALYSIS_CELLS,
+        },
     script:
         "../scripts/measure.py"
 
@@ -48,10 +54,10 @@ rule aggregate_causal:
     input:
         code=lib("gateroles.analyses.causal.aggregate"),
         runs="results/tables/runs.csv",
-        matrix=per_cell(cell_table("causal", "matrix"), ANALYSIS_CELLS),
-        ablation=per_cell(cell_table("causal", "ablation"), ANALYSIS_CELLS),
-        ablation_null=per_cell(cell_table("causal", "ablation_null"), ANALYSIS_CELLS),
-        swaps=per_cell(cell_table("causal", "swaps"), ANALYSIS_CELLS),
+        matrix=per_cell(cell_table("causal", "matrix"), TESTED_CELLS),
+        ablation=per_cell(cell_table("causal", "ablation"), TESTED_CELLS),
+        ablation_null=per_cell(cell_table("causal", "ablation_null"), TESTED_CELLS),
+        swaps=per_cell(cell_table("causal", "swaps"), TESTED_CELLS),
     output:
         c3="results/tables/c3_verdicts.csv",
         matrix="results/tables/causal_matrix.csv",

@@ -1,57 +1,50 @@
-"""Causal roles (claim C3): does clamping a gate at its events break the behaviour that needs it?
+"""Causal roles (claim C3): does perturbing a gate at its events break the behaviour that needs it,
+more than perturbing any other gate by a matched amount there?
 
-Three interventions on each model, at its last checkpoint and at step 0 (the control: before
-training no gate should have a role), all on the gate file's sequences:
+**Primary: matched perturbations (interchange).** Every sigmoid gate of the model's cell
+(LSTM input, forget, output; GRU reset, update), all units, at the steps of one event role, has
+its activation replaced by *its own* activation in the free (unperturbed) run at the matched
+quiet step of the same sequence: the nearest quiet step before it (the nearest after it where
+none precedes). A quiet step is a step with no event of any role and no other marked token
+(no `is_*` factor: e.g. an ARM or an unarmed RESET is not quiet), i.e. a distractor. So every
+gate is moved by what it itself does at the event compared with a quiet step, at the same
+events of the same sequences: an interchange, matched across gates by construction (its size,
+the mean |change| of the activation, is in the tables). Damage is scored per behaviour
+(`NEEDS`: which behaviours need which role) against the free run on the same sequences. The
+**quiet-step control** is the same gate's interchange at quiet steps matched in lag: for each
+event, the quiet step of the same sequence whose lag to the next scored step of the behaviour
+equals the event's lag (nearest lag, then nearest in time; each quiet step used once), so both
+conditions are equally far from what is scored.
 
-1. **The gate x event x behaviour matrix.** Each sigmoid gate the architecture has is clamped,
-   all units, to a fixed value at the steps of one event role only (`CLAMPS`): LSTM
-   forget -> 1 ("never forget"), input -> 0 ("never write"), output -> 0 ("never read");
-   GRU, PyTorch's convention (`h = (1 - z) n + z h_prev`), update -> 1 ("keep") and
-   update -> 0 ("overwrite"), reset -> 0 ("candidate ignores the state") and reset -> 1
-   ("candidate reads the whole state"), each its own condition. The control clamps the same
-   gate to the same value at as many randomly chosen *quiet* steps (no event of any role) in
-   the same sequences (seeded by the run's seed). Each behaviour of the task (gate file meta
-   `behaviours`) is scored separately; the damage of a condition is its score loss against
-   the unclamped model on the same sequences, on one scale where positive = worse: accuracy
-   lost (classification), MSE gained (regression, the adding task).
-2. **Unit ablation against random groups.** For each role the architecture has a gate for
-   (`ROLE_GATES`), the k units of the role gate with the largest |mean activation at the
-   event - mean elsewhere| on the first half of the sequences (ties broken at random) are
-   clamped to the role-off value at the event steps of the other half, and the damage to the
-   behaviours that need the role is compared with `n_random` random groups of k other units
-   (a group equal to the targeted one is redrawn): a permutation p-value
-   `(1 + #{random >= targeted}) / (1 + n_random)` and an effect size
-   `(targeted - mean random) / sd random`. Clamped at the event steps, not at all steps: a
-   unit held at a gate extreme everywhere damages whatever it takes part in, so the test
-   would ask "is this unit important" rather than "does it carry the role at the event", and
-   it would not be the intervention of the matrix.
-3. **Weight-block swap.** The rows of two gates exchanged in every weight and bias
-   (`interventions.swap_blocks`; LSTM forget-input, forget-output, input-output; GRU
-   reset-update); the task score on all scored steps before and after.
+Per cell, role and behaviour that needs the role, two primary predictions: (a) the role gate's
+interchange damages the behaviour more than every other gate's interchange at the same events
+(role damage minus the largest other); (b) more than its own interchange at the lag-matched
+quiet steps. **Unit ablation** (also primary): the k units of the role gate most locked to the
+event (chosen on one half of the sequences) clamped to the role-off value at the events of the
+other half, against random groups of k units. Each primary prediction has a negative control:
+the same test on the cell whose architecture holds that gate constant during training
+(`architectures.control_of`: a removed gate at 1, a fixed one at 0.5), run on the same task
+and seeds, where only the primary measures run, at the last checkpoint. A model with a removed
+gate runs as its plain cell with that gate a constant-1 gate, so the row exists: its
+interchange and its role-off clamp to 1 change nothing (damage exactly 0, no pass is run); the
+other gates' damage comes from real passes.
+
+**Sanity checks** (shown apart, never counted): the role-off clamps at the events (LSTM
+forget -> 1 at resets, input -> 0 at stores, output -> 0 at queries; GRU, PyTorch's convention
+`h = (1 - z) n + z h_prev`, update -> 1 at resets and stores), which blind the network or
+block the only write, and the **weight-block swaps** (two gates' rows exchanged in every
+weight and bias: LSTM forget-input, forget-output, input-output; GRU reset-update), which
+break any trained network.
 
 The role-off value of a role's gate is the extreme opposite to where the gate moves to do its
-role (`ROLE_GATES`: a gate that rises at its event is clamped to 0, one that drops to 1), so
-LSTM forget -> 1 at resets, input -> 0 at stores, output -> 0 at queries; GRU update -> 1 at
-resets and at stores. Which behaviours need which role is data (`NEEDS`); the predictions
-built from it are listed in `aggregate`.
+role (`ROLE_GATES`: a gate that rises at its event is clamped to 0, one that drops to 1).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateroles.architectures import ROLE_GATES, SPECS
-
-# The clamp conditions of the matrix, per fused cell: (gate, value, what the clamp does).
-# Architectures lacking a gate skip its conditions (`clamps`).
-CLAMPS: dict[str, tuple[tuple[str, float, str], ...]] = {
-    "lstm": (("forget", 1.0, "never forget"), ("input", 0.0, "never write"),
-             ("output", 0.0, "never read")),
-    "gru": (("update", 1.0, "keep the state"), ("update", 0.0, "overwrite the state"),
-            ("reset", 0.0, "candidate ignores the state"),
-            ("reset", 1.0, "candidate reads the whole state")),
-    "rnn": (),
-}
+from gateroles.architectures import ROLE_GATES, SPECS, control_of
 
 # Task -> event role -> the behaviours (gate file meta `behaviours`) whose answer depends on
 # what the role does at its event. reset_recall / armed_reset: a query after a (armed) RESET
@@ -59,13 +52,12 @@ CLAMPS: dict[str, tuple[tuple[str, float, str], ...]] = {
 # value (the store must write; in armed_reset an unarmed RESET in between changes nothing,
 # so those queries need the store too). The read-out at a query is needed where the answer is
 # a stored value: a query whose answer is EMPTY can be answered from a zero read-out (the
-# read-out's bias), and a trained model does exactly that (output -> 0 at queries leaves
-# recall_after_reset intact), so those behaviours are not predicted to need it. count_reset:
-# a count right after a RESET needs the erasure, one right after a target the increment (a
-# count is an integrator, so a RESET that fails to erase also spoils the counts after the
-# next targets: count_after_increment depends on resets in part, and is left out of the reset
-# predictions because its steps before the first RESET do not). adding: the sum needs both
-# marked values written.
+# read-out's bias), and a trained model does exactly that, so those behaviours are not
+# predicted to need it. count_reset: a count right after a RESET needs the erasure, one right
+# after a target the increment (a count is an integrator, so a RESET that fails to erase also
+# spoils the counts after the next targets: count_after_increment depends on resets in part,
+# and is left out of the reset predictions because its steps before the first RESET do not).
+# adding: the sum needs both marked values written.
 NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
     "reset_recall": {"reset": ("recall_after_reset",),
                      "store": ("recall_after_store",),
@@ -78,6 +70,10 @@ NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
     "charlm": {},
 }
 
+# The `intervention` and `condition` values of the matrix tables.
+INTERCHANGE, CLAMP = "interchange", "role-off clamp"
+EVENT, QUIET = "event", "lag-matched quiet"
+
 # Swapped pairs of weight blocks, per fused cell (a pair whose gates an architecture lacks is
 # skipped; lstm_cifg allows input <-> forget only).
 SWAPS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -86,11 +82,53 @@ SWAPS: dict[str, tuple[tuple[str, str], ...]] = {
     "rnn": (),
 }
 
+# What the competing account predicts, per fused cell and role, for prediction (a) (the role
+# gate's interchange against every other gate's at the same events), and for (b) and the unit
+# ablation.
+RIVALS: dict[tuple[str, str], str] = {
+    ("lstm", "reset"): "erasure goes through the input term (a write of -c): the input gate's "
+                       "interchange at resets damages as much or more",
+    ("lstm", "store"): "the write is made by erasing (forget) or gated at the read-out "
+                       "(output): another gate's interchange at stores damages as much or more",
+    ("lstm", "query"): "the answer is read out of the cell without the output gate's help: "
+                       "another gate's interchange at queries damages as much or more",
+    ("gru", "reset"): "the reset gate erases (the candidate ignores the old state): its "
+                      "interchange at resets damages as much or more",
+    ("gru", "store"): "the reset gate decides what is written: its interchange at stores "
+                      "damages as much or more",
+}
+QUIET_RIVAL = ("the gate matters wherever it moves, not at its event: its interchange at quiet "
+               "steps as far from the scored steps damages as much")
+ABLATION_RIVAL = ("the role is spread over the gate's units, not carried by those locked to "
+                  "the event: random groups of as many units damage as much")
 
-def clamps(arch: str) -> list[tuple[str, float, str]]:
-    """The matrix's clamp conditions for `arch`: those of its cell whose gate it has."""
-    s = SPECS[arch]
-    return [c for c in CLAMPS[s.cell] if c[0] in s.sigmoid_gates]
+# Why each sanity check cannot fail (the `note` of its row), per fused cell and role.
+SANITY_NOTES: dict[tuple[str, str], str] = {
+    ("lstm", "reset"): "forget -> 1 keeps the whole cell: a perturbation far larger than any "
+                       "other gate's and not matched to them (the interchange is the matched "
+                       "test); it shows that the clamp reaches the behaviour",
+    ("lstm", "store"): "input -> 0 blocks the only write into the cell: any network that "
+                       "stores the value in the cell loses it",
+    ("lstm", "query"): "output -> 0 sets h = 0 at the query: the read-out is a constant, so "
+                       "any trained network loses the answer",
+    ("gru", "reset"): "update -> 1 copies h_prev: the event token is never seen, so any "
+                      "trained network misses the event",
+    ("gru", "store"): "update -> 1 copies h_prev: the event token is never seen, so any "
+                      "trained network misses the event",
+}
+SWAP_NOTE = ("exchanging two trained weight blocks breaks any trained network (and at step 0 "
+             "the blocks are exchangeable)")
+
+
+def cell(arch: str) -> str:
+    """The fused cell an architecture runs on (`lstm`, `gru`, `rnn`)."""
+    return SPECS[arch].cell
+
+
+def interchange_gates(arch: str) -> tuple[str, ...]:
+    """The gates interchanged on `arch`: every sigmoid gate of its plain cell (a gate the
+    architecture holds constant is a constant gate, whose interchange changes nothing)."""
+    return SPECS[cell(arch)].sigmoid_gates if cell(arch) in SPECS else ()
 
 
 def role_off(arch: str) -> dict[str, tuple[str, float]]:
@@ -103,10 +141,28 @@ def role_off(arch: str) -> dict[str, tuple[str, float]]:
             for role, (gate, direction) in ROLE_GATES[arch].items()}
 
 
+def controlled_roles(arch: str) -> dict[str, tuple[str, float]]:
+    """The roles whose primary tests `arch` is the negative control of (`control_of`), with the
+    plain cell's role gate and role-off value: e.g. `lstm_nfg` -> reset (forget, 1)."""
+    plain = cell(arch)
+    if plain not in ("lstm", "gru"):
+        return {}
+    return {role: gv for role, gv in role_off(plain).items()
+            if control_of(plain, gv[0]) == arch}
+
+
+def measured_roles(arch: str, control_only: bool) -> dict[str, tuple[str, float]]:
+    """The roles measured on a cell: its own role gates' (unless it is only a negative control)
+    and those it is the negative control of."""
+    own = {} if control_only else role_off(arch)
+    return {**own, **controlled_roles(arch)}
+
+
 def swaps(arch: str) -> list[tuple[str, str]]:
-    """The block swaps `interventions.swap_blocks` allows on `arch`."""
+    """The block swaps `interventions.swap_blocks` allows on `arch` (not of a gate held
+    constant: its rows must stay where they are)."""
     s = SPECS[arch]
-    pairs = [p for p in SWAPS[s.cell] if set(p) <= set(s.gates)]
+    pairs = [p for p in SWAPS[s.cell] if set(p) <= set(s.gates) and not set(p) & set(s.held)]
     if s.coupled:
         pairs = [p for p in pairs if set(p) == {"forget", "input"}
                  or not set(p) & {"forget", "input"}]
@@ -119,6 +175,9 @@ class Settings:
     verdict_k: int  # the group size whose targeted-vs-random contrast gets a verdict
     n_random: int  # random groups in the null of each unit ablation
     ablation_sequences: int  # held-out sequences the unit ablation is scored on
+    # The cell is only a negative control (not decided): the primary measures, at the last
+    # checkpoint only. Set by the workflow per cell (not a config key).
+    control_only: bool = False
 
     def __post_init__(self):
         if self.verdict_k not in self.unit_k:
@@ -128,4 +187,5 @@ class Settings:
     @classmethod
     def from_config(cls, config: dict) -> Settings:
         section = config["causal"]
-        return cls(**{**section, "unit_k": tuple(section["unit_k"])})
+        return cls(**{**section, "unit_k": tuple(section["unit_k"])},
+                   control_only=bool(config.get("control_only", False)))
