@@ -127,6 +127,26 @@ def test_fine_tuning_starts_from_the_given_weights():
     assert train(splits, "lstm", "default", 1, easy).steps_to_solve == 10
 
 
+def test_fine_tuning_with_frozen_gates_never_moves_their_rows():
+    """The rewiring's control: the moved blocks' rows stay exactly at their start values in
+    every tensor while every other row trains."""
+    splits = make_splits("reset_recall", {"train": 64, "validation": 32, "test": 16}, 20, 1)
+    base = TrainSettings(hidden_size=H, batch_size=16, steps=20, eval_every=10,
+                         checkpoints=(0, 20), solved_threshold=0.99)
+    start = {k: v.clone() for k, v in build_model("lstm", 10, H, 5, "default", 20,
+                                                  seed=4).state_dict().items()}
+    result = train(splits, "lstm", "default", 1, base, start_state=start,
+                   frozen=("forget", "input"))
+    end = result.checkpoints[20]
+    for name in WEIGHTS:
+        for gate in ("forget", "input"):
+            rows = gate_rows("lstm", gate, H)
+            assert torch.equal(end[f"rnn.{name}"][rows], start[f"rnn.{name}"][rows]), name
+        rows = gate_rows("lstm", "output", H)
+        assert not torch.equal(end[f"rnn.{name}"][rows], start[f"rnn.{name}"][rows]), name
+    assert not torch.equal(end["readout.weight"], start["readout.weight"])
+
+
 def test_rewire_run_writes_the_swapped_model_as_checkpoint_zero(tmp_path):
     from gateroles.analyses.wiring.rewire import rewire_run
     from gateroles.models import models_from_payload
