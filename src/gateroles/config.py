@@ -115,12 +115,40 @@ def _semantic_problems(config: dict) -> list[str]:
         if extra:
             problems.append(f"config key '{key}': {', '.join(extra)} not in study.tasks "
                             f"({', '.join(config['study']['tasks'])})")
+    problems += _rewire_problems(config)
     for name in config["study"]["tasks"]:
         # The generators know their own constraints (e.g. probabilities summing to > 1).
         try:
             tasks.make_task(name, 1, data["length"], 0, **config["task_params"][name])
         except ValueError as exc:
             problems.append(f"config key 'task_params.{name}': {exc}")
+    return problems
+
+
+def lstm_budget(config: dict, task: str) -> int:
+    """The plain LSTM's training budget on `task` (`training.steps[task]`: an integer, or a
+    mapping with a `default` and per-architecture entries), as `training.budget` reads it."""
+    steps = config["training"]["steps"][task]
+    return steps if isinstance(steps, int) else steps.get("lstm", steps["default"])
+
+
+def _rewire_problems(config: dict) -> list[str]:
+    """The rewiring's fine-tuning must be at most half of each wiring task's LSTM training
+    budget: with a budget as long as the original training, "recovers" could not fail."""
+    rewire = config["wiring"]["rewire"]
+    if not rewire["enabled"]:
+        return []
+    problems = []
+    for task in config["wiring"]["tasks"]:
+        if task not in config["training"]["steps"]:
+            continue
+        budget = lstm_budget(config, task)
+        if rewire["steps"] > budget // 2:
+            problems.append(
+                f"config key 'wiring.rewire.steps': {rewire['steps']} is more than half of "
+                f"{task}'s LSTM training budget (training.steps.{task}: {budget}): at most "
+                f"{budget // 2}, so that relearning after the swap can fail to beat training "
+                "from step 0")
     return problems
 
 
