@@ -152,8 +152,8 @@ def test_rewire_run_writes_the_swapped_model_as_checkpoint_zero(tmp_path):
     from gateroles.models import models_from_payload
     from gateroles.training import train_run
 
-    cfg = config(tasks=["reset_recall"], rewire={"enabled": True, "steps": 20,
-                                                 "first_checkpoint": 5})
+    cfg = config(tasks=["reset_recall"])
+    cfg["wiring"]["rewire"].update(steps=20, first_checkpoint=5)  # half of 40, 2 checks of 10
     cfg["data"].update(length=20, n_train=64, n_validation=32, n_test=32)
     cfg["model"]["hidden_size"] = H
     cfg["training"].update(steps={**cfg["training"]["steps"], "reset_recall": 40},
@@ -256,6 +256,9 @@ def test_a_fine_tuning_budget_above_half_the_training_budget_is_a_config_error()
     validate(copy.deepcopy(raw), SCHEMA)
     raw["training"]["steps"]["reset_recall"] = {"default": 1000, "lstm": 200}
     with pytest.raises(ConfigError, match="at most 100"):
+        validate(copy.deepcopy(raw), SCHEMA)
+    raw["wiring"]["rewire"].update(steps=20)  # no validation check to compare at
+    with pytest.raises(ConfigError, match="below training.eval_every"):
         validate(copy.deepcopy(raw), SCHEMA)
     raw["wiring"]["rewire"]["enabled"] = False  # no fine-tuning, nothing to check
     validate(copy.deepcopy(raw), SCHEMA)

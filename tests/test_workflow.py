@@ -133,7 +133,8 @@ def test_c5_section_and_tables(finished):
 
 # Claim C4 on the tiny study: two variants, the swapped-init arm and the rewiring.
 TINY_WIRING = {**TINY, "wiring": {"tasks": ["reset_recall"], "architectures": ["lstm_nfg", "rnn"],
-                                  "rewire": {"steps": 20, "first_checkpoint": 5}}}
+                                  "two_positions": True,
+                                  "rewire": {"steps": 25, "first_checkpoint": 5}}}
 
 
 @pytest.mark.slow
@@ -141,7 +142,7 @@ def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(tmp_path):
     result = run(tmp_path, TINY_WIRING, "--cores", "2", "-q")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = (tmp_path / "results" / "report.html").read_text()
-    for fig in ("c4_variants", "c4_two_positions", "c4_rewire"):
+    for fig in ("c4_behaviours", "c4_variants", "c4_two_positions", "c4_rewire"):
         assert f'id="fig-{fig}"' in html
     assert 'id="c4"' in html and "roles come from wiring" in html
     tables = tmp_path / "results" / "tables"
@@ -157,6 +158,14 @@ def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(tmp_path):
                                                                         "rnn"}
     c4 = pd.read_csv(tables / "c4_verdicts.csv")
     assert {"lstm_nfg", "rnn"} <= set(c4["arch"]) and set(c4["claim"]) == {"C4"}
+    # every C4 model scored behaviour by behaviour, at step 0 and trained
+    behaviours = pd.read_csv(tables / "c4_behaviours.csv")
+    assert set(behaviours["arch"]) == {"lstm", "lstm_nfg", "rnn"}
+    assert {"recall_after_reset", "recall_after_store"} <= set(behaviours["behaviour"])
+    assert set(behaviours["phase"]) == {"initial", "trained"}
+    # the rewiring's control ran: the frozen blocks' curve and fraction are there
+    assert "moved blocks frozen" in set(pd.read_csv(tables / "c4_curves.csv")["kind"])
+    assert "fraction_frozen" in pd.read_csv(tables / "c4_rewire_summary.csv")
     # A gate a variant lacks is absent from its gate file, never filled with a constant.
     nfg = np.load(tmp_path / "results/runs/reset_recall/lstm_nfg/default/seed0/gates.npz")
     assert not any("forget" in name for name in nfg.files)

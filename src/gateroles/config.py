@@ -134,11 +134,18 @@ def lstm_budget(config: dict, task: str) -> int:
 
 def _rewire_problems(config: dict) -> list[str]:
     """The rewiring's fine-tuning must be at most half of each wiring task's LSTM training
-    budget: with a budget as long as the original training, "recovers" could not fail."""
+    budget (with a budget as long as the original training, "recovers" could not fail) and
+    span at least one validation check (its curve is compared with training from step 0 at
+    the checks both have)."""
     rewire = config["wiring"]["rewire"]
     if not rewire["enabled"]:
         return []
     problems = []
+    eval_every = config["training"]["eval_every"]
+    if config["wiring"]["tasks"] and rewire["steps"] < eval_every:
+        problems.append(f"config key 'wiring.rewire.steps': {rewire['steps']} is below "
+                        f"training.eval_every ({eval_every}): the fine-tuning would share no "
+                        "validation check with training from step 0 to be compared with")
     for task in config["wiring"]["tasks"]:
         if task not in config["training"]["steps"]:
             continue

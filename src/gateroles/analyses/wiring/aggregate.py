@@ -753,7 +753,7 @@ def rewire_verdicts(summary: pd.DataFrame, settings: Settings, stats_settings: s
                f"mean over the validation checks of the first {settings.rewire_steps} steps")
         row = stats.reference_row(
             r["mean_tuned"] - r["mean_scratch"], 0.0, +1, stats_settings, why=why, **keys,
-            rival=f"{RIVAL_REWIRING}: relearning is no faster than with them frozen",
+            rival=f"{RIVAL_REWIRING}, so relearning is no faster than with them frozen",
             prediction="after the swap, fine-tuning learns faster than training from step 0 "
                        "(mean normalised validation score, fine-tuned minus from step 0)")
         control = stats.reference_row(r["mean_frozen"] - r["mean_scratch"], 0.0, +1,

@@ -104,7 +104,8 @@ def behaviours(table: pd.DataFrame, writing: pd.DataFrame) -> plt.Figure:
     if data.empty:
         return plots.no_data("No variant whose LSTM solved the task: no behaviour to compare.")
     tasks = _tasks(data)
-    fig, axes = plt.subplots(2, len(tasks), figsize=(5.2 * len(tasks), 8.5), squeeze=False)
+    fig, axes = plt.subplots(2, len(tasks), figsize=(max(5.2 * len(tasks), 9), 8.5),
+                             squeeze=False)
     for c, task in enumerate(tasks):
         ax = axes[0, c]
         here = data[data["task"] == task]
@@ -154,8 +155,8 @@ def behaviours(table: pd.DataFrame, writing: pd.DataFrame) -> plt.Figure:
     axes[1, 0].set_ylabel("write selectivity at STOREs\n(0.5 = none; grey: step 0)")
     plots.legend_right(axes[0, 0], axes[0, -1])
     fig.suptitle("Which behaviours each variant loses (top; S / o above a bar: the behaviours "
-                 "its dissociation counts as served / compared), and how selectively each "
-                 "model writes (bottom)", y=1.01)
+                 "its dissociation counts as served / compared)\nand how selectively each "
+                 "model writes (bottom)", y=1.02)
     fig.tight_layout()
     return fig
 

@@ -259,6 +259,8 @@ def rewire_sentences(summary: pd.DataFrame, steps: int, confidence: float) -> li
 
 def section(inputs: Inputs) -> dict:
     c4 = inputs.table("c4")
+    if len(c4):  # a control that did not run is an empty string, NaN once read back
+        c4[["control", "control_verdict"]] = c4[["control", "control_verdict"]].fillna("")
     variants = inputs.table("c4_summary", dtype={"steps_to_solve": str})
     behaviours = inputs.table("c4_behaviour_summary")
     ranking = inputs.table("c4_ranking")
@@ -292,8 +294,8 @@ def section(inputs: Inputs) -> dict:
             "margin": w["equivalence_margin"], "rewire_steps": w["rewire"]["steps"],
             "two_positions": bool(len(lines[TWO_POSITIONS])),
             "counts": {ev: report.counts_sentence(rows[rows["test"] == stats.PRIMARY],
-                                                  "primary predictions")
-                       for ev, rows in lines.items() if len(rows)},
+                                                  "primary predictions") if len(rows) else ""
+                       for ev, rows in lines.items()},
             "evidence": {"dissociation": DISSOCIATION, "writing": WRITING,
                          "positions": TWO_POSITIONS, "rewiring": REWIRING},
             "figures": inputs.figures(*figures)}
