@@ -9,20 +9,26 @@ metric and behaviour is on one scale. Seeds whose `lstm` / default model did not
 task are left out (a variant failing is the outcome, not a reason to drop a seed) and counted.
 
 **Double dissociations (primary).** Each model of a C4 cell is scored on each behaviour of its
-task apart (`behaviour.measure`). Per variant, seed and behaviour, the *drop*: the LSTM's
-normalised score minus the variant's (same task and seed: the same data, batches and initial
-weights in the rows the variant has). Removing a gate should hurt the behaviours its position
-serves more than the others (`DISSOCIATIONS`): without the forget gate, the answers after a
-RESET that erased the memory lose more than the answers after a STORE; without the output
-gate, the answers that read out a held value lose more than those answered EMPTY (count 0).
-The contrast per seed: the drop on the served behaviours minus the drop on the others (each
-set pooled over its scored steps), > 0. Rival: any gate in any position would do, every
+task apart at every checkpoint (`behaviour.measure`). Per variant, seed, checkpoint and
+behaviour, the *drop*: the LSTM's normalised score minus the variant's (same task and seed:
+the same data, batches and initial weights in the rows the variant has), and its mean over the
+checkpoints after step 0 (*over training*: on these tasks every variant ends near the ceiling,
+so a behaviour learnt later must count, not only one never learnt; the drop at the last
+checkpoint is shown beside it). Removing a gate should hurt the behaviours its position serves
+more than the others (`DISSOCIATIONS`): without the forget gate, the answers after a RESET
+(EMPTY: the memory erased) lose more than the same answers before anything was stored (nothing
+to erase); without the output gate, the answers that read out a held value lose more than those
+answered EMPTY (count 0). The
+contrast per seed: the drop over training on the served behaviours minus that on the others
+(each set pooled over its scored steps), > 0. Rival: any gate in any position would do, every
 removal hurts every behaviour alike (contrast 0). Negative control: the same contrast on the
 crossed variant, whose removed gate does not serve those behaviours (the other half of the
 double dissociation: the no-forget contrast on `lstm_nig`, the no-output contrast on
-`lstm_nfg`); it must not come out supported. Decided on the trained contrast against 0
-(`stats.reference_row`): a difference between two models has no step-0 version of what
-training reaches (both start untrained); the same contrast at step 0 is shown beside it.
+`lstm_nfg`); it must not come out supported. This also guards against a bias of the
+measure: behaviours answered EMPTY are right early in training by the default answer, so any
+slower learner loses more on the behaviours that read out a value. Decided on the contrast
+against 0 (`stats.reference_row`): a difference between two models has no step-0 version of
+what training reaches (both start untrained); the same contrast at step 0 is shown beside it.
 
 **Selective writing (primary).** Without an input gate the cell still writes (i = 1); what it
 can lose is writing only at stores. Per seed: the LSTM's write selectivity minus the no-input
@@ -126,12 +132,15 @@ class Dissociation:
 
 
 DISSOCIATIONS = {
+    # Both sides are answered EMPTY (count 0), so a default answer helps both alike; only the
+    # served side needs a held value erased. (After a STORE is no comparison for the forget
+    # gate: writing over a held value erases it too, and an EMPTY default hurts it.)
     "lstm_nfg": Dissociation(
-        "forget", "the answers after a RESET that erased the memory",
-        "the answers after a STORE",
-        {"reset_recall": (("recall_after_reset",), ("recall_after_store",)),
-         "count_reset": (("count_after_reset",), ("count_after_increment",)),
-         "armed_reset": (("recall_after_armed_reset",), ("recall_after_store",))},
+        "forget", "the answers after a RESET (EMPTY, count 0: the memory erased)",
+        "the same answers before anything was stored (nothing to erase)",
+        {"reset_recall": (("recall_after_reset",), ("recall_initial",)),
+         "count_reset": (("count_after_reset",), ("count_initial",)),
+         "armed_reset": (("recall_after_armed_reset",), ("recall_initial",))},
         control="lstm_nig"),
     "lstm_nog": Dissociation(
         "output", "the answers that read out a held value (a stored value, a count above 0)",
@@ -155,6 +164,9 @@ def normalised(score, metric, chance) -> np.ndarray:
 
 
 GATE_VARIANTS = ("lstm_nfg", "lstm_nig", "lstm_nog")
+# The behaviour scores' phases: step 0, the last checkpoint, the mean over the checkpoints
+# after step 0.
+INITIAL, FINAL, OVER_TRAINING = "initial", "final", "over training"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -383,25 +395,43 @@ def gap_table(scores: pd.DataFrame, settings: Settings, stats_settings: stats.Se
 
 
 def behaviour_table(behaviours: pd.DataFrame | None) -> pd.DataFrame:
-    """Per task, arch, seed, phase and behaviour: the normalised score beside the lstm /
-    default model's of the same task, seed and phase (`ref_*`) and the drop (the LSTM's minus
-    this model's); `ref_solved`: the seed's LSTM solved the task."""
-    columns = ["task", "arch", "seed", "phase", "behaviour", "n_scored", "normalised",
-               "ref_normalised", "ref_solved", "drop"]
+    """Per task, arch, seed, checkpoint and behaviour: the normalised score beside the lstm /
+    default model's of the same task, seed and checkpoint (`ref_*`; checkpoints both have) and
+    the drop (the LSTM's minus this model's); `ref_solved`: the seed's LSTM solved the task.
+    `phase`: initial (step 0), final (the last checkpoint) or "" (in between)."""
+    columns = ["task", "arch", "seed", "step", "final_step", "phase", "behaviour", "n_scored",
+               "normalised", "ref_normalised", "ref_solved", "drop"]
     if behaviours is None or behaviours.empty:
         return pd.DataFrame(columns=columns)
-    b = at_phase(behaviours[behaviours["init"] == "default"])
-    b = b.assign(normalised=normalised(b["score"], b["metric"], b["chance"]))
-    ref = b[b["arch"] == REFERENCE[0]][["task", "seed", "phase", "behaviour", "normalised",
+    b = behaviours[behaviours["init"] == "default"]
+    b = b.assign(normalised=normalised(b["score"], b["metric"], b["chance"]),
+                 phase=np.select([b["step"] == 0, b["step"] == b["final_step"]],
+                                 [INITIAL, FINAL], ""))
+    ref = b[b["arch"] == REFERENCE[0]][["task", "seed", "step", "behaviour", "normalised",
                                         "solved"]]
     ref = ref.rename(columns={"normalised": "ref_normalised", "solved": "ref_solved"})
-    out = b.merge(ref, on=["task", "seed", "phase", "behaviour"], how="inner")
+    out = b.merge(ref, on=["task", "seed", "step", "behaviour"], how="inner")
     out["ref_solved"] = out["ref_solved"].astype(bool)
     out["drop"] = out["ref_normalised"] - out["normalised"]
     rank = {a: k for k, a in enumerate(order(set(out["arch"])))}
     out = out.assign(_order=out["arch"].map(rank))
-    return out.sort_values(["task", "_order", "behaviour", "seed", "phase"],
+    return out.sort_values(["task", "_order", "behaviour", "seed", "step"],
                            ignore_index=True)[columns]
+
+
+def behaviour_phases(table: pd.DataFrame) -> pd.DataFrame:
+    """Per task, arch, seed and behaviour: the drop (and the scores) at step 0 (`initial`),
+    at the last checkpoint (`final`) and **over training** (`over training`: the mean over the
+    checkpoints after step 0, log-spaced, so a behaviour learnt later counts as well as one
+    never learnt)."""
+    keys = ["task", "arch", "seed", "behaviour"]
+    values = ["n_scored", "normalised", "ref_normalised", "drop"]
+    ends = table[table["phase"] != ""]
+    during = (table[table["step"] > 0].groupby(keys, as_index=False)
+              .agg({**dict.fromkeys(values, "mean"), "ref_solved": "first"})
+              .assign(phase=OVER_TRAINING))
+    return pd.concat([ends[keys + ["phase", "ref_solved", *values]], during],
+                     ignore_index=True)
 
 
 def pooled_drop(table: pd.DataFrame, behaviours: tuple[str, ...]) -> pd.DataFrame:
@@ -413,23 +443,26 @@ def pooled_drop(table: pd.DataFrame, behaviours: tuple[str, ...]) -> pd.DataFram
     return (g["w"] / g["n_scored"].where(g["n_scored"] > 0)).rename("drop")
 
 
-def dissociation_contrast(table: pd.DataFrame, task: str, arch: str, sets
+def dissociation_contrast(phases: pd.DataFrame, task: str, arch: str, sets
                           ) -> tuple[pd.Series, pd.Series]:
-    """(trained, step 0) per seed: the drop on the served behaviours minus the drop on the
-    others, for variant `arch` on `task` (seeds whose LSTM solved)."""
-    here = table[(table["task"] == task) & (table["arch"] == arch) & table["ref_solved"]]
+    """(over training, step 0) per seed: the drop on the served behaviours minus the drop on
+    the others, for variant `arch` on `task` (seeds whose LSTM solved; `behaviour_phases`)."""
+    here = phases[(phases["task"] == task) & (phases["arch"] == arch)
+                  & phases["ref_solved"].astype(bool)]
     served, other = sets
     contrast = (pooled_drop(here, served) - pooled_drop(here, other)).unstack("phase")
     empty = pd.Series(dtype=float)
-    return (contrast.get("trained", empty).sort_index(),
-            contrast.get("initial", empty).sort_index())
+    return (contrast.get(OVER_TRAINING, empty).sort_index(),
+            contrast.get(INITIAL, empty).sort_index())
 
 
 def dissociation_rows(table: pd.DataFrame, runs: pd.DataFrame, settings: Settings,
                       stats_settings: stats.Settings) -> list[dict]:
-    """The primary double-dissociation predictions, each with its crossed control."""
+    """The primary double-dissociation predictions (`behaviour_table` in), each with its
+    crossed control, decided on the contrast over training."""
     rows = []
     solved = _solved_lstm(runs)
+    table = behaviour_phases(table)
     for arch, d in DISSOCIATIONS.items():
         if arch not in settings.architectures:
             continue
@@ -445,8 +478,10 @@ def dissociation_rows(table: pd.DataFrame, runs: pd.DataFrame, settings: Setting
             trained, initial = dissociation_contrast(table, task, arch, d.sets[task])
             row = stats.reference_row(
                 trained, 0.0, +1, stats_settings, initial=initial, why=NO_STEP0, **keys,
-                prediction=f"no {d.gate} gate: {d.served} lose more than {d.other}",
-                note=f"drop in normalised score (LSTM minus {arch}), {words}")
+                prediction=f"no {d.gate} gate: over training, {d.served} lose more than "
+                           f"{d.other}",
+                note=f"drop in normalised score (LSTM minus {arch}), mean over the "
+                     f"checkpoints after step 0: {words}")
             control = None
             if d.control in settings.architectures and not table[
                     (table["task"] == task) & (table["arch"] == d.control)].empty:
@@ -463,22 +498,26 @@ def dissociation_rows(table: pd.DataFrame, runs: pd.DataFrame, settings: Setting
 
 
 def behaviour_summary(table: pd.DataFrame, settings: stats.Settings) -> pd.DataFrame:
-    """Descriptive: per task, arch and behaviour, the trained normalised score, the LSTM's,
-    and the drop with its t-interval over the seeds whose LSTM solved the task."""
+    """Descriptive: per task, arch and behaviour, over training and at the last checkpoint,
+    the normalised score, the LSTM's, and the drop with its t-interval over the seeds whose
+    LSTM solved the task."""
+    columns = ["task", "arch", "behaviour", "phase", "n_seeds", "n_scored", "normalised",
+               "ref_normalised", "drop", "drop_ci_low", "drop_ci_high"]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    phases = behaviour_phases(table)
     rows = []
-    trained = table[(table["phase"] == "trained") & table["ref_solved"].astype(bool)]
-    for (task, arch, behaviour), g in trained.groupby(["task", "arch", "behaviour"],
-                                                      sort=False):
+    keep = phases["phase"].isin([OVER_TRAINING, FINAL]) & phases["ref_solved"].astype(bool)
+    for (task, arch, behaviour, phase), g in phases[keep].groupby(
+            ["task", "arch", "behaviour", "phase"], sort=False):
         d, lo, hi = stats.mean_ci(g["drop"], settings.confidence)
-        rows.append({"task": task, "arch": arch, "behaviour": behaviour,
+        rows.append({"task": task, "arch": arch, "behaviour": behaviour, "phase": phase,
                      "n_seeds": int(g["seed"].nunique()),
-                     "n_scored": int(g["n_scored"].mean()),
+                     "n_scored": int(round(g["n_scored"].mean())),
                      "normalised": float(g["normalised"].mean()),
                      "ref_normalised": float(g["ref_normalised"].mean()),
                      "drop": d, "drop_ci_low": lo, "drop_ci_high": hi})
-    return pd.DataFrame(rows, columns=["task", "arch", "behaviour", "n_seeds", "n_scored",
-                                       "normalised", "ref_normalised", "drop", "drop_ci_low",
-                                       "drop_ci_high"])
+    return pd.DataFrame(rows, columns=columns)
 
 
 # --------------------------------------------------------------------------- writing

@@ -1,19 +1,22 @@
 """One C4 model scored behaviour by behaviour, and how selectively it writes (claim C4).
 
-Per model of a C4 cell (the `lstm` / default reference and every variant), at step 0 and at
-the last checkpoint, on the gate file's sequences:
+Per model of a C4 cell (the `lstm` / default reference and every variant), on the gate
+file's sequences:
 
-* `behaviours`: the score on the scored steps of each behaviour apart (`tasks.BEHAVIOURS`:
-  queries answered after a RESET, after a STORE, ...; `causal.measure.Data` gives the per-step
-  errors: 0/1 for classification, squared for regression), from one forward pass of the
-  model per checkpoint, with the task's metric and chance (normalised in the aggregate).
-* `writing` (the LSTM family): **write selectivity** in the memory-carrying units (chosen on
-  the even sequences, `roles.measure.memory_units`; measured on the odd ones): the write
-  term's (`i g`; without an input gate, `g`: `roles.measure.change_terms`) mean magnitude per
-  step and unit at STORE steps, as a share of that at STORE steps plus that at quiet steps
-  (no event of any role): `at_store / (at_store + quiet)`, in [0, 1]; 0.5 = the term is as
-  large at quiet steps as at stores, 1 = it writes only at stores. Without an input gate the
-  cell still writes (`i = 1`); what it can lose is writing only at stores.
+* `behaviours`, at every checkpoint (so that a behaviour learnt later shows, not only one
+  that is never learnt: on easy tasks every variant ends at the ceiling): the score on the
+  scored steps of each behaviour apart (`tasks.BEHAVIOURS`: queries answered after a RESET,
+  after a STORE, ...; `causal.measure.Data` gives the per-step errors: 0/1 for
+  classification, squared for regression), from one forward pass of the fused module per
+  checkpoint, with the task's metric and chance (normalised in the aggregate).
+* `writing` (the LSTM family), at step 0 and at the last checkpoint: **write selectivity**
+  in the memory-carrying units (chosen on the even sequences, `roles.measure.memory_units`;
+  measured on the odd ones): the write term's (`i g`; without an input gate, `g`:
+  `roles.measure.change_terms`) mean magnitude per step and unit at STORE steps, as a share
+  of that at STORE steps plus that at quiet steps (no event of any role):
+  `at_store / (at_store + quiet)`, in [0, 1]; 0.5 = the term is as large at quiet steps as at
+  stores, 1 = it writes only at stores. Without an input gate the cell still writes
+  (`i = 1`); what it can lose is writing only at stores.
 """
 
 from __future__ import annotations
@@ -75,14 +78,15 @@ def write_selectivity(gates: dict[str, np.ndarray], factors: dict[str, np.ndarra
 
 
 def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
-    """`behaviours` and `writing` rows at step 0 and at the last checkpoint (`step`,
-    `final_step`)."""
+    """`behaviours` rows at every checkpoint and `writing` rows at step 0 and at the last
+    checkpoint (`step`, `final_step`)."""
     gates = inputs.gates
     data = Data.from_gatefile(gates)
     final = gates.final_step
     behaviours, writing = [], []
-    for step, model in models_at(inputs.checkpoints, (0, final)).items():
+    for step, model in models_at(inputs.checkpoints, gates.steps).items():
         behaviours += [{**row, "step": step} for row in behaviour_rows(model, data)]
+    for step in (0, final):
         row = write_selectivity(gates.gates(step), gates.factors, gates.meta, run.arch,
                                 settings.memory_units)
         if row is not None:

@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 
 from gateroles import plots, stats
-from gateroles.analyses.wiring.aggregate import DISSOCIATIONS, SWAP, normalised
+from gateroles.analyses.wiring.aggregate import (
+    DISSOCIATIONS,
+    FINAL,
+    OVER_TRAINING,
+    SWAP,
+    behaviour_phases,
+    normalised,
+)
 from gateroles.analyses.wiring.measure import EFFECT, FROZEN, SCRATCH, TUNED
 
 # The runs of the variants figure, in order, with their labels.
@@ -95,12 +102,14 @@ def _mean_ci(values) -> tuple[float, float, float]:
 
 
 def behaviours(table: pd.DataFrame, writing: pd.DataFrame) -> plt.Figure:
-    """Per task: each variant's drop on each behaviour (the LSTM's normalised score minus the
-    variant's, mean and t-interval over the seeds whose LSTM solved), the behaviours each
-    dissociation compares marked; below, every model's write selectivity (trained, and at
-    step 0 in grey)."""
-    data = table[(table["phase"] == "trained") & table["ref_solved"].astype(bool)
-                 & (table["arch"] != "lstm")] if len(table) else table
+    """Per task: each variant's drop on each behaviour over training (the LSTM's normalised
+    score minus the variant's, mean over the checkpoints after step 0; bars: mean and
+    t-interval over the seeds whose LSTM solved) and at the last checkpoint (a diamond), the
+    behaviours each dissociation compares marked; below, every model's write selectivity
+    (trained, and at step 0 in grey)."""
+    phases = behaviour_phases(table) if len(table) else table
+    data = phases[phases["ref_solved"].astype(bool) & (phases["arch"] != "lstm")] \
+        if len(phases) else phases
     if data.empty:
         return plots.no_data("No variant whose LSTM solved the task: no behaviour to compare.")
     tasks = _tasks(data)
@@ -115,12 +124,17 @@ def behaviours(table: pd.DataFrame, writing: pd.DataFrame) -> plt.Figure:
         for k, arch in enumerate(archs):
             for x, behaviour in enumerate(names):
                 part = here[(here["arch"] == arch) & (here["behaviour"] == behaviour)]
-                mean, lo, hi = _mean_ci(part["drop"])
+                mean, lo, hi = _mean_ci(part.loc[part["phase"] == OVER_TRAINING, "drop"])
                 xpos = x - 0.4 + width * (k + 0.5)
                 ax.bar(xpos, mean, width * 0.9, color=VARIANT_COLOURS[arch],
                        label=arch if x == 0 else None)
                 if np.isfinite(lo) and np.isfinite(hi):
                     ax.plot([xpos, xpos], [lo, hi], color="black", lw=0.9)
+                end = part.loc[part["phase"] == FINAL, "drop"]
+                if len(end):
+                    ax.scatter([xpos], [end.mean()], marker="D", s=14, color="black",
+                               zorder=4, label="at the last checkpoint" if x == k == 0
+                               else None)
         for arch, d in DISSOCIATIONS.items():
             served, other = d.sets.get(task, ((), ()))
             for x, behaviour in enumerate(names):
@@ -151,7 +165,7 @@ def behaviours(table: pd.DataFrame, writing: pd.DataFrame) -> plt.Figure:
         if not models:
             ax.text(0.5, 0.5, f"no STORE event in {task}", ha="center", va="center",
                     transform=ax.transAxes, color="grey")
-    axes[0, 0].set_ylabel("drop in normalised score\n(LSTM minus variant)")
+    axes[0, 0].set_ylabel("drop in normalised score over training\n(LSTM minus variant)")
     axes[1, 0].set_ylabel("write selectivity at STOREs\n(0.5 = none; grey: step 0)")
     plots.legend_right(axes[0, 0], axes[0, -1])
     fig.suptitle("Which behaviours each variant loses (top; S / o above a bar: the behaviours "

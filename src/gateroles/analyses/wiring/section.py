@@ -70,6 +70,7 @@ def behaviour_table(summary: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"note": ["no behaviour scores"]})
     return pd.DataFrame({
         "task": summary["task"], "variant": summary["arch"], "behaviour": summary["behaviour"],
+        "when": summary["phase"].replace({"final": "at the last checkpoint"}),
         "scored steps per model": summary["n_scored"],
         "LSTM normalised": summary["ref_normalised"].map(fmt),
         "variant normalised": summary["normalised"].map(fmt),
