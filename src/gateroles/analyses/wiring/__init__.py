@@ -39,7 +39,7 @@ class Settings:
     rewire: bool  # rewire and retrain
     rewire_steps: int  # fine-tuning budget
     rewire_first_checkpoint: int  # fine-tuning checkpoints: 0, this, doubling, the last
-    memory_units: float  # roles' share of memory-carrying units (attribution after rewiring)
+    memory_units: float  # share of units chosen as memory-carrying (write selectivity)
     eval_every: int  # training's validation interval (steps to solve are multiples of it)
 
     @classmethod

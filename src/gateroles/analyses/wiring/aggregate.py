@@ -129,6 +129,7 @@ class Dissociation:
     other: str  # the compared behaviours, in words
     sets: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # task -> (served, other)
     control: str  # the variant whose removed gate serves the other side
+    control_role: str  # what the control's removed gate's position serves instead
 
 
 DISSOCIATIONS = {
@@ -141,7 +142,7 @@ DISSOCIATIONS = {
         {"reset_recall": (("recall_after_reset",), ("recall_initial",)),
          "count_reset": (("count_after_reset",), ("count_initial",)),
          "armed_reset": (("recall_after_armed_reset",), ("recall_initial",))},
-        control="lstm_nig"),
+        control="lstm_nig", control_role="writing, not erasing"),
     "lstm_nog": Dissociation(
         "output", "the answers that read out a held value (a stored value, a count above 0)",
         "the answers EMPTY (count 0)",
@@ -149,7 +150,7 @@ DISSOCIATIONS = {
          "count_reset": (("count_after_increment",), ("count_after_reset", "count_initial")),
          "armed_reset": (("recall_after_store", "recall_after_unarmed_reset"),
                          ("recall_after_armed_reset", "recall_initial"))},
-        control="lstm_nfg"),
+        control="lstm_nfg", control_role="erasing, not the read-out"),
 }
 WRITING_VARIANT, WRITING_CONTROL = "lstm_nig", "lstm_nog"
 
@@ -492,8 +493,8 @@ def dissociation_rows(table: pd.DataFrame, runs: pd.DataFrame, settings: Setting
                                               **{**keys, "arch": d.control})
             rows.append(stats.with_control(
                 row, control, f"{d.control}: the same contrast without the "
-                              f"{GATE_REMOVED[d.control]}, which does not serve these "
-                              f"behaviours"))
+                              f"{GATE_REMOVED[d.control]} (its position serves "
+                              f"{d.control_role})"))
     return rows
 
 
@@ -574,8 +575,8 @@ def writing_rows(table: pd.DataFrame, runs: pd.DataFrame, settings: Settings,
             control = stats.prediction_row(c_trained, c_initial, +1, stats_settings,
                                            **{**keys, "arch": WRITING_CONTROL})
         rows.append(stats.with_control(
-            row, control, f"{WRITING_CONTROL}: the same difference without the output gate, "
-                          "which does not write"))
+            row, control, f"{WRITING_CONTROL}: the same difference without the output gate "
+                          "(its position serves the read-out, not writing)"))
     return rows
 
 

@@ -246,7 +246,7 @@ KIND_LABELS = {TUNED: "fine-tuned after the swap", FROZEN: "the same, moved bloc
 def rewire(table: pd.DataFrame, curves: pd.DataFrame) -> plt.Figure:
     """Per task: validation score while fine-tuning after the swap (and with the moved
     blocks frozen) against training from step 0; the distance of the swapped positions'
-    statistics from the original model's, as a share of the distance right after the swap."""
+    statistics from the original model's, relative to the distance right after the swap."""
     data = table[table["solved"].astype(bool)] if len(table) else table
     if data.empty:
         return plots.no_data("No rewired model (none of the original LSTMs solved its task, or "
