@@ -151,7 +151,8 @@ def behaviours(table: pd.DataFrame, writing: pd.DataFrame) -> plt.Figure:
         ax = axes[1, c]
         w = writing[writing["task"] == task] if len(writing) else writing
         w = w[w["ref_solved"].astype(bool)] if len(w) else w
-        models = [a for a in VARIANT_COLOURS if len(w) and a in set(w["arch"])]
+        models = [a for a in ("lstm", *VARIANT_COLOURS) if len(w) and a in set(w["arch"])]
+        models = list(dict.fromkeys(models))  # the LSTM first
         for x, arch in enumerate(models):
             for phase, colour, dx in (("initial", "#bbbbbb", -0.15),
                                       ("trained", VARIANT_COLOURS[arch], 0.15)):
