@@ -17,14 +17,14 @@ JOB_MODULES = ["gateroles.training", "gateroles.extraction", "gateroles.report",
                *[f"gateroles.analyses.{analysis}.measure"
                  for analysis in ("event_locking", "saturation", "decodability", "dependence",
                                   "roles", "gradient_flow", "causal", "wiring")],
-               "gateroles.analyses.wiring.rewire",
+               "gateroles.analyses.wiring.rewire", "gateroles.analyses.wiring.behaviour",
                # a user's own model (workflow/rules/user_model.smk)
                *[f"gateroles.own_model.{part}" for part in ("measure", "figures", "report")]]
 # Job modules that train, rebuild the models from their checkpoints (not only the gate file) or
 # run them (interventions): their code does depend on gateroles.models.
 MODEL_JOBS = ("gateroles.training", "gateroles.analyses.training.aggregate",
               "gateroles.analyses.gradient_flow.measure", "gateroles.analyses.causal.measure",
-              "gateroles.analyses.wiring.rewire")
+              "gateroles.analyses.wiring.rewire", "gateroles.analyses.wiring.behaviour")
 
 
 def test_every_gateroles_module_a_job_loads_is_a_declared_input():

@@ -66,33 +66,17 @@ def synthetic_lstm(n=40, t=60, h=8, trained=True, seed=0):
     return acts, factors
 
 
-def test_attribution_finds_the_forget_gate_erasing_at_resets():
-    meta = {"events": {"reset": "is_reset", "store": "is_store"}, "memory": "memory"}
-    acts, factors = synthetic_lstm()
-    rows = {r["event"]: r for r in roles.attribution_rows(acts, factors, meta, "lstm", 0.25)}
-    assert rows["reset"]["term"] == "erase" and rows["store"]["term"] == "write"
-    # The forget term's erasing concentrates at resets, the input term's writing at stores,
-    # each more than the other term's does there.
-    assert rows["reset"]["concentration"] > 1.0 > rows["reset"]["other_concentration"]
-    assert rows["store"]["concentration"] > 1.0 > rows["store"]["other_concentration"]
-    assert rows["reset"]["share_at_event"] > 0.9  # the forget term does the erasing
-    assert rows["reset"]["n_units"] == 2
-    initial, _ = synthetic_lstm(trained=False)
-    rows = {r["event"]: r for r in roles.attribution_rows(initial, factors, meta, "lstm", 0.25)}
-    assert abs(rows["reset"]["concentration"]) < 0.2 and abs(rows["store"]["concentration"]) < 0.2
-
-
 def test_attribution_of_a_hand_worked_cell():
     """One unit, one STORE (t = 2) and one RESET (t = 3), every term worked out by hand.
 
     f = 1, 1, 0.5, 0.5; i = 1, 0, 1, 1; g = 1, 0, 0.5, -3 give c = 1, 1, 1, -2.5, so
-    erase = (f - 1) c_prev = 0, 0, -0.5, -0.5 and write = i g = 1, 0, 0.5, -3.
-    At the STORE the write term's share of the change's magnitude is 0.5 / (0.5 + 0.5); at
-    the other steps (1 + 0 + 3) / (1 + 0 + 3 + 0.5) = 8/9. At the RESET the write term points
-    against c_prev = 1 with size 3 but can shrink |c| by at most 1, so the erasure is 0.5 by the
-    forget term and 1 by the write term: share 0.5 / 1.5 = 1/3; elsewhere only the forget term
-    erases (t = 2: share 1). Concentration of the erase term at the RESET: 0.5 over its mean
-    elsewhere (0 + 0 + 0.5) / 3, log 3; of the write term at the STORE: log(0.5 / (4 / 3))."""
+    |c_prev| = 0, 1, 1, 1, erase = (f - 1) c_prev = 0, 0, -0.5, -0.5 and write = i g = 1, 0,
+    0.5, -3. Quiet steps (no event): t = 0, 1. At the RESET the forget term removes 0.5 of
+    |c_prev| = 1 and the write term, pointing against c_prev with size 3, at most |c_prev|: 1;
+    at the quiet steps neither removes anything (0 of |c_prev| = 0 + 1). Excesses 0.5 and 1,
+    the forget term's share 0.5 / 1.5 = 1/3. At the STORE the gate is 1 against a quiet mean
+    of 0.5 (log 2) and |g| 0.5 against 0.5 (log 1 = 0): the gate's share of the selectivity
+    is 1."""
     f = np.array([1.0, 1.0, 0.5, 0.5])
     i = np.array([1.0, 0.0, 1.0, 1.0])
     g = np.array([1.0, 0.0, 0.5, -3.0])
@@ -107,22 +91,20 @@ def test_attribution_of_a_hand_worked_cell():
                "is_reset": two(np.array([0, 0, 0, 1]))[..., 0],
                "memory": two(np.array([0, 0, 1, 0]))[..., 0]}
     meta = {"events": {"reset": "is_reset", "store": "is_store"}, "memory": "memory"}
-    rows = {r["event"]: r for r in roles.attribution_rows(acts, factors, meta, "lstm", 1.0)}
+    rows = {r["event"]: r for r in roles.share_rows(acts, factors, meta, "lstm", 1.0)}
     reset, store = rows["reset"], rows["store"]
-    assert reset["share_at_event"] == pytest.approx(1 / 3)
-    assert reset["share_elsewhere"] == pytest.approx(1.0)
-    assert reset["concentration"] == pytest.approx(np.log(3))
-    assert store["share_at_event"] == pytest.approx(0.5)
-    assert store["share_elsewhere"] == pytest.approx(8 / 9)
-    assert store["concentration"] == pytest.approx(np.log(0.5 / (4 / 3)))
+    assert reset["own_excess"] == pytest.approx(0.5) and reset["other_excess"] == pytest.approx(1)
+    assert reset["share"] == pytest.approx(1 / 3) and reset["gate"] == "forget"
+    assert store["own_excess"] == pytest.approx(np.log(2)) and store["other_excess"] == 0
+    assert store["share"] == 1.0 and store["gate"] == "input"
     assert reset["n_events"] == store["n_events"] == 1 and reset["n_units"] == 1
 
 
 def test_memory_units_are_chosen_on_the_even_sequences_and_measured_on_the_odd():
     """The memory sits in units 0-1 on the even sequences and in units 2-3 on the odd ones;
     only units 0-1 erase at resets. Chosen on the even sequences, the erasing units are the
-    ones measured (concentration > 1); chosen on the measured odd ones, units 2-3 would be
-    (their forget gate ignores resets)."""
+    ones measured (the forget term's share of the extra erasure ~1); chosen on the measured odd
+    ones, units 2-3 would be (their forget gate ignores resets: share 0)."""
     acts, factors = synthetic_lstm()
     acts = {k: v.copy() for k, v in acts.items()}
     acts["forget"][..., 2:] = 0.97
@@ -130,24 +112,8 @@ def test_memory_units_are_chosen_on_the_even_sequences_and_measured_on_the_odd()
     acts["cell"][1::2, :, :2] -= 3 * memory
     acts["cell"][1::2, :, 2:4] += 3 * memory
     meta = {"events": {"reset": "is_reset", "store": "is_store"}, "memory": "memory"}
-    rows = {r["event"]: r for r in roles.attribution_rows(acts, factors, meta, "lstm", 0.25)}
-    assert rows["reset"]["concentration"] > 1.0
-
-
-def test_context_dependence_separates_acting_from_inert_tokens():
-    rng = np.random.default_rng(1)
-    n, t, h = 30, 50, 6
-    acting = rng.random((n, t)) < 0.05
-    inert = (rng.random((n, t)) < 0.05) & ~acting
-    forget = np.full((n, t, h), 0.9)
-    forget[acting] = 0.1  # a gate that knows the state
-    meta = {"contexts": {"reset": ["reset_acts", "reset_inert"]}}
-    factors = {"reset_acts": acting.astype(np.int64), "reset_inert": inert.astype(np.int64)}
-    row = roles.context_rows({"forget": forget}, factors, meta, "lstm")[0]
-    assert row["gate"] == "forget" and row["difference"] == pytest.approx(-0.8)
-    forget[inert] = 0.1  # a gate that only reads its input responds to both
-    assert roles.context_rows({"forget": forget}, factors, meta, "lstm")[0][
-        "difference"] == pytest.approx(0.0)
+    rows = {r["event"]: r for r in roles.share_rows(acts, factors, meta, "lstm", 0.25)}
+    assert rows["reset"]["share"] > 0.9
 
 
 # --------------------------------------------------------------------------- hand-built nets

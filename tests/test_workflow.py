@@ -149,7 +149,8 @@ def test_c5_section_and_tables(finished):
 
 # Claim C4 on the tiny study: two variants, the swapped-init arm and the rewiring.
 TINY_WIRING = {**TINY, "wiring": {"tasks": ["reset_recall"], "architectures": ["lstm_nfg", "rnn"],
-                                  "rewire": {"steps": 20, "first_checkpoint": 5}}}
+                                  "two_positions": True,
+                                  "rewire": {"steps": 25, "first_checkpoint": 5}}}
 
 
 @pytest.fixture(scope="module")
@@ -164,24 +165,32 @@ def finished_wiring(tmp_path_factory):
 @pytest.mark.slow
 def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(finished_wiring):
     page = (finished_wiring / "results" / "report.html").read_text()
-    for fig in ("c4_variants", "c4_two_positions", "c4_rewire"):
+    for fig in ("c4_behaviours", "c4_variants", "c4_two_positions", "c4_rewire"):
         assert f'id="fig-{fig}"' in page
     assert 'id="c4"' in page and "roles come from wiring" in page
     tables = finished_wiring / "results" / "tables"
     runs = pd.read_csv(tables / "runs.csv")
     assert set(zip(runs["arch"], runs["init"], strict=True)) == {
         ("lstm", "default"), ("gru", "default"), ("lstm_nfg", "default"), ("rnn", "default"),
-        ("lstm", "swap_forget_input")}
+        ("lstm", "swap_forget_input"), ("gru_fug", "default")}
     # C1-C3 and C5 decide on the main grid only; C6 adds the variants without a cell highway.
     for table in ("eta_contrast", "causal_matrix", "gate_mi"):
         frame = pd.read_csv(tables / f"{table}.csv")
         assert set(frame["arch"]) == {"lstm", "gru"} and set(frame["init"]) == {"default"}, table
     shares = pd.read_csv(tables / "c1_shares.csv")  # the GRU's z-gated terms are not split
     assert set(shares["arch"]) == {"lstm"} and set(shares["init"]) == {"default"}
-    assert set(pd.read_csv(tables / "gradient_efold.csv")["arch"]) == {"lstm", "gru", "lstm_nfg",
-                                                                        "rnn"}
+    assert set(pd.read_csv(tables / "gradient_efold.csv")["arch"]) == {
+        "lstm", "gru", "lstm_nfg", "rnn", "gru_fug"}
     c4 = pd.read_csv(tables / "c4_verdicts.csv")
     assert {"lstm_nfg", "rnn"} <= set(c4["arch"]) and set(c4["claim"]) == {"C4"}
+    # every C4 model scored behaviour by behaviour at every checkpoint
+    behaviours = pd.read_csv(tables / "c4_behaviours.csv")
+    assert set(behaviours["arch"]) == {"lstm", "lstm_nfg", "rnn"}
+    assert {"recall_after_reset", "recall_after_store"} <= set(behaviours["behaviour"])
+    assert set(behaviours["step"]) == {0, 25, 50}
+    # the rewiring's control ran: the frozen blocks' curve and fraction are there
+    assert "moved blocks frozen" in set(pd.read_csv(tables / "c4_curves.csv")["kind"])
+    assert "fraction_frozen" in pd.read_csv(tables / "c4_rewire_summary.csv")
     # A gate a variant lacks is absent from its gate file, never filled with a constant.
     nfg = np.load(finished_wiring / "results/runs/reset_recall/lstm_nfg/default/seed0/gates.npz")
     assert not any("forget" in name for name in nfg.files)

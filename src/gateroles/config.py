@@ -115,6 +115,7 @@ def _semantic_problems(config: dict) -> list[str]:
         if extra:
             problems.append(f"config key '{key}': {', '.join(extra)} not in study.tasks "
                             f"({', '.join(config['study']['tasks'])})")
+    problems += _rewire_problems(config)
     for name in config["study"]["tasks"]:
         # The generators know their own constraints (e.g. probabilities summing to > 1).
         try:
@@ -146,6 +147,40 @@ def user_model_problems(section: dict | None) -> list[str]:
         if found is None:
             problems.append(f"config key 'user_model.{key}': cannot find module {module!r} "
                             f"(from {section[key]!r}); is its package installed?")
+    return problems
+
+
+def lstm_budget(config: dict, task: str) -> int:
+    """The plain LSTM's training budget on `task` (`training.steps[task]`: an integer, or a
+    mapping with a `default` and per-architecture entries), as `training.budget` reads it."""
+    steps = config["training"]["steps"][task]
+    return steps if isinstance(steps, int) else steps.get("lstm", steps["default"])
+
+
+def _rewire_problems(config: dict) -> list[str]:
+    """The rewiring's fine-tuning must be at most half of each wiring task's LSTM training
+    budget (with a budget as long as the original training, "recovers" could not fail) and
+    span at least one validation check (its curve is compared with training from step 0 at
+    the checks both have)."""
+    rewire = config["wiring"]["rewire"]
+    if not rewire["enabled"]:
+        return []
+    problems = []
+    eval_every = config["training"]["eval_every"]
+    if config["wiring"]["tasks"] and rewire["steps"] < eval_every:
+        problems.append(f"config key 'wiring.rewire.steps': {rewire['steps']} is below "
+                        f"training.eval_every ({eval_every}): the fine-tuning would share no "
+                        "validation check with training from step 0 to be compared with")
+    for task in config["wiring"]["tasks"]:
+        if task not in config["training"]["steps"]:
+            continue
+        budget = lstm_budget(config, task)
+        if rewire["steps"] > budget // 2:
+            problems.append(
+                f"config key 'wiring.rewire.steps': {rewire['steps']} is more than half of "
+                f"{task}'s LSTM training budget (training.steps.{task}: {budget}): at most "
+                f"{budget // 2}, so that relearning after the swap can fail to beat training "
+                "from step 0")
     return problems
 
 

@@ -162,6 +162,19 @@ def _constrain_gradient(grad: torch.Tensor, zero: list[slice], fold) -> torch.Te
     return grad
 
 
+def freeze_gates(model: RecurrentModel, gates) -> None:
+    """Hold `gates`' rows of every recurrent tensor at their current values through training:
+    a gradient hook zeroes those rows (Adam without weight decay then never moves them; a
+    fine-tuning control, not an architecture: nothing about it is saved with the model)."""
+    if not gates:
+        return
+    hidden = model.rnn.hidden_size
+    rows = [gate_rows(model.arch, g, hidden) for g in gates]
+    for layer in range(model.rnn.num_layers):
+        for param in layer_parameters(model.rnn, layer):
+            param.register_hook(partial(_constrain_gradient, zero=rows, fold=None))
+
+
 @torch.no_grad()
 def _sync_coupled(rnn: nn.RNNBase, *_) -> None:
     """Forget rows := minus input rows in every tensor (only written when they differ, so a

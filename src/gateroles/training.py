@@ -27,7 +27,12 @@ import torch
 from torch import nn
 
 from gateroles import storage
-from gateroles.models import RecurrentModel, build_model, checkpoint_payload
+from gateroles.models import (
+    RecurrentModel,
+    build_model,
+    checkpoint_payload,
+    freeze_gates,
+)
 from gateroles.study import Run
 from gateroles.tasks import Task, make_splits
 
@@ -141,15 +146,17 @@ def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def train(splits: dict[str, Task], arch: str, init: str, seed: int, settings: TrainSettings,
-          progress=None, *, start_state: dict[str, torch.Tensor] | None = None
-          ) -> TrainResult:
+          progress=None, *, start_state: dict[str, torch.Tensor] | None = None,
+          frozen: tuple[str, ...] = ()) -> TrainResult:
     """Train for `settings.steps` steps (with `early_stop`, until the validation split is
     solved); checkpoint on the schedule and at the last step.
 
     `start_state` (a `state_dict` of an `arch` model): start from these weights instead of a
     fresh initialisation (fine-tuning; `init` is then unused). Everything else is the same
     loop: a fresh Adam, batches drawn in the order `seed` gives, checkpoint 0 = the given
-    weights; a start that already passes the threshold has `steps_to_solve` 0.
+    weights; a start that already passes the threshold has `steps_to_solve` 0. `frozen`: gates
+    whose rows stay at their start values (`models.freeze_gates`: their gradient is zeroed, so
+    Adam never moves them), e.g. a control that fine-tunes everything but the moved blocks.
 
     Raises FloatingPointError when the loss stops being finite. Progress lines go to
     `progress` (default: the current `sys.stderr`, which a workflow job points at its log).
@@ -162,6 +169,7 @@ def train(splits: dict[str, Task], arch: str, init: str, seed: int, settings: Tr
     if start_state is not None:
         model.load_state_dict(start_state)
         model.check_constraints()
+    freeze_gates(model, frozen)
     model = model.to(device)
     data = TaskTensors(train_task, device)
     val = TaskTensors(splits["validation"], device)

@@ -16,7 +16,6 @@ rule roles:
     output:
         shares=cell_table("roles", "shares"),
         context=cell_table("roles", "context"),
-        attribution=cell_table("roles", "attribution"),
     log:
         log("roles"),
     benchmark:

@@ -1,4 +1,5 @@
-"""Swap the forget and input blocks of every trained LSTM of one task and fine-tune it (C4)."""
+"""Swap the forget and input blocks of every trained LSTM of one task and fine-tune it, and
+again with the moved blocks frozen (C4)."""
 
 from gateroles import pipeline
 from gateroles.analyses.wiring.rewire import rewire_run
@@ -7,7 +8,8 @@ from gateroles.study import Cell
 pipeline.start(snakemake.threads, snakemake.log[0])
 w, inp, out = snakemake.wildcards, snakemake.input, snakemake.output
 runs = Cell(w.task, w.arch, w.init).runs(snakemake.params.seeds)
-for run, start, checkpoints, train_log, scores, test in zip(
-        runs, inp.checkpoints, out.checkpoints, out.train_log, out.scores, out.test, strict=True):
-    rewire_run(snakemake.params.config, run, start_path=start, checkpoints_path=checkpoints,
-               log_path=train_log, scores_path=scores, test_path=test)
+for k, run in enumerate(runs):
+    rewire_run(snakemake.params.config, run, start_path=inp.checkpoints[k],
+               checkpoints_path=out.checkpoints[k], log_path=out.train_log[k],
+               scores_path=out.scores[k], test_path=out.test[k], frozen_path=out.frozen[k],
+               frozen_log_path=out.frozen_log[k])

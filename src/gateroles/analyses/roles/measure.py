@@ -1,8 +1,5 @@
 """C1 per checkpoint: who does the extra erasure at resets and who selects the write at stores
-(shares in [0, 1], in the memory-carrying units), and the diagnostic context contrast.
-
-`attribution_rows` (the former concentration measures) stays for the two-positions comparison
-of claim C4 (`analyses.wiring.measure`)."""
+(shares in [0, 1], in the memory-carrying units), and the diagnostic context contrast."""
 
 from __future__ import annotations
 
@@ -13,9 +10,6 @@ from gateroles.analyses.roles import Settings
 from gateroles.architectures import ROLE_GATES, SPECS
 from gateroles.gatefile import with_held
 from gateroles.study import Run
-
-# Which term does a role's work, and its name: resets erase, stores write.
-ROLE_TERMS = {"reset": "erase", "store": "write"}
 
 
 def previous(state: np.ndarray) -> np.ndarray:
@@ -88,16 +82,6 @@ def memory_units(state: np.ndarray, memory: np.ndarray, share: float) -> np.ndar
         eta2 = np.where(total > 0, explained / total, 0.0)
     k = max(1, int(round(share * x.shape[1])))
     return np.argsort(-eta2, kind="stable")[:k]
-
-
-def _sum(values: np.ndarray, where: np.ndarray) -> float:
-    return float(values[where].sum())
-
-
-def concentration(size: np.ndarray, at: np.ndarray) -> float:
-    """log(mean of `size` at the event steps / mean at the other steps); 0 = no preference."""
-    mean_at, mean_rest = size[at].mean(), size[~at].mean()
-    return float(np.log(mean_at / mean_rest)) if mean_at > 0 and mean_rest > 0 else np.nan
 
 
 def _positive(x: float) -> float:
@@ -237,94 +221,23 @@ def memory_context_rows(gates: dict[str, np.ndarray], factors: dict[str, np.ndar
     return rows
 
 
-def attribution_rows(gates: dict[str, np.ndarray], factors: dict[str, np.ndarray],
-                     meta: dict, arch: str, share: float) -> list[dict]:
-    """Who erases at resets and who writes at stores, in the memory-carrying units.
-
-    Units are selected on the even-numbered sequences and measured on the odd ones. Per event
-    role with a term (resets: the erasing term, stores: the writing term):
-    `concentration` = log of the term's mean magnitude per step at the event over its mean
-    magnitude at every other step (0: no preference for the event), `other_concentration` the
-    same for the other term (the other gate's work at this event); `share_at_event` /
-    `share_elsewhere`: at resets, the erasing term's share of the erasure (the shrinking of
-    |state|: the erase term always shrinks it, the write term where it points against it); at
-    stores, the writing term's share of the change's magnitude.
-    """
-    terms = change_terms(gates, arch)
-    memory = meta.get("memory")
-    if not terms or memory not in factors:
-        return []
-    select, measure = slice(0, None, 2), slice(1, None, 2)
-    units = memory_units(memory_state(gates, arch)[select], factors[memory][select], share)
-    held = {name: value[measure][..., units] for name, value in terms.items()}
-    erased = erasure(held)
-    sizes = {"erase": np.abs(held["erase"]), "write": np.abs(held["write"])}
-    rows = []
-    for role, term in ROLE_TERMS.items():
-        factor = meta["events"].get(role)
-        if factor is None:
-            continue
-        at = np.broadcast_to(factors[factor][measure].astype(bool)[..., None],
-                             sizes[term].shape)
-        if not at.any() or at.all():
-            continue
-        parts = erased if term == "erase" else sizes
-        shares = {}
-        for name, where in (("at_event", at), ("elsewhere", ~at)):
-            total = _sum(parts["erase"], where) + _sum(parts["write"], where)
-            shares[name] = _sum(parts[term], where) / total if total > 0 else np.nan
-        other = "write" if term == "erase" else "erase"
-        rows.append({"event": role, "term": term,
-                     "concentration": concentration(sizes[term], at),
-                     "other_concentration": concentration(sizes[other], at),
-                     "share_at_event": shares["at_event"], "share_elsewhere": shares["elsewhere"],
-                     "n_events": int(at[..., 0].sum()), "n_units": len(units)})
-    return rows
-
-
-def context_rows(gates: dict[str, np.ndarray], factors: dict[str, np.ndarray], meta: dict,
-                 arch: str) -> list[dict]:
-    """Per role with a context pair: the role gate's mean activation (over units) where the
-    token must act and where the same token must not, and their difference."""
-    rows = []
-    for role, (acting, inert) in meta.get("contexts", {}).items():
-        if role not in ROLE_GATES[arch]:
-            continue
-        gate, _ = ROLE_GATES[arch][role]
-        mean = gates[gate].mean(axis=-1, dtype=np.float64)
-        at_acting, at_inert = factors[acting].astype(bool), factors[inert].astype(bool)
-        if not at_acting.any() or not at_inert.any():
-            continue
-        rows.append({"event": role, "gate": gate, "acting": float(mean[at_acting].mean()),
-                     "inert": float(mean[at_inert].mean()),
-                     "difference": float(mean[at_acting].mean() - mean[at_inert].mean()),
-                     "n_acting": int(at_acting.sum()), "n_inert": int(at_inert.sum())})
-    return rows
-
-
 def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
-    """`shares`, `context` (and the former `attribution`, read by claim C4's two-positions
-    comparison) rows of every checkpoint (with `step`, `final_step`); a removed
+    """`shares` and `context` rows of every checkpoint (with `step`, `final_step`); a removed
     gate is measured as the constant it is (`gatefile.with_held`), so a negative control's
     rows are those of the gate it holds."""
     gates = inputs.gates
     factors, meta = gates.factors, gates.meta
-    shares, context, attribution = [], [], []
+    shares, context = [], []
     for step in gates.steps:
         acts = with_held(gates.gates(step), run.arch)
         shares += [{**r, "step": step} for r in share_rows(
             acts, factors, meta, run.arch, settings.memory_units)]
         context += [{**r, "step": step} for r in memory_context_rows(
             acts, factors, meta, run.arch, run.task, settings.memory_units)]
-        attribution += [{**r, "step": step} for r in attribution_rows(
-            acts, factors, meta, run.arch, settings.memory_units)]
     columns = {"shares": ["event", "gate", "other", "own_excess", "other_excess", "share",
                           "n_events", "n_units", "step"],
                "context": ["event", "gate", "acting", "inert", "difference", "n_acting",
-                           "n_inert", "n_units", "step"],
-               "attribution": ["event", "term", "concentration", "other_concentration",
-                               "share_at_event", "share_elsewhere", "n_events", "n_units",
-                               "step"]}
-    tables = {"shares": shares, "context": context, "attribution": attribution}
+                           "n_inert", "n_units", "step"]}
+    tables = {"shares": shares, "context": context}
     return {name: pd.DataFrame(rows, columns=columns[name]).assign(final_step=gates.final_step)
             for name, rows in tables.items()}

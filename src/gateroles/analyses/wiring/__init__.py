@@ -1,24 +1,26 @@
-"""Roles come from wiring, not initialisation (claim C4): three lines of evidence.
+"""Roles come from wiring, not initialisation (claim C4): variants as double dissociations,
+selective writing, the same initial blocks in two positions, rewiring.
 
 * **Variants** (`architectures`: `lstm_nfg`, `lstm_nig`, `lstm_nog`, `lstm_cifg`, `rnn`), each
   trained on the same data, seeds and budget as the full LSTM and compared with it seed by
-  seed: which ability does each lose? The score is normalised, (score - chance) /
-  (perfect - chance) (1 = perfect, 0 = the best constant predictor), so that tasks and metrics
-  compare. Beside it, the measured importance ranking (mean drop per removed gate) next to
-  Greff et al. 2017 and Jozefowicz et al. 2015, and the LSTM-GRU gap with and without a
-  forget bias of 1.
-* **The same initial weights in two positions.** The `lstm`/`swap_forget_input` run of a seed
-  starts from the `lstm`/`default` run's weights with the forget and input blocks exchanged,
-  and sees the same batches in the same order: the block that starts in the forget position
-  of one run starts in the input position of the other. Does each block's role (C2: the
-  forget gate drops at resets, the input gate rises at stores; C1: the erasing and writing
-  terms) follow its position or its starting weights? Read from the `event_locking` and
-  `roles` tables of the two cells.
-* **Rewire and retrain.** Each trained `lstm`/`default` model with its forget and input blocks
-  swapped (`interventions.swap_blocks`), then fine-tuned (`rewire`, `training.train` from the
-  swapped weights, same data and batch order): the score right after the swap, the steps to
-  solve again against those from step 0, and whether each position's gate takes on the
-  statistics of its new position (the C2 effects at the fine-tuning checkpoints).
+  seed, **behaviour by behaviour** (`behaviour`: one forward pass per checkpoint; the task's
+  behaviours, e.g. answers after a RESET vs after a STORE): removing a gate should hurt the
+  behaviours its position serves more than the others, and not so on the crossed variant (the
+  other half of the double dissociation, the negative control). Without an input gate the
+  cell still writes (i = 1): the prediction is the loss of *selective* writing (the write
+  term's share at stores against quiet steps, in the memory units). Overall scores, steps to
+  solve, the published rankings and the LSTM-GRU gap with a forget bias of 1 are descriptive.
+* **The same initial weights in two positions** (`two_positions`: the `lstm` /
+  `swap_forget_input` run starts from the default run's weights with the forget and input
+  blocks exchanged, on the same batches). With i.i.d. initialisation the blocks are
+  exchangeable, so "the role follows the position" follows from symmetry: shown as a sanity
+  check, off in the default study.
+* **Rewire and retrain.** Each trained `lstm` / default model with its forget and input blocks
+  swapped (`interventions.swap_blocks`), fine-tuned (`rewire`: at most half the task's
+  training budget), and fine-tuned again with the moved blocks frozen (the control): does it
+  relearn faster than training from step 0 (its own run's log, the same steps), and what
+  fraction of the distance to its new positions' statistics (the original model's C2 event
+  effects at those positions) do the moved blocks close (`measure`)?
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class Settings:
     rewire: bool  # rewire and retrain
     rewire_steps: int  # fine-tuning budget
     rewire_first_checkpoint: int  # fine-tuning checkpoints: 0, this, doubling, the last
-    memory_units: float  # roles' share of memory-carrying units (attribution after rewiring)
+    memory_units: float  # share of units chosen as memory-carrying (write selectivity)
     eval_every: int  # training's validation interval (steps to solve are multiples of it)
 
     @classmethod

@@ -1,4 +1,5 @@
-"""Figures of claim C4: the variants' scores, the same blocks in two positions, rewiring."""
+"""Figures of claim C4: the variants behaviour by behaviour and overall, the same blocks in two
+positions, rewiring."""
 
 from __future__ import annotations
 
@@ -6,8 +7,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from gateroles import plots
-from gateroles.analyses.wiring.aggregate import ATTRIBUTION, EFFECT, SWAP, normalised
+from gateroles import plots, stats
+from gateroles.analyses.wiring.aggregate import (
+    DISSOCIATIONS,
+    FINAL,
+    OVER_TRAINING,
+    SWAP,
+    behaviour_phases,
+    normalised,
+)
+from gateroles.analyses.wiring.measure import EFFECT, FROZEN, SCRATCH, TUNED
 
 # The runs of the variants figure, in order, with their labels.
 RUN_LABELS = {("lstm", "default"): "LSTM", ("lstm_cifg", "default"): "coupled f = 1 - i",
@@ -76,8 +85,93 @@ def variants(scores: pd.DataFrame) -> plt.Figure:
         bottom.set_ylim(0, budget * 1.25)
     axes[0, 0].set_ylabel("normalised test score\n(1 perfect, 0 chance)")
     axes[1, 0].set_ylabel("steps to solve (validation)")
-    fig.suptitle("Which ability each variant loses: every seed against the full LSTM "
+    fig.suptitle("Every C4 run overall (descriptive): every seed against the full LSTM "
                  "(hollow: not solved; bar: mean)", y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+VARIANT_COLOURS = {"lstm_nfg": plots.GATE_COLOURS["forget"],
+                   "lstm_nig": plots.GATE_COLOURS["input"],
+                   "lstm_nog": plots.GATE_COLOURS["output"], "lstm_cifg": "#a6761d",
+                   "rnn": "#666666", "lstm": "black"}
+
+
+def _mean_ci(values) -> tuple[float, float, float]:
+    return stats.mean_ci(np.asarray(values, dtype=float))
+
+
+def behaviours(table: pd.DataFrame, writing: pd.DataFrame) -> plt.Figure:
+    """Per task: each variant's drop on each behaviour over training (the LSTM's normalised
+    score minus the variant's, mean over the checkpoints after step 0; bars: mean and
+    t-interval over the seeds whose LSTM solved) and at the last checkpoint (a diamond), the
+    behaviours each dissociation compares marked; below, every model's write selectivity
+    (trained, and at step 0 in grey)."""
+    phases = behaviour_phases(table) if len(table) else table
+    data = phases[phases["ref_solved"].astype(bool) & (phases["arch"] != "lstm")] \
+        if len(phases) else phases
+    if data.empty:
+        return plots.no_data("No variant whose LSTM solved the task: no behaviour to compare.")
+    tasks = _tasks(data)
+    fig, axes = plt.subplots(2, len(tasks), figsize=(max(5.2 * len(tasks), 9), 8.5),
+                             squeeze=False)
+    for c, task in enumerate(tasks):
+        ax = axes[0, c]
+        here = data[data["task"] == task]
+        names = list(dict.fromkeys(here["behaviour"]))
+        archs = [a for a in VARIANT_COLOURS if a in set(here["arch"])]
+        width = 0.8 / max(len(archs), 1)
+        for k, arch in enumerate(archs):
+            for x, behaviour in enumerate(names):
+                part = here[(here["arch"] == arch) & (here["behaviour"] == behaviour)]
+                mean, lo, hi = _mean_ci(part.loc[part["phase"] == OVER_TRAINING, "drop"])
+                xpos = x - 0.4 + width * (k + 0.5)
+                ax.bar(xpos, mean, width * 0.9, color=VARIANT_COLOURS[arch],
+                       label=arch if x == 0 else None)
+                if np.isfinite(lo) and np.isfinite(hi):
+                    ax.plot([xpos, xpos], [lo, hi], color="black", lw=0.9)
+                end = part.loc[part["phase"] == FINAL, "drop"]
+                if len(end):
+                    ax.scatter([xpos], [end.mean()], marker="D", s=14, color="black",
+                               zorder=4, label="at the last checkpoint" if x == k == 0
+                               else None)
+        for arch, d in DISSOCIATIONS.items():
+            served, other = d.sets.get(task, ((), ()))
+            for x, behaviour in enumerate(names):
+                mark = "served" if behaviour in served else "other" if behaviour in other else ""
+                if mark and arch in archs:
+                    k = archs.index(arch)
+                    ax.text(x - 0.4 + width * (k + 0.5), 1.02, "S" if mark == "served" else "o",
+                            transform=ax.get_xaxis_transform(), ha="center", fontsize=8,
+                            color=VARIANT_COLOURS[arch])
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_xticks(range(len(names)), [n.replace("_", " ") for n in names], rotation=30,
+                      ha="right", fontsize=8)
+        ax.set_title(f"{task}\n", fontsize=11)
+        ax = axes[1, c]
+        w = writing[writing["task"] == task] if len(writing) else writing
+        w = w[w["ref_solved"].astype(bool)] if len(w) else w
+        models = [a for a in ("lstm", *VARIANT_COLOURS) if len(w) and a in set(w["arch"])]
+        models = list(dict.fromkeys(models))  # the LSTM first
+        for x, arch in enumerate(models):
+            for phase, colour, dx in (("initial", "#bbbbbb", -0.15),
+                                      ("trained", VARIANT_COLOURS[arch], 0.15)):
+                values = w[(w["arch"] == arch) & (w["phase"] == phase)]["selectivity"]
+                ax.scatter(np.full(len(values), x + dx), values, color=colour, s=14, zorder=3)
+                mean, lo, hi = _mean_ci(values)
+                ax.plot([x + dx - 0.1, x + dx + 0.1], [mean, mean], color=colour, lw=2)
+        ax.axhline(0.5, color="grey", ls=":", lw=1)
+        ax.set_xticks(range(len(models)), models, rotation=30, ha="right", fontsize=8)
+        ax.set_ylim(0, 1)
+        if not models:
+            ax.text(0.5, 0.5, f"no STORE event in {task}", ha="center", va="center",
+                    transform=ax.transAxes, color="grey")
+    axes[0, 0].set_ylabel("drop in normalised score over training\n(LSTM minus variant)")
+    axes[1, 0].set_ylabel("write selectivity at STOREs\n(0.5 = none; grey: step 0)")
+    plots.legend_right(axes[0, 0], axes[0, -1])
+    fig.suptitle("Which behaviours each variant loses (top; S / o above a bar: the behaviours "
+                 "its dissociation counts as served / compared)\nand how selectively each "
+                 "model writes (bottom)", y=1.02)
     fig.tight_layout()
     return fig
 
@@ -105,70 +199,36 @@ def _effect_panel(ax, part: pd.DataFrame, event: str, role: str) -> None:
                  f"predicted: {verb} in the {role} position,\nfor both blocks", fontsize=9.5)
 
 
-def _attribution_panel(ax, part: pd.DataFrame, event: str, position: str) -> None:
-    """The concentration at its event of the term owned by `position` (C1's attribution
-    measure), in each run (i.e. each block in
-    that position): step 0 (grey) -> trained (colour), one line per seed."""
-    runs = [("default", "default run"), (SWAP, "swap run")]
-    for x, (init, _) in enumerate(runs):
-        p = part[(part["init"] == init) & (part["position"] == position)]
-        if p.empty:
-            continue
-        block = p["block"].iloc[0]
-        wide = p.pivot_table(index="seed", columns="phase", values="value")
-        for _, row in wide.iterrows():
-            ax.plot([x - 0.15, x + 0.15], [row.get("initial", np.nan), row.get("trained", np.nan)],
-                    color=BLOCK_STYLE[block]["color"], lw=0.9, ls=BLOCK_STYLE[block]["ls"],
-                    alpha=0.8)
-            ax.scatter([x - 0.15], [row.get("initial", np.nan)], color="grey", s=12, zorder=3)
-            ax.scatter([x + 0.15], [row.get("trained", np.nan)], s=16, zorder=3,
-                       color=BLOCK_STYLE[block]["color"], marker=BLOCK_STYLE[block]["marker"])
-    ax.axhline(0, color="black", lw=0.6)
-    labels = []
-    for init, name in runs:
-        block = "f0" if (init == "default") == (position == "forget") else "i0"
-        labels.append(f"{name}\n(block {block})")
-    ax.set_xticks([0, 1], labels)
-    ax.set_xlim(-0.5, 1.5)
-    term = "erasing (forget)" if position == "forget" else "writing (input)"
-    ax.set_title(f"{term} term: log(mean size at {event}s\n/ mean size elsewhere) (C1)\n"
-                 f"predicted: above step 0 (grey), in both runs", fontsize=9.5)
-
-
 def two_positions(positions: pd.DataFrame) -> plt.Figure:
     """Per task: each block's event effects in the forget and in the input position (the two
-    runs of a seed), and where the erasing / writing terms concentrate in both runs."""
+    runs of a seed)."""
     data = positions[positions["solved"].astype(bool)] if len(positions) else positions
     if data.empty:
         return plots.no_data("No seed whose default and swapped-init LSTMs both solved the "
                              "task: nothing to compare.")
     tasks = _tasks(data)
-    panels = [(EFFECT, "reset", "forget"), (EFFECT, "store", "input"),
-              (ATTRIBUTION, "reset", "forget"), (ATTRIBUTION, "store", "input")]
-    fig, axes = plt.subplots(len(tasks), len(panels), figsize=(16, 3.6 * len(tasks)),
+    panels = [("reset", "forget"), ("store", "input")]
+    fig, axes = plt.subplots(len(tasks), len(panels), figsize=(9, 3.6 * len(tasks)),
                              squeeze=False)
     for r, task in enumerate(tasks):
-        for c, (measure, event, role) in enumerate(panels):
+        for c, (event, role) in enumerate(panels):
             ax = axes[r, c]
-            part = data[(data["task"] == task) & (data["measure"] == measure)
+            part = data[(data["task"] == task) & (data["measure"] == EFFECT)
                         & (data["event"] == event)]
             if part.empty:
                 ax.set_axis_off()
                 ax.text(0.5, 0.5, f"no {event} events in {task}", ha="center", va="center",
                         transform=ax.transAxes, color="grey")
                 continue
-            if measure == EFFECT:
-                _effect_panel(ax, part, event, role)
-            else:
-                _attribution_panel(ax, part, event, role)
+            _effect_panel(ax, part, event, role)
         axes[r, 0].set_ylabel(f"{task}\n(per seed)")
     handles = [plt.Line2D([], [], **BLOCK_STYLE[b], label=BLOCK_LABEL[b]) for b in BLOCK_STYLE]
     handles.append(plt.Line2D([], [], color="grey", alpha=0.5, label="the same at step 0"))
-    fig.legend(handles=handles, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 1.0),
+    fig.legend(handles=handles, loc="upper center", ncol=1, bbox_to_anchor=(0.5, 1.0),
                frameon=False, fontsize=9)
-    fig.suptitle("The same initial weights in two positions: block f0 starts as the forget "
-                 "rows of the default run and as the input rows of the swap run (i0 the other "
-                 "way round); trained on the same batches", y=1.04)
+    fig.suptitle("The same initial weights in two positions (a symmetry demonstration): block "
+                 "f0 starts as the forget rows of the default run\nand as the input rows of the "
+                 "swap run (i0 the other way round); trained on the same batches", y=1.08)
     fig.tight_layout()
     return fig
 
@@ -179,49 +239,53 @@ def _mean_line(ax, frame: pd.DataFrame, y: str, colour: str, label: str, lw: flo
         ax.plot(band["step"], band["mean"], color=colour, lw=lw, label=label)
 
 
+KIND_COLOURS = {TUNED: "#7570b3", FROZEN: "#e6ab02", SCRATCH: "grey"}
+KIND_LABELS = {TUNED: "fine-tuned after the swap", FROZEN: "the same, moved blocks frozen",
+               SCRATCH: "the same seed from step 0"}
+
+
 def rewire(table: pd.DataFrame, curves: pd.DataFrame) -> plt.Figure:
-    """Per task: validation score during fine-tuning after the swap vs training from step 0,
-    and the event effects of the two swapped positions over fine-tuning."""
+    """Per task: validation score while fine-tuning after the swap (and with the moved
+    blocks frozen) against training from step 0; the distance of the swapped positions'
+    statistics from the original model's, relative to the distance right after the swap."""
     data = table[table["solved"].astype(bool)] if len(table) else table
     if data.empty:
         return plots.no_data("No rewired model (none of the original LSTMs solved its task, or "
                              "rewiring is off).")
     tasks = _tasks(data)
     fig, axes = plt.subplots(len(tasks), 3, figsize=(15, 3.6 * len(tasks)), squeeze=False)
-    colours = {"after the swap": "#7570b3", "from step 0": "grey"}
-    quantities = [("forget position at resets", "forget"), ("input position at stores", "input")]
     for r, task in enumerate(tasks):
         ax = axes[r, 0]
         c = curves[(curves["task"] == task) & curves["solved"].astype(bool)]
-        for kind, colour in colours.items():
+        end = float(data.loc[data["task"] == task, "final_step"].max())
+        c = c[c["step"] <= end]
+        for kind, colour in KIND_COLOURS.items():
             part = c[c["kind"] == kind]
             for _, seed in part.groupby("seed"):
                 ax.plot(seed["step"], seed["val_score"], color=colour, lw=0.6, alpha=0.5)
-            _mean_line(ax, part, "val_score", colour, kind)
-        max_step = float(c["step"].max()) if len(c) else 25.0
-        plots.step_axis(ax, max_step)
+            _mean_line(ax, part, "val_score", colour, KIND_LABELS[kind])
+        plots.step_axis(ax, end)
         ax.set_ylabel(f"{task}\nvalidation score")
-        ax.set_title("fine-tuning after the f/i swap vs training from step 0", fontsize=10)
-        ax.legend(fontsize=8, loc="lower right")
-        for k, (quantity, position) in enumerate(quantities, start=1):
+        ax.set_title(f"the first {int(end)} steps", fontsize=10)
+        ax.legend(fontsize=7, loc="lower right")
+        for k, position in enumerate(("forget", "input"), start=1):
             ax = axes[r, k]
-            q = data[(data["task"] == task) & (data["quantity"] == quantity)]
-            if q.empty:
-                ax.set_axis_off()
-                ax.text(0.5, 0.5, f"no such event in {task}", ha="center", va="center",
-                        transform=ax.transAxes, color="grey")
-                continue
-            colour = plots.GATE_COLOURS[position]
-            for _, seed in q.groupby("seed"):
-                ax.plot(seed["step"], seed["value"], color=colour, lw=0.6, alpha=0.5)
-            _mean_line(ax, q, "value", colour, f"gate in the {position} position")
-            ax.axhline(q["target"].mean(), color=colour, ls="--", lw=1.2,
-                       label=f"trained {position} gate before the swap")
-            ax.axhline(q["source"].mean(), color="black", ls=":", lw=1.2,
-                       label="the moved block before the swap")
+            q = data[(data["task"] == task)
+                     & (data["quantity"] == f"remaining distance, {position} position")]
+            for run, colour in ((TUNED, KIND_COLOURS[TUNED]), (FROZEN, KIND_COLOURS[FROZEN])):
+                part = q[q["run"] == run]
+                for _, seed in part.groupby("seed"):
+                    ax.plot(seed["step"], seed["value"], color=colour, lw=0.6, alpha=0.5,
+                            marker="o" if run == FROZEN else None, ms=3)
+                if run == TUNED:
+                    _mean_line(ax, part, "value", colour, KIND_LABELS[run])
+                else:
+                    ax.scatter(part["step"], part["value"], color=colour, s=18, zorder=3,
+                               label=KIND_LABELS[run])
             ax.axhline(0, color="black", lw=0.5)
-            plots.step_axis(ax, float(q["step"].max()))
-            ax.set_title(f"{quantity.replace(' at ', ': effect at ')} (C2)", fontsize=10)
+            plots.step_axis(ax, end)
+            ax.set_title(f"{position} position: distance from the original model's\n"
+                         f"statistics there, over the same right after the swap", fontsize=9.5)
             ax.legend(fontsize=7, loc="best")
         axes[-1, 0].set_xlabel("step")
         for k in (1, 2):
@@ -234,6 +298,8 @@ def rewire(table: pd.DataFrame, curves: pd.DataFrame) -> plt.Figure:
 
 FIGURES = {
     "c4_variants": lambda tables, settings: variants(tables["scores"]),
+    "c4_behaviours": lambda tables, settings: behaviours(tables["behaviours"],
+                                                         tables["writing"]),
     "c4_two_positions": lambda tables, settings: two_positions(tables["positions"]),
     "c4_rewire": lambda tables, settings: rewire(tables["rewire"], tables["curves"]),
 }

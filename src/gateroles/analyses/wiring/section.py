@@ -1,36 +1,95 @@
-"""The C4 section: variants, the published rankings beside the measured one, the same blocks in
-two positions, rewiring; every sentence generated from the tables."""
+"""The C4 section: the variants behaviour by behaviour (double dissociations), selective
+writing, the descriptive comparisons with the published studies, the same blocks in two
+positions, rewiring; every sentence generated from the tables."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from gateroles import report
+from gateroles import report, stats
 from gateroles.analyses.wiring.aggregate import (
+    DISSOCIATION,
+    DISSOCIATIONS,
     EVIDENCE,
     GATE_REMOVED,
-    GATE_VARIANTS,
-    JOZEFOWICZ,
-    POSITIONS,
     REWIRING,
-    VARIANTS,
-    variant_prediction,
+    TWO_POSITIONS,
+    WRITING,
 )
 from gateroles.report import Inputs, ci, fmt, html_table
 
-# An equivalence verdict is what the prediction "costs little" asks for: in the answer table
-# it counts as the prediction's verdict (the C4 table keeps the test's own words).
-AS_PREDICTION = {"equivalent": "supported", "not equivalent": "contradicted",
-                 "not shown": "inconclusive"}
-SHORT = {"lstm_nfg": "no forget gate", "lstm_nig": "no input gate",
-         "lstm_nog": "no output gate", "lstm_cifg": "coupled input-forget", "rnn": "tanh RNN"}
+SHORT = {"lstm": "LSTM", "lstm_nfg": "no forget gate", "lstm_nig": "no input gate",
+         "lstm_nog": "no output gate", "lstm_cifg": "coupled input-forget",
+         "rnn": "tanh RNN"}
+# What a verdict of "costs little" (TOST) says, in words.
+EQUIVALENCE_WORDS = {
+    "equivalent": "equivalent: the interval lies inside the margin",
+    "not equivalent": "not equivalent: the interval lies beyond the margin",
+    "not shown": "not shown either way: the interval crosses the margin",
+    "untestable": "untestable: every paired seed has the same difference (both at the "
+                  "ceiling), so no difference could have shown",
+    "insufficient seeds": "too few solved seeds to decide"}
 
 
-def for_answer(verdicts: pd.DataFrame) -> pd.DataFrame:
-    if verdicts.empty:
-        return verdicts
-    return verdicts.assign(verdict=verdicts["verdict"].replace(AS_PREDICTION))
+def _seeds(row) -> str:
+    return f"{int(row.seeds_agreeing)} of {int(row.n_seeds)} seeds" if row.n_seeds else "no seeds"
+
+
+def primary_sentence(row) -> str:
+    """A primary prediction's effect and verdict beside its negative control's, and whether
+    it counts."""
+    text = (f"{row.task}: {ci(row.change, row.change_ci_low, row.change_ci_high)} "
+            f"({row.verdict}, {_seeds(row)})")
+    if row.control_verdict:
+        text += (f"; negative control, {row.control}: "
+                 f"{ci(row.control_change, row.control_ci_low, row.control_ci_high)} "
+                 f"({row.control_verdict})")
+    else:
+        text += f"; negative control: {row.control}"
+    if row.counted:
+        return text + "."
+    if row.control_verdict == stats.SUPPORTED:
+        return text + ". Not a test: it passes on its negative control too, so it is not counted."
+    return text + ". Not counted: its negative control did not run with enough seeds."
+
+
+def primary_sentences(c4: pd.DataFrame, evidence: str) -> list[dict]:
+    """Per primary prediction of one line of evidence: its words and one sentence per task."""
+    rows = c4[(c4["evidence"] == evidence) & (c4["test"] == stats.PRIMARY)] if len(c4) else c4
+    out = []
+    for prediction, g in rows.groupby("prediction", sort=False) if len(rows) else ():
+        out.append({"prediction": prediction, "rival": g["rival"].iloc[0],
+                    "decided_on": g["decided_on"].iloc[0],
+                    "tasks": [primary_sentence(r) for r in g.itertuples()]})
+    return out
+
+
+def behaviour_table(summary: pd.DataFrame) -> pd.DataFrame:
+    if summary.empty:
+        return pd.DataFrame({"note": ["no behaviour scores"]})
+    return pd.DataFrame({
+        "task": summary["task"], "variant": summary["arch"], "behaviour": summary["behaviour"],
+        "when": summary["phase"].replace({"final": "at the last checkpoint"}),
+        "scored steps per model": summary["n_scored"],
+        "LSTM normalised": summary["ref_normalised"].map(fmt),
+        "variant normalised": summary["normalised"].map(fmt),
+        "drop (LSTM minus variant) [CI]": report.cis(
+            summary, ["drop", "drop_ci_low", "drop_ci_high"]),
+        "seeds": summary["n_seeds"]})
+
+
+def sets_sentences(tasks) -> list[str]:
+    """Which behaviours each dissociation compares, per task (from `DISSOCIATIONS`)."""
+    out = []
+    for arch, d in DISSOCIATIONS.items():
+        per_task = "; ".join(f"{task}: {' + '.join(s)} vs {' + '.join(o)}"
+                             for task, (s, o) in d.sets.items() if task in tasks)
+        if per_task:
+            out.append(f"{SHORT[arch]} ({arch}): {d.served} vs {d.other} ({per_task}); "
+                       f"negative control: the same contrast on {d.control} "
+                       f"({SHORT[d.control]}).")
+    return out
 
 
 def variants_table(variants: pd.DataFrame) -> pd.DataFrame:
@@ -61,9 +120,6 @@ def ranking_table(ranking: pd.DataFrame) -> pd.DataFrame:
         out[f"mean drop, {column.removeprefix('drop ')}"] = ranking[column].map(fmt)
     out["mean drop over tasks"] = ranking["mean drop"].map(fmt)
     out["mean extra steps to solve"] = ranking["mean extra steps"].map(lambda x: fmt(x, 0))
-    for column, label in (("measured_rank", "measured rank by drop"),
-                          ("measured_rank_steps", "measured rank by extra steps")):
-        out[label] = ranking[column].map(lambda r: "–" if not np.isfinite(r) else f"{int(r)}")
     out["Jozefowicz et al. 2015 rank"] = ranking["jozefowicz_2015_rank"].map(
         lambda r: "–" if not np.isfinite(r) else f"{int(r)}")
     out["Greff et al. 2017"] = ranking["greff_2017"]
@@ -80,90 +136,63 @@ def gap_table(gap: pd.DataFrame) -> pd.DataFrame:
         "GRU minus LSTM, normalised score [CI]": report.cis(
             gap, ["score_gap", "score_gap_ci_low", "score_gap_ci_high"]),
         "LSTM minus GRU, steps to solve [CI]": report.cis(
-            gap, ["steps_gap", "steps_gap_ci_low", "steps_gap_ci_high"], 0)})
+            gap, ["steps_gap", "steps_gap_ci_low", "steps_gap_ci_high"], 0),
+        "change of the score gap from the default init [CI]": report.cis(
+            gap, ["score_change", "score_change_ci_low", "score_change_ci_high"]),
+        "change of the steps gap [CI]": report.cis(
+            gap, ["steps_change", "steps_change_ci_low", "steps_change_ci_high"], 0)})
 
 
-def _verdict_phrase(rows: pd.DataFrame) -> str:
-    counts = rows["verdict"].value_counts()
-    return ", ".join(f"{int(n)} {v}" for v, n in counts.items())
-
-
-def _measure(prediction: str, direction: int) -> str:
-    return prediction.rpartition(": ")[2] if direction else "difference"
-
-
-def _decimals(prediction: str) -> int:
-    return 0 if prediction.endswith("steps to solve") else 3
-
-
-def variant_sentences(c4: pd.DataFrame, variants: pd.DataFrame) -> list[str]:
-    """One sentence per variant: per task, solved seeds and each tested difference from the
-    LSTM with its verdict."""
+def descriptive_sentences(variants: pd.DataFrame) -> list[str]:
+    """Per gate-removal variant: solved seeds and the overall difference from the LSTM, per
+    task (descriptive: no verdict)."""
     sentences = []
-    rows = c4[c4["evidence"] == VARIANTS] if len(c4) else c4
     for arch in dict.fromkeys(variants["arch"]) if len(variants) else ():
-        if arch not in SHORT:
+        if arch not in GATE_REMOVED or arch in ("rnn", "lstm_cifg"):
             continue
         v = variants[(variants["arch"] == arch) & (variants["init"] == "default")]
-        parts = []
-        for r in v.itertuples():
-            mine = rows[(rows["arch"] == arch) & (rows["task"] == r.task)] if len(rows) else rows
-            tests = [f"{_measure(p.prediction, p.direction)} "
-                     f"{ci(p.change, p.change_ci_low, p.change_ci_high, _decimals(p.prediction))}"
-                     f" ({p.verdict})" for p in mine.itertuples()]
-            parts.append(f"{r.task}: {r.n_solved}/{r.n_seeds} solved"
-                         + (", " + ", ".join(tests) if tests else ", no prediction"))
-        predicted = [p for p in (variant_prediction(arch, t) for t in v["task"]) if p]
-        claim = f", predicted {predicted[0][1].partition(': ')[2]}" if predicted else ""
-        sentences.append(f"{SHORT[arch]} ({arch}){claim}: " + "; ".join(parts) + ".")
-    return sentences
-
-
-def ranking_sentences(ranking: pd.DataFrame) -> list[str]:
-    """The measured order of the single-gate removals against Jozefowicz et al.'s, and the
-    forget gate and coupling against Greff et al.'s findings."""
-    if ranking.empty:
-        return []
-    sentences = []
-    for column, what, decimals in (
-            ("mean drop", "mean drop in normalised score", 2),
-            ("mean extra steps", "mean extra steps to solve", 0)):
-        gates = ranking[ranking["arch"].isin(GATE_VARIANTS)].sort_values(column,
-                                                                        ascending=False)
-        if len(gates) < 2:
-            continue
-        measured = list(gates["arch"])
-        order = " > ".join(f"{GATE_REMOVED[a].removesuffix(' gate')} ({fmt(d, decimals)})"
-                           for a, d in zip(gates["arch"], gates[column], strict=True))
-        published = sorted((a for a in measured if a in JOZEFOWICZ), key=JOZEFOWICZ.get)
-        agree = "agrees with" if measured == published else "differs from"
-        ties = gates[column].round(decimals).duplicated().any()
-        sentences.append(
-            f"Measured importance of the single gates by {what} when the gate is removed "
-            f"(over tasks, largest first): {order}; this order {agree} Jozefowicz et al. 2015 "
-            f"(forget > input > output)"
-            + (" (some values are equal at this precision, so the order between them is not "
-               "meaningful)" if ties else "") + ".")
-    nfg = ranking[ranking["arch"] == "lstm_nfg"]
-    if len(nfg):
-        largest = ranking.loc[ranking["mean drop"].idxmax(), "arch"]
-        sentences.append(
-            f"Greff et al. 2017 found the forget gate critical: removing it here costs "
-            f"{fmt(nfg['mean drop'].iloc[0], 2)} of the normalised score on average, "
-            + ("the largest drop of any variant" if largest == "lstm_nfg"
-               else f"less than {largest} ({fmt(ranking['mean drop'].max(), 2)})") + ".")
+        parts = [f"{r.task}: {r.n_solved}/{r.n_seeds} solved, "
+                 f"{ci(r.difference, r.difference_ci_low, r.difference_ci_high)}"
+                 for r in v.itertuples()]
+        sentences.append(f"{SHORT[arch]} ({arch}), normalised test score minus the LSTM's: "
+                         + "; ".join(parts) + ".")
     return sentences
 
 
 def cifg_sentence(c4: pd.DataFrame, margin: float) -> str:
-    rows = c4[(c4["arch"] == "lstm_cifg") & (c4["evidence"] == VARIANTS)] if len(c4) else c4
+    rows = c4[(c4["arch"] == "lstm_cifg") & (c4["evidence"] == DISSOCIATION)] if len(c4) else c4
     if rows.empty:
         return ""
     per_task = "; ".join(f"{r.task}: {ci(r.change, r.change_ci_low, r.change_ci_high, 3)}, "
-                         f"{r.verdict}" for r in rows.itertuples())
+                         f"{EQUIVALENCE_WORDS.get(r.verdict, r.verdict)}"
+                         for r in rows.itertuples())
     return (f"Greff et al. 2017 found coupling the input and forget gates (CIFG) not "
-            f"significantly different from the full LSTM; here its difference from the LSTM "
-            f"(equivalence within +-{margin:g} normalised score): {per_task}.")
+            f"significantly different from the full LSTM; here its difference from the LSTM, "
+            f"tested for equivalence within +-{margin:g} normalised score (a sanity check, "
+            f"not counted): {per_task}.")
+
+
+def _excludes_zero(lo: float, hi: float) -> bool:
+    return bool(np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0))
+
+
+def gap_change_words(before: float, before_lo: float, before_hi: float, after: float,
+                     after_lo: float, after_hi: float, change_lo: float, change_hi: float
+                     ) -> str:
+    """What the forget bias does to one LSTM-GRU gap, in words decided by the intervals: the
+    gap at the default init (`before`), with the forget bias (`after`) and the per-seed
+    change; 'narrows' / 'widens' / 'reverses' only where the change's interval excludes 0."""
+    if not (np.isfinite(change_lo) and np.isfinite(change_hi)):
+        return "no change could be estimated"
+    if not _excludes_zero(change_lo, change_hi):
+        return "no change is shown (the interval of the per-seed change includes 0)"
+    if not _excludes_zero(before_lo, before_hi):
+        return ("it moves, but with the default init there is no gap to close (its interval "
+                "includes 0)")
+    if _excludes_zero(after_lo, after_hi) and np.sign(after) != np.sign(before):
+        return "it reverses the gap"
+    shrinks = np.sign(change_hi) != np.sign(before)  # the whole change opposes the gap
+    return "it narrows the gap" if shrinks else "it widens the gap"
 
 
 def gap_sentences(gap: pd.DataFrame) -> list[str]:
@@ -173,79 +202,101 @@ def gap_sentences(gap: pd.DataFrame) -> list[str]:
         if {"default", "forget_bias_1"} - set(by):
             continue
         d, f = by["default"], by["forget_bias_1"]
-        text = (f"On {task}, GRU minus LSTM in normalised score: "
-                f"{ci(d.score_gap, d.score_gap_ci_low, d.score_gap_ci_high, 3)} with PyTorch's "
-                f"default init, {ci(f.score_gap, f.score_gap_ci_low, f.score_gap_ci_high, 3)} "
-                f"with a forget bias of 1; LSTM minus GRU in steps to solve: "
-                f"{ci(d.steps_gap, d.steps_gap_ci_low, d.steps_gap_ci_high, 0)} and "
-                f"{ci(f.steps_gap, f.steps_gap_ci_low, f.steps_gap_ci_high, 0)}.")
         parts = []
-        for what, lo, hi, a, b in (
-                ("score", d.score_gap_ci_low, d.score_gap_ci_high, d.score_gap, f.score_gap),
-                ("speed", d.steps_gap_ci_low, d.steps_gap_ci_high, d.steps_gap, f.steps_gap)):
-            if not (np.isfinite(lo) and np.isfinite(hi)):
-                parts.append(f"no {what} gap could be estimated")
-            elif lo <= 0 <= hi:
-                parts.append(f"there is no {what} gap to close with the default init (its "
-                             f"interval includes 0)")
-            else:
-                share = 1 - b / a if a else np.nan
-                parts.append(f"the forget bias changes the {what} gap by "
-                             f"{fmt(100 * share, 0)}% of its default-init size "
-                             f"({'smaller' if abs(b) < abs(a) else 'not smaller'})")
-        sentences.append(text + " Jozefowicz et al. 2015: a forget bias of 1 closes most of "
-                         "the LSTM-GRU gap; here " + "; ".join(parts) + ".")
+        for what, unit, decimals in (("score", "normalised score", 3),
+                                     ("steps", "steps to solve", 0)):
+            words = gap_change_words(
+                getattr(d, f"{what}_gap"), getattr(d, f"{what}_gap_ci_low"),
+                getattr(d, f"{what}_gap_ci_high"), getattr(f, f"{what}_gap"),
+                getattr(f, f"{what}_gap_ci_low"), getattr(f, f"{what}_gap_ci_high"),
+                getattr(f, f"{what}_change_ci_low"), getattr(f, f"{what}_change_ci_high"))
+            side = "GRU minus LSTM" if what == "score" else "LSTM minus GRU"
+            parts.append(
+                f"the {unit} gap ({side}) is "
+                f"{ci(getattr(d, f'{what}_gap'), getattr(d, f'{what}_gap_ci_low'), getattr(d, f'{what}_gap_ci_high'), decimals)}"  # noqa: E501
+                f" with PyTorch's default init and "
+                f"{ci(getattr(f, f'{what}_gap'), getattr(f, f'{what}_gap_ci_low'), getattr(f, f'{what}_gap_ci_high'), decimals)}"  # noqa: E501
+                f" with a forget bias of 1, a per-seed change of "
+                f"{ci(getattr(f, f'{what}_change'), getattr(f, f'{what}_change_ci_low'), getattr(f, f'{what}_change_ci_high'), decimals)}"  # noqa: E501
+                f": {words}")
+        sentences.append(f"Jozefowicz et al. 2015: a forget bias of 1 closes most of the "
+                         f"LSTM-GRU gap. On {task}, " + "; ".join(parts) + ".")
     return sentences
 
 
-def rewire_sentences(rewire: pd.DataFrame, c4: pd.DataFrame) -> list[str]:
-    if rewire.empty:
-        return []
+def half_words(lo: float, hi: float) -> str:
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "its interval could not be estimated"
+    if hi < 0.5:
+        return "the interval lies below one half: less than half the distance is closed"
+    if lo > 0.5:
+        return "the interval lies above one half: more than half the distance is closed"
+    return "whether more or less than half is closed is not shown (the interval includes 0.5)"
+
+
+def rewire_sentences(summary: pd.DataFrame, steps: int, confidence: float) -> list[str]:
+    """Per task: the scores around the swap, the mean validation scores over the fine-tuning
+    steps, and the fraction of the distance closed, per position and with the blocks frozen."""
     sentences = []
-    data = rewire[rewire["solved"].astype(bool)]
-    for task, t in data.groupby("task", sort=False):
-        s = t[t["quantity"] == "normalised test score"]
-        if s.empty:
-            continue
-        start, end = s[s["step"] == 0], s[s["step"] == s["final_step"]]
-        rows = c4[(c4["evidence"] == REWIRING) & (c4["task"] == task)]
-        steps = rows[rows["prediction"].str.startswith("solved again")]
-        step_text = ""
-        if len(steps):
-            r = steps.iloc[0]
-            step_text = (f"; steps to solve after the swap minus from step 0: "
-                         f"{ci(r.change, r.change_ci_low, r.change_ci_high, 0)} ({r.verdict})")
-        sentences.append(
-            f"On {task} ({s['seed'].nunique()} solved seeds), the normalised test score is "
-            f"{fmt(start['target'].mean(), 3)} before the swap, {fmt(start['value'].mean(), 3)} "
-            f"right after it and {fmt(end['value'].mean(), 3)} after "
-            f"{int(end['step'].max())} steps of fine-tuning{step_text}.")
+    data = summary[summary["solved"].astype(bool)] if len(summary) else summary
+    for task, t in data.groupby("task", sort=False) if len(data) else ():
+        def m(column, decimals=3, t=t):
+            return ci(*stats.mean_ci(t[column], confidence), decimals)
+
+        text = (f"On {task} ({len(t)} solved seeds), the normalised test score is "
+                f"{m('score_original')} before the swap, {m('score_swapped')} right after it, "
+                f"{m('score_final')} after {steps} steps of fine-tuning and "
+                f"{m('score_frozen')} after as many with the moved blocks frozen; over those "
+                f"steps the mean normalised validation score is {m('mean_tuned')} fine-tuned, "
+                f"{m('mean_frozen')} frozen and {m('mean_scratch')} for the same model's "
+                f"training from step 0. The moved blocks close {m('fraction')} of the "
+                f"distance to their new positions' statistics (the block in the forget "
+                f"position {m('fraction_forget')}, in the input position "
+                f"{m('fraction_input')}; with the blocks frozen {m('fraction_frozen')})")
+        _, lo, hi = stats.mean_ci(t["fraction"], confidence)
+        sentences.append(text + f": {half_words(lo, hi)}.")
     return sentences
 
 
 def section(inputs: Inputs) -> dict:
     c4 = inputs.table("c4")
+    if len(c4):  # a control that did not run is an empty string, NaN once read back
+        c4[["control", "control_verdict"]] = c4[["control", "control_verdict"]].fillna("")
     variants = inputs.table("c4_summary", dtype={"steps_to_solve": str})
+    behaviours = inputs.table("c4_behaviour_summary")
     ranking = inputs.table("c4_ranking")
     gap = inputs.table("c4_gap")
-    rewire = inputs.table("c4_rewiring")
-    margin = inputs.config["wiring"]["equivalence_margin"]
+    rewire = inputs.table("c4_rewire_summary")
+    w = inputs.config["wiring"]
     lines = {ev: (c4[c4["evidence"] == ev] if len(c4) else c4) for ev in EVIDENCE}
+    figures = [name for name in ("c4_behaviours", "c4_variants", "c4_two_positions",
+                                 "c4_rewire") if name in inputs.figure_paths]
     return {"template": "analyses/wiring/section.html.j2",
-            "claims": [report.evidence_row(for_answer(rows), "C4", ev)
-                       for ev, rows in lines.items()],
-            "counts": {ev: report.counts_sentence(rows) for ev, rows in lines.items()},
-            "variant_sentences": variant_sentences(c4, variants),
-            "ranking_sentences": ranking_sentences(ranking)
-            + [s for s in [cifg_sentence(c4, margin)] if s],
+            "claims": [report.evidence_row(rows, "C4", ev) for ev, rows in lines.items()
+                       if len(rows)],
+            "dissociations": primary_sentences(c4, DISSOCIATION),
+            "sets_sentences": sets_sentences(w["tasks"]),
+            "writing": primary_sentences(c4, WRITING),
+            "rewiring": primary_sentences(c4, REWIRING),
+            "behaviour_table": report.folded(html_table(behaviour_table(behaviours)),
+                                             "Every behaviour of every variant", len(behaviours),
+                                             20),
+            "descriptive_sentences": descriptive_sentences(variants),
+            "cifg_sentence": cifg_sentence(c4, w["equivalence_margin"]),
             "gap_sentences": gap_sentences(gap),
-            "rewire_sentences": rewire_sentences(rewire, c4),
+            "rewire_sentences": rewire_sentences(rewire, w["rewire"]["steps"],
+                                                 inputs.config["analysis"]["confidence"]),
             "variants_table": report.folded(html_table(variants_table(variants)),
                                             "Every C4 run, per task", len(variants), 40),
             "ranking_table": html_table(ranking_table(ranking)),
             "gap_table": html_table(gap_table(gap)),
             "c4_table": report.folded(html_table(report.verdict_table(c4)),
-                                      "All C4 predictions", len(c4)),
-            "margin": margin, "rewire_steps": inputs.config["wiring"]["rewire"]["steps"],
-            "evidence": {"variants": VARIANTS, "positions": POSITIONS, "rewiring": REWIRING},
-            "figures": inputs.figures("c4_variants", "c4_two_positions", "c4_rewire")}
+                                      "All C4 predictions and sanity checks", len(c4)),
+            "margin": w["equivalence_margin"], "rewire_steps": w["rewire"]["steps"],
+            "two_positions": bool(len(lines[TWO_POSITIONS])),
+            "counts": {ev: report.counts_sentence(rows[rows["test"] == stats.PRIMARY],
+                                                  "primary predictions") if len(rows) else ""
+                       for ev, rows in lines.items()},
+            "evidence": {"dissociation": DISSOCIATION, "writing": WRITING,
+                         "positions": TWO_POSITIONS, "rewiring": REWIRING},
+            "figures": inputs.figures(*figures)}
