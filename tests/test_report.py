@@ -238,3 +238,14 @@ def test_captions_state_the_settings_the_run_used():
             assert "{{" not in report.caption_text(path.stem, config)
             snakemake_env.from_string(path.read_text()).render(
                 snakemake=SimpleNamespace(config=config))
+
+
+def test_a_control_that_did_not_run_reads_back_as_text_not_nan():
+    """Empty strings come back from a CSV as NaN: the report says what is missing instead."""
+    nan = float("nan")
+    assert report._control_text({"control_verdict": nan, "control": nan}, 3) == \
+        "no negative control"
+    assert report._control_text({"control_verdict": nan, "control": "lstm_nfg (not run)"},
+                                3) == "lstm_nfg (not run)"
+    one = report.evidence_row(rows_of("C1", ["supported"], "e"), "C1", "e")
+    assert one["basis"] == "1 primary prediction: 1 supported"

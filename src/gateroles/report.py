@@ -133,10 +133,15 @@ def _effect_text(row, value: str, decimals: int) -> str:
     return f"{row['prediction']} ({row['task']}, {row['arch']}), {what}: {interval}"
 
 
+def _text(value) -> str:
+    """A table's text cell: '' for a missing one (an empty string reads back as NaN)."""
+    return value if isinstance(value, str) else ""
+
+
 def _control_text(row, decimals: int) -> str:
     """'control: effect [CI], verdict' of a primary prediction's negative control."""
-    if not row.get("control_verdict"):
-        return f"{row.get('control') or 'no negative control'}"
+    if not _text(row.get("control_verdict")):
+        return _text(row.get("control")) or "no negative control"
     interval = ci(row["control_change"], row["control_ci_low"], row["control_ci_high"],
                   decimals)
     return f"{row['control']}: {interval}, {row['control_verdict']}"
@@ -196,7 +201,8 @@ def evidence_row(verdicts: pd.DataFrame, claim: str, evidence: str, decimals: in
         seeds = f"{int(low['seeds_agreeing'])} / {int(low['n_seeds'])}"
     return {**base, "verdict": verdict, "css": CSS.get(verdict, ""), "effect": effect,
             "control": control, "seeds": seeds,
-            "basis": f"{len(decided)} primary predictions: {basis}"
+            "basis": f"{len(decided)} primary prediction{'s' if len(decided) != 1 else ''}: "
+                     f"{basis}"
                      + (f" ({'; '.join(extra)})" if extra else ""),
             "n_predictions": len(decided), "n_tested": len(tested),
             "n_supported": int(counts.get("supported", 0)),
