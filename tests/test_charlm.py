@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateroles import tasks
-from gateroles.tasks import CHARLM_VOCAB, make_splits, make_task
+from gateroles.tasks import charlm, make_splits, make_task
+from gateroles.charlm.charlm import CHARLM_VOCAB
 
 # The pinned corpus: snakemake 9.27.1's *.py files (the same bytes on every platform).
 CORPUS_SHA256 = "c960a6df26a2d123f415155546ea872b5af3bc2b6082b278554552e502328551"
@@ -20,7 +20,7 @@ CORPUS_FILES, CORPUS_CHARS = 132, 1343728
 
 def test_spans_mark_strings_comments_and_brackets_exactly():
     text = 'x = f(a, "(#)")  # c(\ny = [1, {2: 3}]\n'
-    in_string, in_comment, change = tasks._spans(text)
+    in_string, in_comment, change = charlm._spans(text)
     depth = np.cumsum(change)
     assert "".join(c for c, s in zip(text, in_string, strict=True) if s) == '"(#)"'
     assert "".join(c for c, s in zip(text, in_comment, strict=True) if s) == "# c("
@@ -52,8 +52,8 @@ def test_corpus_is_recorded_and_splits_are_held_out_regions():
     meta = splits["test"].meta
     assert len(meta["corpus_sha256"]) == 64 and meta["corpus_files"] > 50
     assert meta == splits["train"].meta
-    files = tasks.charlm_files()
-    root = tasks._charlm_root()
+    files = charlm.charlm_files()
+    root = charlm._charlm_root()
     relative = [f.relative_to(root).as_posix() for f in files]
     assert relative == sorted(relative) and all(f.suffix == ".py" for f in files)
     assert "__init__.py" in relative and any("/" in r for r in relative)  # subpackages too
@@ -63,7 +63,7 @@ def test_corpus_is_recorded_and_splits_are_held_out_regions():
     assert not np.array_equal(make_splits("charlm", {"test": 10}, 50, seed=1)["test"].tokens,
                               again.tokens)
     # no test window overlaps the training region (last 10 % of the characters)
-    corpus = tasks._charlm_corpus()
+    corpus = charlm._charlm_corpus()
     total = len(corpus["ids"])
     ids = corpus["ids"]
     first_test = int(0.9 * total)
@@ -89,11 +89,11 @@ def test_corpus_is_the_pinned_package_and_meta_has_no_paths():
     assert meta == {"corpus_package": "snakemake", "corpus_version": "9.27.1",
                     "corpus_files": CORPUS_FILES, "corpus_chars": CORPUS_CHARS,
                     "corpus_sha256": CORPUS_SHA256}
-    assert (tasks.CHARLM_PACKAGE, tasks.CHARLM_PACKAGE_VERSION) == ("snakemake", "9.27.1")
+    assert (charlm.CHARLM_PACKAGE, charlm.CHARLM_PACKAGE_VERSION) == ("snakemake", "9.27.1")
     # the pin is the project's own dependency pin
     pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
     assert '"snakemake[reports]==9.27.1"' in pyproject
-    assert len(tasks.charlm_files()) == CORPUS_FILES
+    assert len(charlm.charlm_files()) == CORPUS_FILES
     # large enough for the splits at paper scale (the test region alone is ~134k characters)
     assert CORPUS_CHARS > 1_000_000
 
@@ -101,10 +101,10 @@ def test_corpus_is_the_pinned_package_and_meta_has_no_paths():
 def test_another_installed_version_is_an_error(monkeypatch):
     monkeypatch.setattr(tasks, "CHARLM_PACKAGE_VERSION", "0.0.1")
     with pytest.raises(ValueError, match=r"snakemake==0\.0\.1.*snakemake 9\.27\.1 is installed"):
-        tasks.charlm_files()
+        charlm.charlm_files()
     monkeypatch.setattr(tasks, "CHARLM_PACKAGE", "no_such_package_gateroles")
     with pytest.raises(ValueError, match="not installed"):
-        tasks.charlm_files()
+        charlm.charlm_files()
 
 
 # --------------------------------------------------------------------------- f-strings
@@ -146,10 +146,10 @@ def _check_text_312(text, spans):
 
 
 def test_nested_fstrings_from_hand_made_312_tokens():
-    _check_text_312(TEXT_312, tasks._spans_from_tokens(TEXT_312, TOKENS_312))
+    _check_text_312(TEXT_312, charlm._spans_from_tokens(TEXT_312, TOKENS_312))
     # the 3.11 tokenizer (one STRING per f-string) gives the same factors
     if sys.version_info < (3, 12):
-        for x, y in zip(tasks._spans(TEXT_312), tasks._spans_from_tokens(TEXT_312, TOKENS_312),
+        for x, y in zip(charlm._spans(TEXT_312), charlm._spans_from_tokens(TEXT_312, TOKENS_312),
                         strict=True):
             np.testing.assert_array_equal(x, y)
 
@@ -159,10 +159,10 @@ def test_unbalanced_fstring_tokens_are_an_error():
     start = ("FSTRING_START", 'f"', (1, 0), (1, 2))
     end = ("FSTRING_END", '"', (1, 3), (1, 4))
     with pytest.raises(ValueError, match="closes no f-string"):
-        tasks._spans_from_tokens(text, [end])
+        charlm._spans_from_tokens(text, [end])
     with pytest.raises(ValueError, match="not closed"):
-        tasks._spans_from_tokens(text, [start])
-    in_string, _, _ = tasks._spans_from_tokens(text, [start, end])
+        charlm._spans_from_tokens(text, [start])
+    in_string, _, _ = charlm._spans_from_tokens(text, [start, end])
     assert _marked(text, in_string) == 'f"a"_'
 
 
@@ -208,8 +208,8 @@ def test_spans_with_a_real_312_tokenizer(minor):
         pytest.skip(f"no Python 3.{minor} interpreter installed")
     only_312 = 'x = f"___{\n    a  # c(\n}___" + f"{f"{b}"}"\n'  # 3.12 syntax (PEP 701)
     tokens, tokens_only_312 = _tokens_from(exe, [TEXT_312, only_312])
-    _check_text_312(TEXT_312, tasks._spans_from_tokens(TEXT_312, tokens))
-    in_string, in_comment, change = tasks._spans_from_tokens(only_312, tokens_only_312)
+    _check_text_312(TEXT_312, charlm._spans_from_tokens(TEXT_312, tokens))
+    in_string, in_comment, change = charlm._spans_from_tokens(only_312, tokens_only_312)
     first, second = only_312.index('f"_'), only_312.index('f"{')
     assert _marked(only_312, in_string) == (
         "____" + only_312[first:second - 3] + "___" + only_312[second:-1] + "_")
@@ -221,9 +221,9 @@ def test_corpus_factors_are_the_same_under_a_312_tokenizer():
     exe = next((e for e in (_python(13), _python(12)) if e is not None), None)
     if exe is None:
         pytest.skip("no Python 3.12+ interpreter installed")
-    texts = tasks._charlm_corpus()["texts"]
+    texts = charlm._charlm_corpus()["texts"]
     for i, (text, tokens) in enumerate(zip(texts, _tokens_from(exe, texts), strict=True)):
-        in_string, in_comment, change = tasks._spans_from_tokens(text, tokens)
-        for ours, theirs in zip(tasks._charlm_syntax(i), (in_string, in_comment,
+        in_string, in_comment, change = charlm._spans_from_tokens(text, tokens)
+        for ours, theirs in zip(charlm._charlm_syntax(i), (in_string, in_comment,
                                                            np.cumsum(change)), strict=True):
-            np.testing.assert_array_equal(ours, theirs, err_msg=str(tasks.charlm_files()[i]))
+            np.testing.assert_array_equal(ours, theirs, err_msg=str(charlm.charlm_files()[i]))

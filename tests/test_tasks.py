@@ -1,13 +1,14 @@
 """Tests for gateroles.tasks: ground-truth factors against straightforward reference loops."""
 
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from gateroles import tasks
+from gateroles.config import load_schema
 from gateroles.tasks import TASK_NAMES, Task, default_params, make_splits, make_task
 
 SCHEMA = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"
@@ -320,19 +321,38 @@ def test_existing_tasks_generate_the_same_bytes(name, params, digests):
 # --------------------------------------------------------------------------- schema
 
 
-def test_schema_matches_the_generators():
-    schema = yaml.safe_load(SCHEMA.read_text())["properties"]
-    assert schema["study"]["properties"]["tasks"]["items"]["enum"] == list(TASK_NAMES)
-    params = schema["task_params"]["properties"]
-    assert set(params) == set(TASK_NAMES)
+def test_schema_task_lists_come_from_the_registry():
+    """Every task list and per-task section of the schema is filled from the registry when it
+    is loaded; the YAML itself names no task (nothing to keep equal by hand)."""
+    schema = load_schema(SCHEMA)
+    props = schema["properties"]
+    pattern = tasks.name_pattern()
+    for section, key in (("study", "tasks"), ("wiring", "tasks"),
+                         ("wiring", "forget_bias_tasks"), ("controls", "tasks")):
+        assert props[section]["properties"][key]["items"]["pattern"] == pattern, (section, key)
+    for name in [*TASK_NAMES, "hold_recall@30", "hold_armed@200"]:
+        assert re.fullmatch(pattern, name), name
+    for name in ("nope", "reset_recall@3", "hold_recall@03", "hold_recall@", "hold_recall@-1"):
+        assert not re.fullmatch(pattern, name), name
+    params = props["task_params"]["properties"]
+    assert list(params) == list(TASK_NAMES)
     for name in TASK_NAMES:
-        props = params[name].get("properties", {})
-        assert {k: v["default"] for k, v in props.items()} == default_params(name), name
-    thresholds = schema["training"]["properties"]["solved_threshold"]["properties"]
-    assert set(thresholds) == set(TASK_NAMES)
+        props_ = params[name].get("properties", {})
+        assert {k: v["default"] for k, v in props_.items()} == default_params(name), name
+    training = props["training"]["properties"]
+    for key in ("steps", "solved_threshold"):
+        assert list(training[key]["properties"]) == list(TASK_NAMES), key
+        assert set(training[key]["patternProperties"]) == {"^hold_recall@[1-9][0-9]*$",
+                                                           "^hold_armed@[1-9][0-9]*$"}, key
+    thresholds = training["solved_threshold"]["properties"]
     assert thresholds["armed_reset"]["default"] == 0.99
+    assert thresholds["adding"]["maximum"] == 0.1666
     assert tasks._TASK_IDS["armed_reset"] == 5
     assert sorted(tasks._TASK_IDS.values()) == list(range(1, len(TASK_NAMES) + 1))
+    raw = SCHEMA.read_text()
+    keys = re.compile(r"^\s*(" + "|".join(TASK_NAMES) + r")\s*:", re.MULTILINE)
+    assert not keys.search(raw)  # no per-task section
+    assert not re.search(r"enum: \[[^]]*\b(reset_recall|hold_recall)\b", raw)  # no task lists
 
 
 # --------------------------------------------------------------------------- seeding

@@ -157,6 +157,13 @@ def measured_gates(arch: str) -> tuple[str, ...]:
     return s.sigmoid_gates + s.removed
 
 
+def controlled_roles(arch: str) -> tuple[str, ...]:
+    """The event roles whose primary tests `arch` is the negative control of (`CONTROLS`: the
+    roles of the gate it holds); none for an architecture that controls no event role."""
+    return tuple(role for (cell, gate), control in CONTROLS.items() if control == arch
+                 for role, (role_gate, _) in _CELL_ROLES[cell].items() if role_gate == gate)
+
+
 def control_of(arch: str, gate: str) -> str | None:
     """The control architecture of `gate`'s role tests on `arch` (the plain `lstm` / `gru`
     only: a variant's tests are not primary), None where there is none."""

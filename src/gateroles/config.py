@@ -10,12 +10,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import yaml
 from jsonschema import Draft7Validator, validators
 
 from gateroles import tasks
+from gateroles.architectures import controlled_roles
 
 
 class ConfigError(ValueError):
@@ -53,6 +55,11 @@ def _describe(error) -> str:
     if error.validator == "additionalProperties":
         allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "none"
         message += f"; allowed keys here: {allowed}"
+    elif error.validator == "pattern" and error.schema.get("pattern") == tasks.name_pattern():
+        try:  # a task name: say which names there are
+            tasks.parse_name(error.instance)
+        except ValueError as exc:
+            message = str(exc)
     elif error.validator == "anyOf":
         # Say why each alternative failed (e.g. "0 is less than the minimum of 1").
         reasons = sorted({sub.message for sub in error.context})
@@ -61,8 +68,52 @@ def _describe(error) -> str:
 
 
 def load_schema(path: str | Path) -> dict:
+    """The config schema: the YAML file, with its per-task parts filled in from the task
+    registry (`gateroles.tasks`) and every `$ref` to its `definitions` inlined."""
     with open(path) as fh:
-        return yaml.safe_load(fh)
+        schema = _with_tasks(yaml.safe_load(fh))
+    return _inline(schema, schema["definitions"])
+
+
+def _with_tasks(schema: dict) -> dict:
+    """Fill the schema's task lists and per-task sections from the registry: the task name
+    pattern (`definitions.task`), `task_params` (each task's parameters), `training.steps`
+    and `training.solved_threshold` (each task's default and how it was measured; `name@H`
+    keys of the tasks with a hold)."""
+    schema = copy.deepcopy(schema)
+    definitions = schema["definitions"]
+    definitions["task"]["pattern"] = tasks.name_pattern()
+    props = schema["properties"]
+    params = props["task_params"]["properties"]
+    training = props["training"]["properties"]
+    steps, thresholds = training["steps"], training["solved_threshold"]
+    budget = definitions["budget"]
+    for spec in tasks.specs():
+        params[spec.name] = {"description": spec.description, "type": "object",
+                             "additionalProperties": False, "default": {},
+                             "properties": {k: p.schema() for k, p in spec.params.items()}}
+        steps["properties"][spec.name] = {"description": spec.steps.description, **budget,
+                                          "default": copy.deepcopy(spec.steps.value)}
+        threshold = {"description": spec.threshold.description, "type": "number",
+                     "exclusiveMinimum": 0, "maximum": spec.threshold.maximum}
+        thresholds["properties"][spec.name] = {**threshold, "default": spec.threshold.value}
+        if spec.has_hold:
+            held = f"^{re.escape(spec.name)}@[1-9][0-9]*$"
+            steps.setdefault("patternProperties", {})[held] = dict(budget)
+            thresholds.setdefault("patternProperties", {})[held] = threshold
+    return schema
+
+
+def _inline(node, definitions: dict):
+    """`node` with every `{"$ref": "#/definitions/<name>"}` replaced by that definition."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if ref is not None:
+            return _inline(definitions[ref.removeprefix("#/definitions/")], definitions)
+        return {k: _inline(v, definitions) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, definitions) for v in node]
+    return node
 
 
 def validate(config: dict, schema_path: str | Path) -> dict:
@@ -116,12 +167,36 @@ def _semantic_problems(config: dict) -> list[str]:
             problems.append(f"config key '{key}': {', '.join(extra)} not in study.tasks "
                             f"({', '.join(config['study']['tasks'])})")
     problems += _rewire_problems(config)
+    problems += _control_problems(config)
     for name in config["study"]["tasks"]:
         # The generators know their own constraints (e.g. probabilities summing to > 1).
+        base = tasks.base_name(name)
+        params = config["task_params"][base]
         try:
-            tasks.make_task(name, 1, data["length"], 0, **config["task_params"][name])
+            tasks.make_task(name, 1, tasks.length_for(name, data["length"], **params), 0,
+                            **params)
         except ValueError as exc:
-            problems.append(f"config key 'task_params.{name}': {exc}")
+            problems.append(f"config key 'task_params.{base}': {exc}")
+    return problems
+
+
+def _control_problems(config: dict) -> list[str]:
+    """Each task of `controls.tasks` must have an event whose role one of the control
+    architectures holds a gate for (`architectures.controlled_roles`): otherwise its control
+    cells would control no test (e.g. a task without a RESET, a STORE and a QUERY under
+    lstm_nfg, lstm_nig and lstm_nog). Architectures that control no event role (lstm_ffg: the
+    gradient highway's control) ask for none."""
+    archs = {arch: set(controlled_roles(arch)) for arch in config["controls"]["architectures"]}
+    archs = {arch: roles for arch, roles in archs.items() if roles}
+    problems = []
+    for task in config["controls"]["tasks"] if archs else ():
+        events = set(tasks.EVENTS[task])
+        if not any(roles & events for roles in archs.values()):
+            held = "; ".join(f"{arch}: {', '.join(sorted(roles))}" for arch, roles in
+                             archs.items())
+            problems.append(f"config key 'controls.tasks': task {task} has no event of a role "
+                            f"the control architectures hold a gate for ({held}); its events: "
+                            f"{', '.join(events) or 'none'}")
     return problems
 
 
@@ -153,7 +228,7 @@ def user_model_problems(section: dict | None) -> list[str]:
 def lstm_budget(config: dict, task: str) -> int:
     """The plain LSTM's training budget on `task` (`training.steps[task]`: an integer, or a
     mapping with a `default` and per-architecture entries), as `training.budget` reads it."""
-    steps = config["training"]["steps"][task]
+    steps = tasks.lookup(config["training"]["steps"], task)
     return steps if isinstance(steps, int) else steps.get("lstm", steps["default"])
 
 
@@ -172,9 +247,10 @@ def _rewire_problems(config: dict) -> list[str]:
                         f"training.eval_every ({eval_every}): the fine-tuning would share no "
                         "validation check with training from step 0 to be compared with")
     for task in config["wiring"]["tasks"]:
-        if task not in config["training"]["steps"]:
+        try:
+            budget = lstm_budget(config, task)
+        except KeyError:
             continue
-        budget = lstm_budget(config, task)
         if rewire["steps"] > budget // 2:
             problems.append(
                 f"config key 'wiring.rewire.steps': {rewire['steps']} is more than half of "

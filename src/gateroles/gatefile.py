@@ -5,10 +5,10 @@ regenerates the task: besides the gates (`step{s}__{gate}`, float16) and, where 
 reads them (the workflow's `LOGIT_CELLS`), the sigmoid gates' logits (`logit{s}__{gate}`,
 float16; elsewhere `GateFile.logits` is empty) it carries the sequences they were computed on
 (`inputs`, `tokens`, `targets`, `mask`, `factor__{name}`), the checkpoint steps and a JSON
-description of the task (`meta`: name, kind, number of outputs, chance, event roles, continuous
-factors, the context pairs and behaviours of `gateroles.tasks`, and which factors are
-auxiliary, i.e. annotations rather than task variables). An `.npz` without pickles,
-written atomically with `storage.write_npz`.
+description of the task (`meta`: name, its registered task and hold, kind, number of outputs,
+chance, event roles, continuous factors, the context pairs and behaviours of
+`gateroles.tasks`, and which factors are auxiliary, i.e. annotations rather than task
+variables). An `.npz` without pickles, written atomically with `storage.write_npz`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ from gateroles.tasks import MEMORY, Task
 def task_arrays(task: Task, n_sequences: int) -> dict[str, np.ndarray]:
     """The data members of a gate file: the first `n_sequences` sequences of `task`."""
     sample = slice(0, n_sequences)
-    meta = {"task": task.name, "kind": task.kind, "n_outputs": task.n_outputs,
+    # `task` is the run's task (`hold_recall@30`), `base_task` its registered task and `hold`
+    # its hold (None for a task without one).
+    meta = {"task": task.name, "base_task": task.name.partition("@")[0],
+            "hold": task.meta.get("hold"), "kind": task.kind, "n_outputs": task.n_outputs,
             "chance": task.chance, "events": task.events, "memory": MEMORY.get(task.name),
             "continuous_factors": list(task.continuous_factors),
             "contexts": {role: list(pair) for role, pair in task.contexts.items()},

@@ -18,12 +18,13 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from gateroles import stats  # noqa: E402
-from gateroles.tasks import TASK_NAMES  # noqa: E402
+from gateroles.tasks import TASK_NAMES, TaskTable  # noqa: E402
 
 GATE_COLOURS = {"input": "#1b9e77", "forget": "#d95f02", "output": "#7570b3",
                 "reset": "#e7298a", "update": "#66a61e"}
-TASK_COLOURS = dict(zip(TASK_NAMES, sns.color_palette("colorblind", len(TASK_NAMES)),
-                        strict=True))
+# One colour per registered task (a `name@H` task takes its task's colour).
+_PALETTE = sns.color_palette("colorblind", 10)
+TASK_COLOURS = TaskTable(lambda spec: _PALETTE[list(TASK_NAMES).index(spec.name) % 10])
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.2)
 
 

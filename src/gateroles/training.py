@@ -34,7 +34,7 @@ from gateroles.models import (
     freeze_gates,
 )
 from gateroles.study import Run
-from gateroles.tasks import Task, make_splits
+from gateroles.tasks import Task, base_name, length_for, lookup, make_splits
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,12 @@ class DataSettings:
 
     def splits(self, task: str, seed: int) -> dict[str, Task]:
         """The train / validation / test splits of `task` for `seed` (regenerated, not stored:
-        generation is deterministic and takes well under a second)."""
+        generation is deterministic and takes well under a second). `task` may be `name@H`
+        (`name`'s parameters with hold H); the length is `length`, or the task's shortest
+        where that is more (`tasks.length_for`: a hold task holds one whole episode)."""
         sizes = {"train": self.n_train, "validation": self.n_validation, "test": self.n_test}
-        return make_splits(task, sizes, self.length, seed, **self.task_params[task])
+        params = self.task_params.get(base_name(task), {})
+        return make_splits(task, sizes, length_for(task, self.length, **params), seed, **params)
 
 
 def checkpoint_steps(steps: int, first: int) -> tuple[int, ...]:
@@ -222,9 +225,10 @@ def _val_row(metrics: dict[str, float]) -> dict[str, float]:
 
 
 def budget(config: dict, task: str, arch: str) -> int:
-    """The training budget (steps) of a cell: `training.steps[task]`, an integer or a mapping
-    with a `default` and per-architecture entries."""
-    steps = config["training"]["steps"][task]
+    """The training budget (steps) of a cell: `training.steps[task]` (for `name@H`, else
+    `training.steps[name]`), an integer or a mapping with a `default` and per-architecture
+    entries."""
+    steps = lookup(config["training"]["steps"], task)
     return steps if isinstance(steps, int) else steps.get(arch, steps["default"])
 
 
@@ -235,7 +239,7 @@ def train_settings(config: dict, task: str, arch: str) -> TrainSettings:
     return TrainSettings(hidden_size=config["model"]["hidden_size"], batch_size=t["batch_size"],
                          lr=t["lr"], clip=t["clip"], steps=steps, eval_every=t["eval_every"],
                          checkpoints=checkpoint_steps(steps, t["first_checkpoint"]),
-                         solved_threshold=t["solved_threshold"][task],
+                         solved_threshold=lookup(t["solved_threshold"], task),
                          early_stop=t["early_stop"], device=t["device"])
 
 

@@ -10,11 +10,11 @@ none precedes). A quiet step is a step with no event of any role and no other ma
 gate is moved by what it itself does at the event compared with a quiet step, at the same
 events of the same sequences: an interchange, matched across gates by construction (its size,
 the mean |change| of the activation, is in the tables). Damage is scored per behaviour
-(`NEEDS`: which behaviours need which role) against the free run on the same sequences. The
-**quiet-step control** is the same gate's interchange at quiet steps matched in lag: for each
-event, the quiet step of the same sequence whose lag to the next scored step of the behaviour
-equals the event's lag (nearest lag, then nearest in time; each quiet step used once), so both
-conditions are equally far from what is scored.
+(`NEEDS`: which behaviours need which role, declared by each task) against the free run on
+the same sequences. The **quiet-step control** is the same gate's interchange at quiet steps
+matched in lag: for each event, the quiet step of the same sequence whose lag to the next
+scored step of the behaviour equals the event's lag (nearest lag, then nearest in time; each
+quiet step used once), so both conditions are equally far from what is scored.
 
 Per cell, role and behaviour that needs the role, two primary predictions: (a) the role gate's
 interchange damages the behaviour more than every other gate's interchange at the same events
@@ -44,31 +44,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateroles import tasks
 from gateroles.architectures import ROLE_GATES, SPECS, control_of
 
 # Task -> event role -> the behaviours (gate file meta `behaviours`) whose answer depends on
-# what the role does at its event. reset_recall / armed_reset: a query after a (armed) RESET
-# must answer EMPTY (the reset must erase); a query after a STORE must answer the stored
-# value (the store must write; in armed_reset an unarmed RESET in between changes nothing,
-# so those queries need the store too). The read-out at a query is needed where the answer is
-# a stored value: a query whose answer is EMPTY can be answered from a zero read-out (the
-# read-out's bias), and a trained model does exactly that, so those behaviours are not
-# predicted to need it. count_reset: a count right after a RESET needs the erasure, one right
-# after a target the increment (a count is an integrator, so a RESET that fails to erase also
-# spoils the counts after the next targets: count_after_increment depends on resets in part,
-# and is left out of the reset predictions because its steps before the first RESET do not).
-# adding: the sum needs both marked values written.
-NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "reset_recall": {"reset": ("recall_after_reset",),
-                     "store": ("recall_after_store",),
-                     "query": ("recall_after_store",)},
-    "armed_reset": {"reset": ("recall_after_armed_reset",),
-                    "store": ("recall_after_store", "recall_after_unarmed_reset"),
-                    "query": ("recall_after_store", "recall_after_unarmed_reset")},
-    "count_reset": {"reset": ("count_after_reset",), "store": ("count_after_increment",)},
-    "adding": {"store": ("sum",)},
-    "charlm": {},
-}
+# what the role does at its event: each task declares its own (`TaskSpec.needs`, in
+# gateroles/tasks/<name>.py, with why), checked against its behaviours when it is registered.
+NEEDS = tasks.NEEDS
 
 # The `intervention` and `condition` values of the matrix tables.
 INTERCHANGE, CLAMP = "interchange", "role-off clamp"

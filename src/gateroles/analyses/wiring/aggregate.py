@@ -69,12 +69,13 @@ from-step-0 run is the reference of (1), and (2) is itself a change since the sw
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from gateroles import stats
+from gateroles import stats, tasks
 from gateroles.analyses.wiring import Settings
 from gateroles.analyses.wiring.measure import EFFECT, FROZEN, POSITIONS, SCRATCH, TUNED
 from gateroles.architectures import order
@@ -127,29 +128,25 @@ class Dissociation:
     gate: str
     served: str  # the served behaviours, in words
     other: str  # the compared behaviours, in words
-    sets: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # task -> (served, other)
+    sets: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]  # task -> (served, other)
     control: str  # the variant whose removed gate serves the other side
     control_role: str  # what the control's removed gate's position serves instead
 
 
 DISSOCIATIONS = {
-    # Both sides are answered EMPTY (count 0), so a default answer helps both alike; only the
-    # served side needs a held value erased. (After a STORE is no comparison for the forget
-    # gate: writing over a held value erases it too, and an EMPTY default hurts it.)
+    # Each task declares the behaviours of each side (`TaskSpec.dissociations`, in its module):
+    # for the forget gate both sides are answered EMPTY (count 0), so a default answer helps
+    # both alike and only the served side needs a held value erased; a task without such a
+    # pair (every EMPTY answer follows an erasure) has no forget dissociation.
     "lstm_nfg": Dissociation(
         "forget", "the answers after a RESET (EMPTY, count 0: the memory erased)",
         "the same answers before anything was stored (nothing to erase)",
-        {"reset_recall": (("recall_after_reset",), ("recall_initial",)),
-         "count_reset": (("count_after_reset",), ("count_initial",)),
-         "armed_reset": (("recall_after_armed_reset",), ("recall_initial",))},
+        tasks.dissociations("forget"),
         control="lstm_nig", control_role="writing, not erasing"),
     "lstm_nog": Dissociation(
         "output", "the answers that read out a held value (a stored value, a count above 0)",
         "the answers EMPTY (count 0)",
-        {"reset_recall": (("recall_after_store",), ("recall_after_reset", "recall_initial")),
-         "count_reset": (("count_after_increment",), ("count_after_reset", "count_initial")),
-         "armed_reset": (("recall_after_store", "recall_after_unarmed_reset"),
-                         ("recall_after_armed_reset", "recall_initial"))},
+        tasks.dissociations("output"),
         control="lstm_nfg", control_role="erasing, not the read-out"),
 }
 WRITING_VARIANT, WRITING_CONTROL = "lstm_nig", "lstm_nog"

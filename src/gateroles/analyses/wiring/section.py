@@ -83,8 +83,9 @@ def sets_sentences(tasks) -> list[str]:
     """Which behaviours each dissociation compares, per task (from `DISSOCIATIONS`)."""
     out = []
     for arch, d in DISSOCIATIONS.items():
+        sets = {task: d.sets[task] for task in tasks if task in d.sets}
         per_task = "; ".join(f"{task}: {' + '.join(s)} vs {' + '.join(o)}"
-                             for task, (s, o) in d.sets.items() if task in tasks)
+                             for task, (s, o) in sets.items())
         if per_task:
             out.append(f"{SHORT[arch]} ({arch}): {d.served} vs {d.other} ({per_task}); "
                        f"negative control: the same contrast on {d.control} "
