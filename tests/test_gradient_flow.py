@@ -1,4 +1,5 @@
-"""Claim C6: gradient norm by lag, path by path, with hand-built cases whose answers are known."""
+"""Claim C6: the gradient across hold intervals and by lag, path by path, with hand-built cases
+whose answers are known."""
 
 import numpy as np
 import pandas as pd
@@ -84,14 +85,6 @@ def test_the_paths_add_up_to_the_total_and_their_shares_to_one(arch, state):
     assert not np.allclose(squared.numpy(), (total.norm(dim=-1) ** 2).sum(0).numpy(), rtol=1e-2)
 
 
-def test_the_clamped_condition_holds_the_keep_gate_at_the_configured_value():
-    assert gf.conditions("lstm", 0.25) == {"free": ("", None),
-                                           "clamped": ("forget", {"forget": (True, 0.25)})}
-    assert gf.conditions("gru", 0.7) == {"free": ("", None),
-                                         "clamped": ("update", {"update": (True, 0.7)})}
-    assert gf.conditions("rnn", 0.25) == {"free": ("", None)}
-
-
 def test_the_direct_share_averages_lags_one_to_k():
     """At lag 0 the direct path is the whole gradient (share 1): the summary leaves it out."""
     by_lag = pd.DataFrame({"state": "cell", "path": ["total"] * 3 + ["direct"] * 3,
@@ -169,26 +162,6 @@ def test_every_share_lies_in_0_1(arch):
     assert efold["direct_share"].notna().sum() == 1  # the direct path of the highway state
 
 
-@pytest.mark.parametrize("arch,state", [("lstm_ffg", "cell"), ("gru_fug", "hidden")])
-def test_a_keep_gate_held_at_half_in_training_fades_as_half_to_the_k(arch, state):
-    """The negative controls: their keep gate was held at 0.5 in training, so the direct path
-    is 0.5^k exactly (e-folding lag 1 / ln 2), and the clamp of that gate to 0.5 changes
-    nothing at all: the clamped total equals the free one bit for bit."""
-    model = _model(arch)
-    for param in model.parameters():
-        param.requires_grad_(False)
-    x, mask, targets = _data()
-    seq, steps, k = _picks(mask)
-    by_lag, efold = gf.model_tables(model, arch, x[seq], targets[seq, steps], "classification",
-                                    steps, k, 0.5)
-    direct = efold[(efold["path"] == "direct") & (efold["condition"] == "free")].iloc[0]
-    assert direct["efold"] == pytest.approx(1 / np.log(2), rel=1e-4) and not direct["censored"]
-    total = by_lag[(by_lag["state"] == state) & (by_lag["path"] == "total")]
-    free, clamped = (total[total["condition"] == c]["norm"].to_numpy()
-                     for c in ("free", "clamped"))
-    np.testing.assert_array_equal(free, clamped)
-
-
 def test_a_removed_forget_gate_never_fades_and_a_half_one_fades_as_half_to_the_k():
     """Hand-built: the same LSTM with f = 1 (lstm_nfg) keeps its direct cell gradient at its
     lag-0 value at every lag; with f held at 0.5 (lstm_ffg) it falls as 0.5^k."""
@@ -207,7 +180,8 @@ def test_a_removed_forget_gate_never_fades_and_a_half_one_fades_as_half_to_the_k
 
 def _reference(model, arch, x, targets, kind, steps, max_lag):
     """One backward per (pick, lag), through PyTorch's fused module in float64: run to step s,
-    make the state a leaf, run on to t, differentiate the loss at t with respect to the leaf.
+    make the state a leaf, run on to t, differentiate the target's logit at t with respect to
+    the leaf.
     The LSTM's (h_s, c_s) leaves are independent there, but h_s = o_s tanh(c_s): the total
     dL/dc_s adds dL/dh_s o_s (1 - tanh^2 c_s), with o_s = h_s / tanh(c_s)."""
     import copy
@@ -228,7 +202,7 @@ def _reference(model, arch, x, targets, kind, steps, max_lag):
             else:
                 h_seq, _ = rnn(xb[:, s + 1:t + 1], leaves if cell else leaves[0])
                 h_t = h_seq[:, -1]
-            loss = gf.step_loss(model.readout(h_t), targets[b:b + 1], kind)
+            loss = gf.target_score(model.readout(h_t), targets[b:b + 1], kind)
             grads = [torch.zeros_like(v) if g is None else g for v, g in zip(
                 leaves, torch.autograd.grad(loss, leaves, allow_unused=True), strict=True)]
             out["hidden"][b, k] = grads[0][0, 0]
@@ -286,23 +260,182 @@ def test_efolding_lag_of_known_curves():
 
 # ------------------------------------------------------------------ the whole measure
 
+
+# ------------------------------------------------------------------ hold intervals
+
+HOLD = 6
+
+
+def _hold_task(n=12, episodes=3, name=f"hold_recall@{HOLD}", seed=0):
+    from gateroles import tasks
+
+    return tasks.make_task(name, n, episodes * (HOLD + 2) + 1, seed)
+
+
+def _hand_built(arch, keep, task, zero_recurrent=True):
+    """A model on `task`'s inputs whose keep gate (LSTM forget, GRU update) is `keep` exactly at
+    every step (its input and recurrent rows 0, its bias the logit of `keep`: 100 for 1),
+    without recurrent weights when `zero_recurrent` (then no gradient goes through h)."""
+    model = build_model(arch, task.input_size, H, task.n_outputs, "default", task.length, 0)
+    rnn = model.rnn
+    with torch.no_grad():
+        if zero_recurrent:
+            rnn.weight_hh_l0.zero_()
+        if keep is not None:
+            rows = slice(H, 2 * H)  # LSTM i, f, g, o; GRU r, z, n: the second block
+            rnn.weight_ih_l0[rows] = 0
+            rnn.weight_hh_l0[rows] = 0
+            rnn.bias_hh_l0[rows] = 0
+            rnn.bias_ih_l0[rows] = 100.0 if keep == 1 else float(np.log(keep / (1 - keep)))
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return model
+
+
+def _intervals(model, arch, task, clamp_value=0.5, units=None):
+    picks = gf.interval_picks(task.factors, task.events, 64, np.random.default_rng(0))
+    grads = gf.interval_gradients(model, arch, task.inputs[picks[:, 0]],
+                                  task.targets[picks[:, 0], picks[:, 2]], task.kind,
+                                  picks[:, 2], clamp_value)
+    lag, store = gf.interval_rows(grads, picks, units or {"all": slice(None)})
+    return picks, grads, lag, store.set_index(["kind", "condition", "state", "path", "units"])
+
+
+def test_interval_picks_are_odd_sequences_of_both_kinds_with_a_step_between():
+    task = _hold_task(n=20)
+    picks = gf.interval_picks(task.factors, task.events, 3, np.random.default_rng(0))
+    assert (picks[:, 0] % 2 == 1).all() and (picks[:, 2] - picks[:, 1] == HOLD + 1).all()
+    assert sorted(np.bincount(picks[:, 3], minlength=2)) == [3, 3]
+    # every pick's query is scored and its store is a STORE
+    assert task.mask[picks[:, 0], picks[:, 2]].all()
+    assert task.factors["is_store"][picks[:, 0], picks[:, 1]].all()
+
+
+def test_a_forget_gate_at_one_keeps_the_whole_gradient_on_the_direct_path():
+    """Hand-built LSTM, f = 1 exactly and no recurrent weights: the query's gradient reaches
+    the store whole (0 decades lost from lag 1), all of it along the direct cell path (share
+    1), and a constant 0.5 in the Jacobian in place of f costs (q - s) log10 2 decades."""
+    task = _hold_task()
+    model = _hand_built("lstm", 1, task)
+    picks, grads, lag, store = _intervals(model, "lstm", task)
+    assert set(picks[:, 3]) == {0, 1}
+    for kind in ("keep", "erase"):
+        free = store.loc[(kind, "free", "cell", "total", "all")]
+        assert free["kept_decades"] == pytest.approx(0.0, abs=1e-6)
+        assert free["log10_store"] == pytest.approx(free["log10_lag0"], abs=1e-6)
+        assert store.loc[(kind, "free", "cell", "direct", "all"), "share_store"] == \
+            pytest.approx(1.0)
+        clamped = store.loc[(kind, "jacobian", "cell", "total", "all"), "log10_store"]
+        assert free["log10_store"] - clamped == pytest.approx((HOLD + 1) * np.log10(2),
+                                                              rel=1e-5)
+    shares = lag[(lag["path"] == "direct") & (lag["condition"] == "free")]["share"]
+    np.testing.assert_allclose(shares, 1.0, rtol=1e-6)
+
+
+def test_a_forget_gate_at_half_fades_as_half_to_the_hold_and_its_jacobian_clamp_is_nothing():
+    """f = 0.5 exactly: the direct path at the store is its lag-0 value times 0.5^(q - s), so
+    from lag 1 it loses (q - s - 1) log10 2 decades; clamping f to 0.5 in the Jacobian is the
+    identity (the negative control's case)."""
+    task = _hold_task()
+    model = _hand_built("lstm", 0.5, task)
+    picks, grads, lag, store = _intervals(model, "lstm", task)
+    direct = grads[("free", "cell", "direct")].double()
+    rows = torch.arange(len(picks))
+    at_query = direct[rows, torch.as_tensor(picks[:, 2])]
+    at_store = direct[rows, torch.as_tensor(picks[:, 1])]
+    torch.testing.assert_close(at_store, at_query * 0.5 ** (HOLD + 1), rtol=1e-5, atol=1e-30)
+    keep = store.loc[("keep", "free", "cell", "total", "all")]
+    assert keep["kept_decades"] == pytest.approx(-HOLD * np.log10(2), rel=1e-5)
+    torch.testing.assert_close(grads[("jacobian", "cell", "total")],
+                               grads[("free", "cell", "total")], rtol=0, atol=0)
+
+
+def test_the_jacobian_clamp_leaves_the_run_free():
+    """The keep gate clamped in the Jacobian only: every output of the run is the free one,
+    while the gradient changes (a learned gate that is not constant)."""
+    from gateroles import interventions
+
+    task = _hold_task()
+    model = _model_on(task, "lstm")
+    x = torch.as_tensor(task.inputs)
+    free = interventions.forward(model, x, differentiable=True)
+    clamped = interventions.forward(model, x, differentiable=True, keep_jacobian=0.5)
+    for name in ("outputs", "cell", "hidden", "forget"):
+        torch.testing.assert_close(clamped[name], free[name], rtol=0, atol=1e-6)
+    _, grads, _, _ = _intervals(model, "lstm", task)
+    assert not torch.allclose(grads[("jacobian", "cell", "total")],
+                              grads[("free", "cell", "total")])
+    with pytest.raises(ValueError, match="no keep gate"):
+        interventions.forward(_model_on(task, "rnn"), x, differentiable=True,
+                              keep_jacobian=0.5)
+
+
+def _model_on(task, arch, seed=0):
+    model = build_model(arch, task.input_size, H, task.n_outputs, "default", task.length, seed)
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(3)
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return model
+
+
+def test_a_gru_whose_update_gate_is_one_keeps_its_gradient_on_the_direct_path():
+    task = _hold_task()
+    _, _, _, store = _intervals(_hand_built("gru", 1, task), "gru", task)
+    keep = store.loc[("keep", "free", "hidden", "total", "all")]
+    assert keep["kept_decades"] == pytest.approx(0.0, abs=1e-6)
+    assert store.loc[("keep", "free", "hidden", "direct", "all"), "share_store"] == \
+        pytest.approx(1.0)
+
+
+def test_a_tanh_rnn_has_no_direct_path_and_no_jacobian_clamp():
+    task = _hold_task()
+    picks, grads, lag, store = _intervals(_model_on(task, "rnn"), "rnn", task)
+    assert set(grads) == {("free", "hidden", "total")}
+    assert set(store.index.get_level_values("path")) == {"total"}
+    assert store["share_store"].isna().all() and (lag["share"] == 1).all()
+
+
+@pytest.mark.parametrize("arch", ["lstm", "gru", "lstm_cifg"])
+def test_interval_shares_lie_in_0_1_and_memory_units_are_their_own_rows(arch):
+    task = _hold_task()
+    units = {"all": slice(None), "memory": np.array([0, 2])}
+    _, _, lag, store = _intervals(_model_on(task, arch), arch, task, units=units)
+    assert lag["share"].dropna().between(0, 1 + 1e-9).all()
+    assert store["share_store"].dropna().between(0, 1).all()
+    assert set(store["n_units"]) == {H, 2}
+    assert (lag["lag"] <= HOLD + 1).all() and (lag["n_picks"] > 0).all()
+
+
+# ------------------------------------------------------------------ the whole measure
+
 @pytest.fixture
 def run_inputs(tmp_path):
-    """A gate file and a checkpoint file of a tiny LSTM, at steps 0 and 10."""
-    def make(arch="lstm", kind="classification"):
-        x, mask, targets = _data()
-        tokens = np.zeros((N, T), dtype=np.int64)
-        meta = {"task": "synthetic", "kind": kind, "n_outputs": OUT if kind ==
-                "classification" else 1, "chance": 0.5, "events": {}, "continuous_factors": [],
-                "contexts": {}, "behaviours": {}, "auxiliary_factors": []}
-        targets = targets if kind == "classification" else targets.astype(np.float32)
-        data = gatefile.data_arrays(inputs=x, tokens=tokens, targets=targets, mask=mask,
-                                    factors={"f": tokens}, meta=meta)
-        gatefile.write(str(tmp_path / "gates.npz"), data, {0: {}, 10: {}})
-        first, second = _model(arch, 0), _model(arch, 1)
-        meta = {"arch": arch, "input_size": IN, "hidden_size": H, "n_outputs": meta["n_outputs"]}
-        if kind != "classification":
-            first, second = (build_model(arch, IN, H, 1, "default", T, s) for s in (0, 1))
+    """A gate file and a checkpoint file of a tiny model at steps 0 and 10: a synthetic task
+    (no events), or a hold task (`task`: intervals, a memory variable)."""
+    def make(arch="lstm", kind="classification", task=None):
+        from gateroles import gates
+
+        if task is None:
+            x, mask, targets = _data()
+            tokens = np.zeros((N, T), dtype=np.int64)
+            meta = {"task": "synthetic", "kind": kind, "n_outputs": OUT if kind ==
+                    "classification" else 1, "chance": 0.5, "events": {},
+                    "continuous_factors": [], "contexts": {}, "behaviours": {},
+                    "auxiliary_factors": []}
+            targets = targets if kind == "classification" else targets.astype(np.float32)
+            data = gatefile.data_arrays(inputs=x, tokens=tokens, targets=targets, mask=mask,
+                                        factors={"f": tokens}, meta=meta)
+            size, n_out = IN, meta["n_outputs"]
+        else:
+            data = gatefile.task_arrays(task, task.n_sequences)
+            x, size, n_out = task.inputs, task.input_size, task.n_outputs
+        first, second = (build_model(arch, size, H, n_out, "default", T, s) for s in (0, 1))
+        if task is None and kind == "classification":
+            first, second = _model(arch, 0), _model(arch, 1)
+        gatefile.write(str(tmp_path / "gates.npz"), data,
+                       {0: gates.extract(first, x), 10: gates.extract(second, x)})
+        meta = {"arch": arch, "input_size": size, "hidden_size": H, "n_outputs": n_out}
         payload = checkpoint_payload(meta, {0: first.state_dict(), 10: second.state_dict()})
         storage.save_torch(payload, tmp_path / "checkpoints.pt")
         return RunInputs({"gates": str(tmp_path / "gates.npz"),
@@ -310,7 +443,8 @@ def run_inputs(tmp_path):
     return make
 
 
-SETTINGS = Settings(max_lag=K, burn_in=2, n_sequences=N, picks_per_sequence=2, clamp_value=0.5)
+SETTINGS = Settings(max_lag=K, burn_in=2, n_sequences=N, picks_per_sequence=2, clamp_value=0.5,
+                    interval_picks=8, memory_units=0.4)
 
 
 @pytest.mark.parametrize("arch,kind", [("lstm", "classification"), ("gru", "regression"),
@@ -322,9 +456,7 @@ def test_measure_tables(run_inputs, arch, kind):
     tables = gf.measure(run_inputs(arch, kind), Run("synthetic", arch, "default", 0), SETTINGS)
     by_lag, efold = tables["by_lag"], tables["efold"]
     assert set(by_lag["step"]) == {0, 10} and (by_lag["final_step"] == 10).all()
-    # a keep gate held in training (the controls) is clamped like a learned one; none: free
-    conditions = {"free"} if arch in ("rnn", "lstm_nfg") else {"free", "clamped"}
-    assert set(by_lag["condition"]) == conditions
+    assert set(by_lag["condition"]) == {"free"}
     paths = set(zip(by_lag["state"], by_lag["path"], strict=True))
     cell = arch.split("_")[0]
     expected = {"lstm": {("cell", "total"), ("cell", "direct"), ("cell", "via_h"),
@@ -334,53 +466,77 @@ def test_measure_tables(run_inputs, arch, kind):
     assert by_lag["share"].between(0, 1).all()
     assert paths == expected
     assert (by_lag["lag"].max() == K) and (by_lag["norm"] >= 0).all()
-    assert efold["efold"].between(0, K).all()
+    assert efold["efold"].between(0, K - 1).all()  # counted from lag 1
     if arch == "lstm_nfg":  # f = 1: the direct cell path never fades
         direct = efold[efold["path"] == "direct"]
-        assert direct["censored"].all() and (direct["efold"] == K).all()
-    clamped = by_lag[by_lag["condition"] == "clamped"]
-    assert set(clamped["path"]) <= {"total"}  # the clamped direct path is a^k: not measured
+        assert direct["censored"].all() and (direct["efold"] == K - 1).all()
+    # no STORE and QUERY events: no intervals, but the tables are there
+    assert tables["interval_lag"].empty and tables["interval_store"].empty
+    assert "kept_decades" in tables["interval_store"]
+
+
+@pytest.mark.parametrize("arch", ["lstm", "gru", "rnn", "lstm_nfg", "lstm_ffg"])
+def test_measure_interval_tables_on_a_hold_task(run_inputs, arch):
+    task = _hold_task(n=16)
+    tables = gf.measure(run_inputs(arch, task=task), Run(task.name, arch, "default", 0),
+                        SETTINGS)
+    store = tables["interval_store"]
+    assert set(store["step"]) == {0, 10} and (store["final_step"] == 10).all()
+    assert set(store["kind"]) == {"keep", "erase"} and set(store["units"]) == {"all", "memory"}
+    assert (store.loc[store["units"] == "memory", "n_units"] == round(0.4 * H)).all()
+    conditions = {"free"} if arch in ("rnn", "lstm_nfg") else {"free", "jacobian"}
+    assert set(store["condition"]) == conditions
+    assert (store["store_lag"] == HOLD + 1).all() and (store["n_picks"] <= 8).all()
+    if arch == "lstm_ffg":  # f held at 0.5: its Jacobian clamp to 0.5 changes nothing
+        wide = store[(store["state"] == "cell") & (store["path"] == "total")].pivot_table(
+            index=["step", "kind", "units"], columns="condition", values="log10_store")
+        np.testing.assert_array_equal(wide["free"], wide["jacobian"])
 
 
 # ------------------------------------------------------------------ across seeds
 
-def _efold_table(values: dict, seeds=range(5), solved=None, final=100, task="adding"):
-    """Per-model e-folding rows: values[(arch, condition, state, path)] = (initial, trained),
-    each a number or a per-seed list."""
-    rows = []
-    for (arch, condition, state, path), (initial, trained) in values.items():
+def _store_table(values: dict, seeds=range(5), solved=None, final=100, task="hold_recall@30"):
+    """Per-model interval summaries (keep intervals, all units, total path):
+    values[(arch, condition, state, column)] = (initial, trained), each a number (seed i adds
+    0.1 i) or a per-seed list."""
+    models = {}
+    for (arch, condition, state, column), (initial, trained) in values.items():
         for i, seed in enumerate(seeds):
             for step, v in ((0, initial), (final, trained)):
-                value = v[i] if isinstance(v, list) else v + 0.1 * i
-                rows.append({"task": task, "arch": arch, "init": "default", "seed": seed,
-                             "condition": condition, "clamped_gate": "forget"
-                             if condition == "clamped" else np.nan, "clamp_value": 0.5,
-                             "state": state, "path": path, "efold": value,
-                             "censored": value >= K, "norm_lag0": 1.0, "max_lag": K,
-                             "direct_share": 0.8 if path == "direct" else np.nan,
-                             "step": step, "final_step": final,
-                             "solved": True if solved is None else solved[i]})
-    return pd.DataFrame(rows)
+                key = (arch, condition, state, seed, step)
+                row = models.setdefault(key, {
+                    "task": task, "arch": arch, "init": "default", "seed": seed,
+                    "kind": "keep", "condition": condition, "state": state, "path": "total",
+                    "units": "all", "store_lag": 31.0, "n_picks": 64, "n_units": 32,
+                    "share_store": np.nan, "step": step, "final_step": final,
+                    "solved": True if solved is None else solved[i]})
+                row[column] = v[i] if isinstance(v, list) else v + 0.1 * i
+    return pd.DataFrame(list(models.values()))
 
 
-HIGHWAY = {("lstm", "free", "cell", "total"): (2.0, 8.0),
-           ("lstm", "free", "hidden", "total"): (1.0, 1.5),
-           ("lstm", "clamped", "cell", "total"): (1.9, 2.0),
-           ("gru", "free", "hidden", "total"): (1.5, 6.0),
-           ("gru", "clamped", "hidden", "total"): (1.4, 1.6),
-           ("rnn", "free", "hidden", "total"): (1.0, [1.2, 0.8, 1.1, 0.9, 1.0])}
-# The negative controls, keep gate held at 0.5 in training: no highway. The clamp to 0.5 is the
-# identity there (clamped = free, exactly), and training moves nothing beyond seed noise.
-HALF = [1.44] * 5
-FLAT = {("lstm_ffg", "free", "cell", "total"): (HALF, [1.69, 1.09, 1.37, 1.01, 1.04]),
-        ("lstm_ffg", "free", "hidden", "total"): ([1.0] * 5, [1.28, 0.62, 0.95, 0.55, 0.60]),
-        ("lstm_ffg", "clamped", "cell", "total"): (HALF, [1.69, 1.09, 1.37, 1.01, 1.04]),
-        ("gru_fug", "free", "hidden", "total"): (HALF, [1.60, 1.08, 1.41, 0.97, 1.06]),
-        ("gru_fug", "clamped", "hidden", "total"): (HALF, [1.60, 1.08, 1.41, 0.97, 1.06])}
+HIGHWAY = {("lstm", "free", "cell", "kept_decades"): (-1.0, [-0.2, -0.1, -0.05, 0.05, 0.15]),
+           ("lstm", "free", "hidden", "kept_decades"): (-1.2, -1.5),
+           ("lstm", "free", "cell", "log10_store"): (-3.0, -1.0),
+           ("lstm", "jacobian", "cell", "log10_store"): (-3.1, -4.0),
+           ("gru", "free", "hidden", "log10_store"): (-3.0, -1.5),
+           ("gru", "jacobian", "hidden", "log10_store"): (-3.1, -4.0),
+           ("gru", "free", "hidden", "kept_decades"): (-1.0, -0.5),
+           ("rnn", "free", "hidden", "kept_decades"): (-2.0, [-2.2, -1.8, -2.1, -1.9, -2.0])}
+# The negative controls, keep gate held at 0.5 in training: no highway. The clamp to 0.5 in the
+# Jacobian is the identity there (clamped = free, exactly), and training moves nothing beyond
+# seed noise.
+NOISE = [0.07, -0.05, 0.02, -0.09, 0.04]
+FLAT = {("lstm_ffg", "free", "cell", "kept_decades"): (-1.0, [-1.0 + e for e in NOISE]),
+        ("lstm_ffg", "free", "hidden", "kept_decades"): (-1.0, [-1.0 - e for e in NOISE]),
+        ("lstm_ffg", "free", "cell", "log10_store"): (-3.0, [-3.0 + e for e in NOISE]),
+        ("lstm_ffg", "jacobian", "cell", "log10_store"): (-3.0, [-3.0 + e for e in NOISE]),
+        ("gru_fug", "free", "hidden", "kept_decades"): (-2.0, [-2.0 + e for e in NOISE]),
+        ("gru_fug", "free", "hidden", "log10_store"): (-3.0, [-3.0 + e for e in NOISE]),
+        ("gru_fug", "jacobian", "hidden", "log10_store"): (-3.0, [-3.0 + e for e in NOISE])}
 
 
 def c6_table(values):
-    return agg.c6_verdicts(_efold_table(values), SETTINGS, STATS)
+    return agg.c6_verdicts(_store_table(values), SETTINGS, STATS)
 
 
 def test_c6_predictions_supported_when_training_builds_the_highway():
@@ -400,9 +556,10 @@ def test_c6_predictions_supported_when_training_builds_the_highway():
     # P2 / P4 on their control: the clamp to the value the gate was held at changes nothing
     p2 = table[table["evidence"] == agg.EVIDENCE["P2"]].iloc[0]
     assert p2["control_verdict"] == "untestable" and p2["control_change"] == 0
-    p1 = table[table["prediction"].str.startswith("cell path")].iloc[0]
-    assert p1["trained"] == pytest.approx(6.5) and p1["initial"] == pytest.approx(1.0)
-    assert p1["change"] == pytest.approx(5.5)
+    assert p2["trained"] == pytest.approx(3.0) and p2["initial"] == pytest.approx(0.1)
+    p1 = table[table["evidence"] == agg.EVIDENCE["P1"]].iloc[0]
+    assert p1["trained"] == pytest.approx(1.27) and p1["initial"] == pytest.approx(0.2)
+    assert p1["change"] == pytest.approx(1.07)
     for line in section.claims(table):
         assert line["verdict"] == "supported", line
 
@@ -422,11 +579,11 @@ def test_c6_without_its_controls_counts_nothing_and_one_that_passes_is_not_a_tes
 
 
 def test_a_consistent_reversal_reads_contradicted_and_is_said_plainly():
-    """Clamping f *lengthens* dL/dc after training in every seed (the change from step 0 is
-    wholly below 0, no seed agreeing): the row is contradicted, the line says so, and the
-    section says the quantity fell with training."""
+    """The gradient at the store is *larger* with f clamped to 0.5 in the Jacobian after
+    training in every seed (the change from step 0 is wholly below 0, no seed agreeing): the
+    row is contradicted, the line says so, and the section says the quantity fell."""
     values = {**HIGHWAY, **FLAT,
-              ("lstm", "clamped", "cell", "total"): (1.9, [9.0, 9.6, 9.1, 9.9, 9.4])}
+              ("lstm", "jacobian", "cell", "log10_store"): (-3.1, [-0.2, -0.5, -0.1, -0.4, -0.3])}
     table = c6_table(values)
     p2 = table[table["evidence"] == agg.EVIDENCE["P2"]].iloc[0]
     assert p2["verdict"] == "contradicted" and p2["seeds_agreeing"] == 0
@@ -456,11 +613,11 @@ def test_a_reversal_that_holm_hides_is_still_said():
 
 def test_c6_uses_solved_seeds_only_and_pairs_architectures_by_seed():
     solved = [True, True, True, True, False]
-    values = {**HIGHWAY, ("lstm", "free", "cell", "total"): (2.0, [8, 8, 8, 8, -50])}
-    efold = _efold_table(values, solved=solved)
-    efold.loc[efold["arch"] == "rnn", "solved"] = True
-    table = agg.c6_verdicts(efold, SETTINGS, STATS)
-    p1 = table[table["prediction"].str.startswith("cell path")].iloc[0]
+    values = {**HIGHWAY, ("lstm", "free", "cell", "kept_decades"): (-1.0, [0, 0, 0, 0, -50])}
+    store = _store_table(values, solved=solved)
+    store.loc[store["arch"] == "rnn", "solved"] = True
+    table = agg.c6_verdicts(store, SETTINGS, STATS)
+    p1 = table[table["evidence"] == agg.EVIDENCE["P1"]].iloc[0]
     assert p1["n_seeds"] == 4 and p1["n_unsolved"] == 1
     assert p1["verdict"] == "insufficient seeds"  # min_seeds 5
     p3 = table[table["arch"] == "lstm vs rnn"].iloc[0]
@@ -469,43 +626,58 @@ def test_c6_uses_solved_seeds_only_and_pairs_architectures_by_seed():
 
 def test_no_rnn_no_rnn_row_and_a_flat_change_is_not_supported():
     values = {k: v for k, v in HIGHWAY.items() if k[0] != "rnn"}
-    values[("lstm", "clamped", "cell", "total")] = (1.9, 8.0)  # the clamp changes nothing
+    values[("lstm", "jacobian", "cell", "log10_store")] = (-3.1, -1.1)  # the clamp changes nothing
     table = c6_table(values)
     assert not table["arch"].str.contains("rnn").any()
-    p2 = table[table["prediction"].str.startswith("forget clamped")].iloc[0]
+    p2 = table[table["evidence"] == agg.EVIDENCE["P2"]].iloc[0]
     assert p2["verdict"] != "supported"
 
 
+def _section_config():
+    return {"gradients": {"max_lag": K, "burn_in": 2, "n_sequences": N,
+                          "picks_per_sequence": 2, "clamp_value": 0.5, "interval_picks": 8},
+            "roles": {"memory_units": 0.4}}
+
+
+def _write(out, tmp_path):
+    paths = {}
+    for name in ("c6", "summary", "intervals"):
+        paths[name] = str(tmp_path / f"{name}.csv")
+        storage.write_csv(out[name], paths[name])
+    return {"c6": paths["c6"], "c6_efold": paths["summary"], "c6_intervals": paths["intervals"]}
+
+
 def test_aggregate_summary_figures_and_section(tmp_path, run_inputs):
-    tables = gf.measure(run_inputs("lstm"), Run("synthetic", "lstm", "default", 0), SETTINGS)
-    stacked = {name: t.assign(task="synthetic", arch="lstm", init="default", seed=0,
+    task = _hold_task(n=16)
+    tables = gf.measure(run_inputs("lstm", task=task), Run(task.name, "lstm", "default", 0),
+                        SETTINGS)
+    stacked = {name: t.assign(task=task.name, arch="lstm", init="default", seed=0,
                               solved=True) for name, t in tables.items()}
     out = agg.aggregate(stacked, None, SETTINGS, STATS)
-    assert {"by_lag", "efold", "summary", "c6"} <= set(out)
+    assert {"by_lag", "efold", "summary", "intervals", "c6"} <= set(out)
     lag0 = out["by_lag"][(out["by_lag"]["lag"] == 0) & (out["by_lag"]["path"] == "total")]
     np.testing.assert_allclose(lag0["relative"], 1.0)
     summary = out["summary"]
     assert set(summary["phase"]) == {"initial", "trained"} and (summary["n_seeds"] == 1).all()
+    intervals = out["intervals"]
+    assert (intervals["hold"] == HOLD).all() and (intervals["n_seeds"] == 1).all()
     assert (out["c6"]["verdict"] == "insufficient seeds").all()
+    assert set(out["c6"]["evidence"]) == {agg.EVIDENCE["P1"], agg.EVIDENCE["P2"]}
     for name, draw in figures.FIGURES.items():
-        fig = draw({"by_lag": out["by_lag"]}, SETTINGS)
+        fig = draw({"by_lag": out["by_lag"], "interval_lag": out["interval_lag"]}, SETTINGS)
         assert fig.axes, name
         figures.plots.save(fig, str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}.pdf"))
-    paths = {}
-    for name in ("c6", "summary"):
-        paths[name] = str(tmp_path / f"{name}.csv")
-        storage.write_csv(out[name], paths[name])
-    config = {"gradients": {"max_lag": K, "burn_in": 2, "n_sequences": N,
-                            "picks_per_sequence": 2, "clamp_value": 0.5}}
-    inputs = section.Inputs(config, {"c6": paths["c6"], "c6_efold": paths["summary"]},
+    inputs = section.Inputs(_section_config(), _write(out, tmp_path),
                             {n: str(tmp_path / f"{n}.png") for n in figures.FIGURES})
     built = section.section(inputs)
     assert built["claims"][0]["claim"] == "C6"
     assert any("the direct path carries" in s for s in built["sentences"])
     assert "e-fold trained" in built["efold_table"]
+    assert "kept from lag 1, trained" in built["interval_table"]
+    assert "forget = 0.5 in the Jacobian" in built["interval_table"]
 
 
-def test_the_section_tables_show_holm_p_the_censoring_and_each_phase_share():
+def test_the_section_tables_show_the_censoring_and_each_phase_share():
     """An e-folding lag says how many seeds were censored, and '> K' only when all were;
     each phase's direct share is its own. (The verdict table's Holm p: the report's own
     `verdict_table`, tested in test_report.py.)"""
@@ -515,12 +687,12 @@ def test_the_section_tables_show_holm_p_the_censoring_and_each_phase_share():
         f"6.0 [5.0, 7.0], 2 censored (as {K})"
     assert section._efold_text({**row, "n_censored": 5}) == f"> {K} (all 5 censored)"
     summary = pd.DataFrame({"task": "t", "arch": "lstm", "init": "default",
-                            "condition": "free", "clamped_gate": np.nan, "state": "cell",
+                            "condition": "free", "state": "cell",
                             "path": "direct", "phase": ["trained", "initial"],
                             "efold": [6.0, 2.0], "ci_low": [5.0, 1.0], "ci_high": [7.0, 3.0],
                             "n_seeds": 5, "n_censored": 0, "max_lag": K,
                             "direct_share": [0.8, 0.3]})
-    table = section.efold_table(summary, 0.5).iloc[0]
+    table = section.efold_table(summary).iloc[0]
     assert table["direct path's share, trained"] == "0.80"
     assert table["direct path's share, step 0"] == "0.30"
     assert table["e-fold trained [CI]"] == "6.0 [5.0, 7.0]"
@@ -529,22 +701,19 @@ def test_the_section_tables_show_holm_p_the_censoring_and_each_phase_share():
 
 def test_no_solved_model_gives_empty_verdicts_a_placeholder_figure_and_a_section(
         tmp_path, run_inputs):
-    tables = gf.measure(run_inputs("gru"), Run("synthetic", "gru", "default", 0), SETTINGS)
-    stacked = {name: t.assign(task="synthetic", arch="gru", init="default", seed=0,
+    task = _hold_task(n=16)
+    tables = gf.measure(run_inputs("gru", task=task), Run(task.name, "gru", "default", 0),
+                        SETTINGS)
+    stacked = {name: t.assign(task=task.name, arch="gru", init="default", seed=0,
                               solved=False) for name, t in tables.items()}
     out = agg.aggregate(stacked, None, SETTINGS, STATS)
-    assert out["summary"].empty
+    assert out["summary"].empty and out["intervals"].empty
     assert (out["c6"]["n_seeds"] == 0).all() and (out["c6"]["n_unsolved"] == 1).all()
     assert (out["c6"]["verdict"] == "insufficient seeds").all()
     for name, draw in figures.FIGURES.items():
-        fig = draw({"by_lag": out["by_lag"]}, SETTINGS)
+        fig = draw({"by_lag": out["by_lag"], "interval_lag": out["interval_lag"]}, SETTINGS)
         figures.plots.save(fig, str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}.pdf"))
-    for name in ("c6", "summary"):
-        storage.write_csv(out[name], tmp_path / f"{name}.csv")
-    config = {"gradients": {"max_lag": K, "burn_in": 2, "n_sequences": N,
-                            "picks_per_sequence": 2, "clamp_value": 0.5}}
-    inputs = section.Inputs(config, {"c6": str(tmp_path / "c6.csv"),
-                                     "c6_efold": str(tmp_path / "summary.csv")},
+    inputs = section.Inputs(_section_config(), _write(out, tmp_path),
                             {n: str(tmp_path / f"{n}.png") for n in figures.FIGURES})
     built = section.section(inputs)
     assert built["claims"][0]["verdict"] == "not decided"
@@ -552,14 +721,15 @@ def test_no_solved_model_gives_empty_verdicts_a_placeholder_figure_and_a_section
 
 
 def test_the_share_sentence_gives_the_measured_range_in_0_1():
-    summary = pd.DataFrame({"task": "t", "arch": ["lstm", "lstm_nfg", "gru", "lstm"],
-                            "init": "default", "state": ["cell", "cell", "hidden", "cell"],
-                            "path": "direct", "condition": "free",
-                            "phase": ["trained"] * 3 + ["initial"], "max_lag": K,
-                            "n_seeds": 5, "direct_share": [0.05, 0.93, 0.31, 0.5]})
-    trained, initial = section.share_sentence(summary)
-    assert "carries 0.05 to 0.93 of the squared norm" in trained and "3 architecture" in trained
-    assert initial.startswith("At step 0") and "0.50 to 0.50" in initial
+    intervals = pd.DataFrame({"task": "t", "arch": ["lstm", "lstm_nfg", "gru", "lstm"],
+                              "init": "default", "state": ["cell", "cell", "hidden", "cell"],
+                              "path": "direct", "condition": "free", "kind": "keep",
+                              "units": "all", "phase": ["trained"] * 3 + ["initial"],
+                              "n_seeds": 5, "share_store": [0.05, 0.93, 0.31, 0.5]})
+    trained, initial = section.share_sentence(intervals)
+    assert "carries 0.05 (t, lstm) to 0.93 (t, lstm_nfg)" in trained
+    assert "3 architecture" in trained
+    assert initial.startswith("At step 0") and "0.50 (t, lstm) to 0.50" in initial
 
 
 def test_the_paths_figure_tells_a_run_without_solved_seeds_from_one_never_run():
@@ -569,7 +739,7 @@ def test_the_paths_figure_tells_a_run_without_solved_seeds_from_one_never_run():
         state = "cell" if arch.startswith("lstm") else "hidden"
         return [{"task": task, "arch": arch, "init": "default", "seed": 0, "solved": solved,
                  "state": state, "path": "total", "condition": "free", "lag": lag,
-                 "relative": 0.5 ** lag, "step": step, "final_step": 100, "clamp_value": 0.5}
+                 "relative": 0.5 ** lag, "step": step, "final_step": 100}
                 for lag in range(4) for step in (0, 100)]
 
     by_lag = pd.DataFrame(rows("a", "lstm", True) + rows("a", "lstm_nfg", True)

@@ -827,8 +827,8 @@ FAST_LAYERS = {"lstm": _lstm_layer, "gru": _gru_layer, "rnn": _rnn_layer}
 
 def run_differentiable(model: nn.Module, inputs, clamp: dict | None = None, layer: int = -1,
                        state_offsets: dict | None = None, detach_recurrent: bool = False,
-                       readout: bool = False, *, h0=None, lengths=None
-                       ) -> dict[str, torch.Tensor]:
+                       readout: bool = False, *, h0=None, lengths=None,
+                       keep_jacobian: float | None = None) -> dict[str, torch.Tensor]:
     """`run` with autograd: the textbook equations, every result in the autograd graph.
 
     Same keys, options and clamps as `run` (no logits). In layer `layer`:
@@ -840,6 +840,12 @@ def run_differentiable(model: nn.Module, inputs, clamp: dict | None = None, laye
       and the candidate), but not on the state's own path (LSTM: c_t = f c_{t-1} + i g; GRU:
       the z h_{t-1} term), so gradient flows back in time only along the direct state path:
       the product of forget gates (LSTM), of update gates (GRU), nothing (tanh RNN).
+    - `keep_jacobian=a` clamps the keep gate inside the Jacobian only: the state's own path
+      (LSTM f_t c_{t-1}; GRU z_t h_{t-1}) is computed as a s_{t-1} + (k_t - a) sg(s_{t-1}),
+      sg a stop-gradient, so every value of the run is the free one (the trajectory is not
+      changed) while the derivative of s_t along that path is a instead of the keep gate k_t.
+      The derivative through the keep gate itself (k_t depends on h_{t-1}) is kept. Not on the
+      tanh RNN (no keep gate).
     Gradients also reach the module's parameters, so the module must be on the CPU (a copy
     would take them). With `readout=True` the layers above run too and `outputs` is added (as
     in `run`).
@@ -849,6 +855,8 @@ def run_differentiable(model: nn.Module, inputs, clamp: dict | None = None, laye
                          "the module's own parameters): call model.cpu() first")
     rec, arch, batch = _prepare(model, inputs, lengths, h0)
     layer = _layer_index(rec, layer)
+    if keep_jacobian is not None and rec.cell == "rnn":
+        raise ValueError("keep_jacobian: a tanh RNN has no keep gate")
     clamps = loop_clamps(rec, batch, clamp_tensors(
         arch, clamp, batch.module_shape(rec.directions * rec.hidden_size)))
     offsets = {}
@@ -863,7 +871,8 @@ def run_differentiable(model: nn.Module, inputs, clamp: dict | None = None, laye
     top = rec.num_layers - 1 if readout else layer
     kept, output, _ = recurrence(rec, batch, top, {layer: clamps},
                                  partial(_twin_layer, rec.cell), keep=(layer,),
-                                 offsets={layer: offsets}, detach={layer: detach_recurrent})
+                                 offsets={layer: offsets}, detach={layer: detach_recurrent},
+                                 keep_jacobian={layer: keep_jacobian})
     result = {name: batch.to_module(kept[layer][name]) for name in gate_names(arch)}
     if readout:
         output = batch.to_module(output)
@@ -875,7 +884,7 @@ def run_differentiable(model: nn.Module, inputs, clamp: dict | None = None, laye
 
 def _twin_layer(cell: str, xs, params, clamps: dict, hooks: dict, h0=None, c0=None,
                 offsets: dict | None = None, detach: bool = False, nonlinearity: str = "tanh",
-                **_) -> dict[str, torch.Tensor]:
+                keep_jacobian: float | None = None, **_) -> dict[str, torch.Tensor]:
     """One layer of the textbook equations (see the module docstring), step by step, each
     direction in turn; the same rows and order as the fast layers."""
     if hooks:
@@ -891,13 +900,20 @@ def _twin_layer(cell: str, xs, params, clamps: dict, hooks: dict, h0=None, c0=No
         eps = {s: e.expand(d_count * n, t_len, -1)[rows] for s, e in (offsets or {}).items()}
         per_direction.append(_twin_direction(
             cell, x, w_ih, w_hh, b_ih, b_hh, w_hr, own, eps, detach, nonlinearity,
-            None if h0 is None else h0[rows], None if c0 is None else c0[rows]))
+            None if h0 is None else h0[rows], None if c0 is None else c0[rows], keep_jacobian))
     return {name: torch.cat([p[name] for p in per_direction], dim=1) for name in per_direction[0]}
 
 
 def _twin_direction(cell: str, x, w_ih, w_hh, b_ih, b_hh, w_hr, clamps: dict, offsets: dict,
-                    detach: bool, nonlinearity: str, h0, c0) -> dict[str, torch.Tensor]:
+                    detach: bool, nonlinearity: str, h0, c0, keep_jacobian: float | None = None
+                    ) -> dict[str, torch.Tensor]:
     """One direction `x` `[T, N, F]` -> time-major `[T, N, .]` gates and states."""
+
+    def kept(gate, state):  # gate * state, its derivative along `state` a (keep_jacobian)
+        if keep_jacobian is None:
+            return gate * state
+        return keep_jacobian * state + (gate - keep_jacobian) * state.detach()
+
     t_len, n, _ = x.shape
     hidden = w_ih.shape[0] // {"lstm": 4, "gru": 3, "rnn": 1}[cell]
     x_part = x @ w_ih.T + b_ih  # [T, N, blocks * H]
@@ -914,7 +930,7 @@ def _twin_direction(cell: str, x, w_ih, w_hh, b_ih, b_hh, w_hr, clamps: dict, of
                  "cell_candidate": torch.tanh(z[:, 2 * hidden:3 * hidden]),
                  "output": torch.sigmoid(z[:, 3 * hidden:])}
             g = _clamp_step(g, clamps, t)
-            c = g["forget"] * c + g["input"] * g["cell_candidate"]
+            c = kept(g["forget"], c) + g["input"] * g["cell_candidate"]
             if "cell" in offsets:
                 c = c + offsets["cell"][:, t]
             h = g["output"] * torch.tanh(c)
@@ -927,7 +943,7 @@ def _twin_direction(cell: str, x, w_ih, w_hh, b_ih, b_hh, w_hr, clamps: dict, of
             g = _clamp_step({"reset": torch.sigmoid(xr + hr), "update": torch.sigmoid(xz + hz)},
                             clamps, t)
             g |= _clamp_step({"candidate": torch.tanh(xn + g["reset"] * hn)}, clamps, t)
-            h = (1 - g["update"]) * g["candidate"] + g["update"] * h
+            h = (1 - g["update"]) * g["candidate"] + kept(g["update"], h)
         else:
             a = x_part[t] + h_part
             h = torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)

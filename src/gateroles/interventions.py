@@ -38,7 +38,7 @@ from gateroles.models import BLOCKS, spec
 def forward(model: nn.Module, inputs, clamp: dict | None = None, *, layer: int = -1,
             preactivations: bool = False, differentiable: bool = False,
             state_offsets: dict | None = None, detach_recurrent: bool = False, h0=None,
-            lengths=None) -> dict:
+            lengths=None, keep_jacobian: float | None = None) -> dict:
     """Run `model` on `inputs` (`[N, T, input_size]` for a batch_first module; any layout and
     option `gates.extract` takes) with gates clamped in layer `layer`.
 
@@ -49,8 +49,9 @@ def forward(model: nn.Module, inputs, clamp: dict | None = None, *, layer: int =
     pre-activations before any clamp, with `preactivations=True`) and `outputs`: a project
     model's read-out of the top layer (`[N, T, n_outputs]`), or a bare module's own output (its
     top layer, which a clamp in a lower layer reaches through the layers above): numpy arrays,
-    or with `differentiable=True` torch tensors in the autograd graph, where `state_offsets`
-    and `detach_recurrent` are available (see `gates.run_differentiable`). `h0` (the start
+    or with `differentiable=True` torch tensors in the autograd graph, where `state_offsets`,
+    `detach_recurrent` and `keep_jacobian` (the keep gate clamped inside the Jacobian only)
+    are available (see `gates.run_differentiable`). `h0` (the start
     state as the module's forward takes it) and `lengths` as in `gates.extract`.
     """
     if differentiable:
@@ -59,9 +60,10 @@ def forward(model: nn.Module, inputs, clamp: dict | None = None, *, layer: int =
         return gates.run_differentiable(model, inputs, clamp, layer=layer,
                                         state_offsets=state_offsets,
                                         detach_recurrent=detach_recurrent, readout=True,
-                                        h0=h0, lengths=lengths)
-    if state_offsets is not None or detach_recurrent:
-        raise ValueError("state_offsets and detach_recurrent need differentiable=True")
+                                        h0=h0, lengths=lengths, keep_jacobian=keep_jacobian)
+    if state_offsets is not None or detach_recurrent or keep_jacobian is not None:
+        raise ValueError("state_offsets, detach_recurrent and keep_jacobian need "
+                         "differentiable=True")
     out = gates.run(model, inputs, clamp, layer=layer, preactivations=preactivations,
                     readout=True, h0=h0, lengths=lengths)
     return {name: value.numpy() for name, value in out.items()}

@@ -1,11 +1,13 @@
 # Claim C6, the cell state as a gradient highway (gateroles.analyses.gradient_flow).
 REPORT_SECTIONS.append("gateroles.analyses.gradient_flow.section")
-REPORT_TABLES.update(c6="results/tables/c6_verdicts.csv", c6_efold="results/tables/c6_efold.csv")
-REPORT_FIGURES.update(
-    c6_gradient_by_lag="results/figures/c6_gradient_by_lag.png",
-    c6_gradient_paths="results/figures/c6_gradient_paths.png",
+REPORT_TABLES.update(
+    c6="results/tables/c6_verdicts.csv",
+    c6_efold="results/tables/c6_efold.csv",
+    c6_intervals="results/tables/c6_intervals.csv",
 )
-FIGURES += figure_outputs("c6_gradient_by_lag") + figure_outputs("c6_gradient_paths")
+C6_FIGURES = ["c6_interval_gradients", "c6_gradient_by_lag", "c6_gradient_paths"]
+REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in C6_FIGURES})
+FIGURES += [f for name in C6_FIGURES for f in figure_outputs(name)]
 # The main grid (wiring.all_analyses: all) and, where the grid trains them, the architectures
 # C6 reads beyond it (gradient_flow.EXTRA_ARCHS): the tanh RNN (P3), lstm_nfg (f = 1, shown)
 # and the highway's negative controls lstm_ffg / gru_fug (config `controls`). Not
@@ -14,7 +16,7 @@ from gateroles.analyses.gradient_flow import EXTRA_ARCHS
 
 GRADIENT_CELLS = list(dict.fromkeys(ANALYSIS_CELLS + [c for c in CELLS if c.arch in EXTRA_ARCHS]))
 RULE_CELLS["gradient_flow"] = GRADIENT_CELLS
-SINGLE_RULES += ["aggregate_gradient_flow", "fig_c6_gradient_by_lag", "fig_c6_gradient_paths"]
+SINGLE_RULES += ["aggregate_gradient_flow"] + [f"fig_{name}" for name in C6_FIGURES]
 
 
 rule gradient_flow:
@@ -25,6 +27,8 @@ rule gradient_flow:
     output:
         by_lag=cell_table("gradient_flow", "by_lag"),
         efold=cell_table("gradient_flow", "efold"),
+        interval_lag=cell_table("gradient_flow", "interval_lag"),
+        interval_store=cell_table("gradient_flow", "interval_store"),
     log:
         log("gradient_flow"),
     benchmark:
@@ -38,7 +42,7 @@ rule gradient_flow:
     params:
         module="gateroles.analyses.gradient_flow.measure",
         seeds=SEEDS,
-        config=sections("gradients"),
+        config=sections("gradients", "roles"),
     script:
         "../scripts/measure.py"
 
@@ -49,10 +53,15 @@ rule aggregate_gradient_flow:
         runs="results/tables/runs.csv",
         by_lag=per_cell(cell_table("gradient_flow", "by_lag"), GRADIENT_CELLS),
         efold=per_cell(cell_table("gradient_flow", "efold"), GRADIENT_CELLS),
+        interval_lag=per_cell(cell_table("gradient_flow", "interval_lag"), GRADIENT_CELLS),
+        interval_store=per_cell(cell_table("gradient_flow", "interval_store"), GRADIENT_CELLS),
     output:
         by_lag="results/tables/gradient_by_lag.csv",
         efold="results/tables/gradient_efold.csv",
         summary="results/tables/c6_efold.csv",
+        interval_lag="results/tables/gradient_interval_lag.csv",
+        interval_store="results/tables/gradient_interval_store.csv",
+        intervals="results/tables/c6_intervals.csv",
         c6="results/tables/c6_verdicts.csv",
     log:
         log("aggregate_gradient_flow", per_cell_job=False),
@@ -66,7 +75,7 @@ rule aggregate_gradient_flow:
         runtime=20,
     params:
         module="gateroles.analyses.gradient_flow.aggregate",
-        config=sections("analysis", "gradients"),
+        config=sections("analysis", "gradients", "roles"),
     script:
         "../scripts/aggregate.py"
 
@@ -92,7 +101,7 @@ rule fig_c6_gradient_by_lag:
     params:
         module="gateroles.analyses.gradient_flow.figures",
         name="c6_gradient_by_lag",
-        config=sections("gradients"),
+        config=sections("gradients", "roles"),
     script:
         "../scripts/figure.py"
 
@@ -118,6 +127,32 @@ rule fig_c6_gradient_paths:
     params:
         module="gateroles.analyses.gradient_flow.figures",
         name="c6_gradient_paths",
-        config=sections("gradients"),
+        config=sections("gradients", "roles"),
+    script:
+        "../scripts/figure.py"
+
+
+rule fig_c6_interval_gradients:
+    input:
+        code=lib("gateroles.analyses.gradient_flow.figures"),
+        interval_lag="results/tables/gradient_interval_lag.csv",
+    output:
+        png=report(
+            "results/figures/c6_interval_gradients.png",
+            caption=caption("gradient_flow", "c6_interval_gradients"),
+            category="C6 gradient highway",
+        ),
+        pdf="results/figures/c6_interval_gradients.pdf",
+    log:
+        log("fig_c6_interval_gradients", per_cell_job=False),
+    benchmark:
+        bench("fig_c6_interval_gradients", per_cell_job=False)
+    conda:
+        ENV
+    threads: 1
+    params:
+        module="gateroles.analyses.gradient_flow.figures",
+        name="c6_interval_gradients",
+        config=sections("gradients", "roles"),
     script:
         "../scripts/figure.py"

@@ -1,36 +1,50 @@
-"""The cell state as a gradient highway (claim C6): how fast does the gradient fade with lag?
+"""The cell state as a gradient highway (claim C6): does the query's gradient reach the store?
 
-For each model, at step 0 and at its last checkpoint, the norm of the gradient of the task's
-own loss at a scored step t with respect to a state k steps earlier, `||dL_t/dc_{t-k}||` and
-`||dL_t/dh_{t-k}||` (LSTM family; GRU and tanh RNN: h only), averaged over scored steps and
-sequences, for k = 0..`max_lag`. One backward pass gives every lag: each row of a batch is one
-(sequence, scored step t_n) pick, its loss is the loss at t_n alone, and the gradient with
-respect to an additive zero offset on the state at step s of row n is dL_{t_n}/d(state_s), at
-lag t_n - s (rows are independent). Picks are scored steps t >= `max_lag` + `burn_in`, so every
-pick sees every lag, each lag is averaged over the same picks, and no state of the first
-`burn_in` steps (still leaving the zero initial state) is measured.
+Everything here differentiates the *target's logit* at a step t (the prediction itself for a
+regression task), not the loss: on a trained model the loss is near zero, and its gradient
+says more about how close to zero it is than about the paths it takes.
+
+**Hold intervals (the test).** On every task with STORE and QUERY events, the store-to-query
+intervals of the gate file's sequences (`tasks.hold_intervals`: each QUERY paired with the
+last STORE before it) that cross no erasing event (`keep`: the memory must be held) and those
+that cross one (`erase`). Each interval with at least one step between the store s and the
+query q is a candidate pick; the memory-carrying units are chosen on the even-numbered
+sequences (`roles.measure.memory_units`, share `roles.memory_units`) and up to
+`interval_picks` intervals of each kind are drawn from the odd-numbered ones. One backward pass
+per condition gives, for every pick, the gradient of the target's logit at q with respect to
+the states at q - k for every lag k back to the store (k = q - s), the norm over all units and
+over the memory units. Summaries per pick, averaged over picks: log10 of the norm at the store,
+at lag 1 and at lag 0 (a norm below 1e-30 counts as 1e-30), and the *decades kept from lag 1
+to the store*, log10 ||g(s)|| - log10 ||g(q - 1)||, which leaves out lag 0, where h_q reaches
+the read-out directly (the hidden state's gradient is inflated there, the cell's is not).
 
 Paths (`gates.run_differentiable(detach_recurrent=True)` detaches h_{t-1} where it enters the
 gates and the candidate): the *direct* path is the product of forget gates along
-c_{t-k} -> c_t (LSTM) or of update gates along the z h_{t-1} term (GRU; PyTorch's convention,
-z near 1 keeps the state); the paths through h (LSTM) or through the gates (GRU) are the total
-minus the direct gradient, as vectors. The tanh RNN has no direct path. The total gradient is
-measured again with the keep gate (LSTM forget, GRU update) clamped to `clamp_value` a at every
-step (the highway removed; its direct path is then exactly a^k times its lag-0 value, tested,
-so it is not measured); `lstm_nfg` (f = 1) is the highway at its widest, shown, not tested.
+c_s -> c_q (LSTM) or of update gates along the z h_{t-1} term (GRU; PyTorch's convention,
+z near 1 keeps the state); the paths through h are the total minus the direct, as vectors; the
+direct path's `share` at a lag is sum ||direct||^2 / sum (||direct||^2 + ||via h||^2) over
+picks, in [0, 1]. The tanh RNN has no direct path.
 
-Negative controls (`HIGHWAY_CONTROLS`): the architectures whose keep gate is held at 0.5 during
-training (`lstm_ffg`, `gru_fug`), where the direct path is a product of 0.5s, 0.5^k, by
-construction: no highway. Their keep gate is measured free and clamped like a learned one (the
-clamp to 0.5 is then the identity).
+**The keep gate clamped inside the Jacobian only** (`condition` = `jacobian`): the run is the
+free one, value for value, and only the derivative of the state along its own path is the
+constant `clamp_value` a instead of the keep gate (`gates.run_differentiable(keep_jacobian=a)`):
+what the gradient would be if the learned gate carried it no better than a constant, on the
+trajectory the model actually takes. (The former test clamped the gate in the forward pass:
+that changes the trajectory and removes the net's own cut at events, so the gradient could
+*lengthen* under the clamp.) Architectures without a keep gate (`lstm_nfg`, f = 1; the tanh
+RNN) have no such condition.
 
-`share` (per lag): of the squared norms of the state's two paths, the part along one of them,
-sum ||direct||^2 / sum (||direct||^2 + ||via h||^2) over picks; in [0, 1] (direct + via h = 1).
+Negative controls (`HIGHWAY_CONTROLS`): the architectures whose keep gate is held at 0.5
+during training (`lstm_ffg`, `gru_fug`), where the direct path is a product of 0.5s by
+construction: no highway. Their Jacobian clamp to 0.5 is the identity.
 
-Summary per model and path: the e-folding lag, where the mean norm first falls below 1/e of
-its lag-0 value (interpolated linearly in log norm between the two lags around the crossing);
-a path that never falls that far within `max_lag` is censored ("> K") and counts as K, a lower
-bound.
+**Gradient by lag on scored steps (descriptive).** For every task, at step 0 and at the last
+checkpoint, the same gradient at scored steps t >= `max_lag` + `burn_in` (`picks_per_sequence`
+per sequence of the first `n_sequences`), k = 0..`max_lag`, gates free, and per (state, path)
+the e-folding lag counted from lag 1 (where the mean norm first falls below 1/e of its lag-1
+value, interpolated in log norm; never within `max_lag`: censored, counted as the largest lag
+measured). Shown, not tested: on tasks with frequent events the lags from a scored step mix
+intervals of every length.
 """
 
 from __future__ import annotations
@@ -46,8 +60,12 @@ DIRECT_STATE = {"lstm": "cell", "gru": "hidden", "rnn": None}
 # Paths of a state: the full gradient, the direct path, and the rest (the paths through h's
 # matrix products: into the gates and the candidate), total minus direct as vectors.
 PATHS = ("total", "direct", "via_h")
-# Conditions: the gates as they are, and the keep gate (forget / update) clamped everywhere.
-FREE, CLAMPED = "free", "clamped"
+# Conditions: the gates as they are, and the keep gate (forget / update) clamped to
+# `clamp_value` inside the Jacobian only (the trajectory free).
+FREE, JACOBIAN = "free", "jacobian"
+# Interval kinds (`tasks.hold_intervals`' crosses_erase 0 / 1) and the units a norm is over.
+KEEP, ERASE = "keep", "erase"
+ALL_UNITS, MEMORY_UNITS = "all", "memory"
 # The keep gate of each fused cell (GRU: PyTorch's convention, z near 1 keeps the state).
 KEEP_GATES = {"lstm": "forget", "gru": "update"}
 # The negative control of the highway predictions, per fused cell: the architecture whose keep
@@ -59,6 +77,9 @@ HIGHWAY_CONTROLS = {"lstm": "lstm_ffg", "gru": "gru_fug"}
 # What C6 measures beyond the main grid (where the config trains them): the tanh RNN (no gate,
 # the other side of P3), lstm_nfg (f = 1, the widest highway, shown) and the controls.
 EXTRA_ARCHS = ("rnn", "lstm_nfg", *HIGHWAY_CONTROLS.values())
+# A gradient norm below this counts as this in the log10 summaries (a tanh RNN's gradient can
+# underflow to 0 in float32 over a long hold).
+FLOOR = 1e-30
 
 
 def keep_gate(arch: str) -> str | None:
@@ -71,12 +92,17 @@ def keep_gate(arch: str) -> str | None:
 
 @dataclass(frozen=True)
 class Settings:
-    max_lag: int  # K: lags 0..K (lowered to fit the sequences: see measure.choose_picks)
+    max_lag: int  # K: lags 0..K of the scored-step curves (lowered to fit the sequences)
     burn_in: int  # states before this step are not measured (the zero initial state's wake)
-    n_sequences: int  # sequences of the gate file used (the first ones)
+    n_sequences: int  # sequences of the gate file used for the scored-step curves
     picks_per_sequence: int  # scored steps per sequence (distinct, at random), each one row
-    clamp_value: float  # the keep gate (forget / update) clamped to this: no highway
+    clamp_value: float  # the keep gate (forget / update) clamped to this in the Jacobian
+    interval_picks: int = 64  # hold intervals of each kind (keep, erase) per model, at most
+    memory_units: float = 0.25  # share of units taken as memory-carrying (`roles`' setting)
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
-        return cls(**config["gradients"])
+        roles = config.get("roles", {})
+        return cls(**config["gradients"],
+                   **({"memory_units": roles["memory_units"]} if "memory_units" in roles
+                      else {}))

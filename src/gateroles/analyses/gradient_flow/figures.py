@@ -1,4 +1,5 @@
-"""Figures of claim C6: gradient norm against lag, by architecture and by path."""
+"""Figures of claim C6: the gradient across hold intervals, and gradient norm against lag from
+scored steps, by architecture and by path."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 from gateroles import plots
-from gateroles.analyses.gradient_flow import CLAMPED, DIRECT_STATE, FREE
+from gateroles.analyses.gradient_flow import ALL_UNITS, DIRECT_STATE, FREE, JACOBIAN, KEEP
 from gateroles.architectures import ARCHITECTURES, order, spec
 
 ARCH_COLOURS = dict(zip(ARCHITECTURES, sns.color_palette("colorblind", len(ARCHITECTURES)),
@@ -17,7 +18,6 @@ PATH_STYLE = {  # (label, colour) of each line of the paths figure
     ("total", FREE): ("total", "black"),
     ("direct", FREE): ("direct path", "#1f77b4"),
     ("via_h", FREE): ("paths through h", "#ff7f0e"),
-    ("total", CLAMPED): ("total, forget / update", "#7f7f7f"),
 }
 FLOOR = 1e-8  # the log axis stops here (a tanh RNN's gradient can fall to 1e-30)
 
@@ -82,7 +82,7 @@ def gradient_by_lag(by_lag: pd.DataFrame) -> plt.Figure:
             _log_axis(ax, span)
             note = f" (no solved seed: {', '.join(missing)})" if missing else ""
             ax.set_title(f"{task}: {phase}{note}", fontsize=11)
-            ax.set_ylabel("||dL_t/d state_{t-k}||\n/ value at lag 0")
+            ax.set_ylabel("||d logit_t/d state_{t-k}||\n/ value at lag 0")
             if r == len(tasks) - 1:
                 ax.set_xlabel("lag k (steps)")
         plots.legend_right(axes[r, 0], axes[r, -1])
@@ -93,8 +93,8 @@ def gradient_by_lag(by_lag: pd.DataFrame) -> plt.Figure:
 
 
 def gradient_paths(by_lag: pd.DataFrame) -> plt.Figure:
-    """Path by path, for each architecture with a direct path: total, direct, through h, and
-    the total with the keep gate clamped; trained solid, step 0 dashed. One row per task."""
+    """Path by path, for each architecture with a direct path: total, direct and through h
+    (gates free); trained solid, step 0 dashed. One row per task."""
     data = by_lag[by_lag["solved"]]
     highway = data["arch"].map(lambda a: DIRECT_STATE[spec(a).cell])  # None: the tanh RNN
     data = data[highway.notna() & (data["state"] == highway)]
@@ -126,8 +126,6 @@ def gradient_paths(by_lag: pd.DataFrame) -> plt.Figure:
                 part = here[(here["path"] == path) & (here["condition"] == condition)]
                 if part.empty:
                     continue
-                if condition == CLAMPED:
-                    label = f"{label} = {part['clamp_value'].iloc[0]:g}"
                 for phase, rows in _phases(part).items():
                     trained = phase == "trained"
                     span = _widen(span, _band(ax, rows, colour, "-" if trained else "--",
@@ -142,8 +140,81 @@ def gradient_paths(by_lag: pd.DataFrame) -> plt.Figure:
                 legend.setdefault(label, handle)
         axes[r, -1].legend(list(legend.values()), list(legend), fontsize=8, loc="center left",
                            bbox_to_anchor=(1.02, 0.5), frameon=False)
-    fig.suptitle("Gradient paths by lag: direct (product of forget / update gates) vs through h "
-                 "(solid trained, dashed step 0; dotted 1/e)", y=1.0)
+    fig.suptitle("Gradient paths by lag from scored steps: direct (product of forget / update "
+                 "gates) vs through h (solid trained, dashed step 0; dotted 1/e)", y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+# The curves of the interval figure: (state, path, condition) -> (label, colour).
+INTERVAL_STYLE = {
+    ("cell", "total", FREE): ("dc, total", "black"),
+    ("cell", "direct", FREE): ("dc, direct path", "#1f77b4"),
+    ("cell", "total", JACOBIAN): ("dc, forget clamped in the Jacobian", "#7f7f7f"),
+    ("hidden", "total", FREE): ("dh, total", "#d95f02"),
+    ("hidden", "direct", FREE): ("dh, direct path (GRU)", "#1f77b4"),
+}
+GRU_JACOBIAN = ("dh, update clamped in the Jacobian", "#7f7f7f")
+
+
+def interval_gradients(interval_lag: pd.DataFrame, clamp_value: float) -> plt.Figure:
+    """On the store-to-query intervals with no erase: log10 of the mean gradient norm of the
+    target's logit at the query against the lag back from it, per task (row) and
+    architecture (column); trained solid, step 0 dashed; mean over solved seeds."""
+    data = interval_lag[interval_lag["solved"].astype(bool) & (interval_lag["kind"] == KEEP)
+                        & (interval_lag["units"] == ALL_UNITS)
+                        & (interval_lag["path"] != "via_h")]
+    if data.empty:
+        return plots.no_data("No solved model on a task with store-to-query intervals: no "
+                             "gradient across holds to show.")
+    tasks = sorted(data["task"].unique(), key=lambda t: (t.partition("@")[0],
+                                                         int(t.partition("@")[2] or 0)))
+    archs = order(data["arch"].unique())
+    fig, axes = plt.subplots(len(tasks), len(archs), figsize=(3.6 * len(archs) + 2.6,
+                                                              2.9 * len(tasks)),
+                             squeeze=False, sharey="row")
+    for r, task in enumerate(tasks):
+        legend = {}
+        for c, arch in enumerate(archs):
+            ax = axes[r, c]
+            here = data[(data["task"] == task) & (data["arch"] == arch)]
+            ax.set_title(f"{task}: {arch}", fontsize=9)
+            if here.empty:
+                ax.set_axis_off()
+                ax.text(0.5, 0.5, f"{task}: {arch}\nno solved seed or not run", ha="center",
+                        va="center", transform=ax.transAxes, color="grey", fontsize=8)
+                continue
+            for (state, path, condition), (label, colour) in INTERVAL_STYLE.items():
+                if (state, path, condition) == ("hidden", "total", JACOBIAN):
+                    continue
+                part = here[(here["state"] == state) & (here["path"] == path)
+                            & (here["condition"] == condition)]
+                if part.empty:
+                    continue
+                for phase, rows in _phases(part).items():
+                    curve = rows.groupby("lag")["norm"].mean()
+                    curve = np.log10(curve[curve > 0].clip(lower=FLOOR))
+                    trained = phase == "trained"
+                    ax.plot(curve.index, curve.to_numpy(), color=colour,
+                            ls="-" if trained else "--", lw=1.6 if trained else 1.0,
+                            label=f"{label} ({phase})")
+            gru = here[(here["state"] == "hidden") & (here["condition"] == JACOBIAN)]
+            for phase, rows in _phases(gru).items():
+                curve = rows.groupby("lag")["norm"].mean()
+                curve = np.log10(curve[curve > 0].clip(lower=FLOOR))
+                ax.plot(curve.index, curve.to_numpy(), color=GRU_JACOBIAN[1],
+                        ls="-" if phase == "trained" else "--",
+                        label=f"{GRU_JACOBIAN[0]} ({phase})")
+            if c == 0:
+                ax.set_ylabel("log10 |d logit_q / d state|")
+            if r == len(tasks) - 1:
+                ax.set_xlabel("lag back from the query (steps)")
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                legend.setdefault(label, handle)
+        axes[r, -1].legend(list(legend.values()), list(legend), fontsize=7, loc="center left",
+                           bbox_to_anchor=(1.02, 0.5), frameon=False)
+    fig.suptitle(f"Gradient of the target's logit across holds (intervals with no erase; grey: "
+                 f"keep gate clamped to {clamp_value:g} in the Jacobian only)", y=1.0)
     fig.tight_layout()
     return fig
 
@@ -152,4 +223,6 @@ def gradient_paths(by_lag: pd.DataFrame) -> plt.Figure:
 FIGURES = {
     "c6_gradient_by_lag": lambda tables, settings: gradient_by_lag(tables["by_lag"]),
     "c6_gradient_paths": lambda tables, settings: gradient_paths(tables["by_lag"]),
+    "c6_interval_gradients": lambda tables, settings: interval_gradients(
+        tables["interval_lag"], settings.clamp_value),
 }

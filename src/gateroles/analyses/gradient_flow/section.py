@@ -1,9 +1,11 @@
-"""The C6 section: gradient norm by lag, e-folding lags per path, and the verdicts.
+"""The C6 section: the gradient across hold intervals and its verdicts, and the descriptive
+gradient norm by lag from scored steps.
 
 Every sentence that states a result is written here from the aggregate tables: per line of
 evidence (one prediction, P1-P4) its counted verdicts and where they hold, every reversal
 said as one (a row whose interval lies wholly below 0 is contradicted, and said so even where
-Holm's adjustment leaves it inconclusive), and the direct path's share as measured.
+Holm's adjustment leaves it inconclusive), and the direct path's share at the store as
+measured.
 """
 
 from __future__ import annotations
@@ -11,17 +13,18 @@ from __future__ import annotations
 import pandas as pd
 
 from gateroles import report, stats
+from gateroles.analyses.gradient_flow import ALL_UNITS, JACOBIAN, KEEP
 from gateroles.analyses.gradient_flow.aggregate import EVIDENCE
 from gateroles.report import Inputs, ci, fmt, html_table
 
 STATE_NAMES = {"cell": "dL/dc", "hidden": "dL/dh"}
 PATH_NAMES = {"total": "total", "direct": "direct path"}
-# The quantity each line's predictions say rises from step 0 (per-seed e-folding lags).
-QUANTITY = {EVIDENCE["P1"]: "e(dL/dc) - e(dL/dh)",
-            EVIDENCE["P2"]: "e(dL/dc) - e(dL/dc | forget clamped)",
-            EVIDENCE["P3"]: "e(gated) - e(tanh RNN)",
-            EVIDENCE["P4"]: "e(dL/dh) - e(dL/dh | update clamped)"}
-NO_MODELS = "gradient norm by lag"  # the one line when no prediction could be made
+# The quantity each line's predictions say rises from step 0 (per seed, decades).
+QUANTITY = {EVIDENCE["P1"]: "kept(dc) - kept(dh)",
+            EVIDENCE["P2"]: "log10 |dc at the store|, free minus forget clamped in the Jacobian",
+            EVIDENCE["P3"]: "kept(gated) - kept(tanh RNN)",
+            EVIDENCE["P4"]: "log10 |dh at the store|, free minus update clamped in the Jacobian"}
+NO_MODELS = "the gradient across holds"  # the one line when no prediction could be made
 
 
 def hidden_reversal(row) -> bool:
@@ -53,10 +56,10 @@ def claims(c6: pd.DataFrame) -> list[dict]:
     added to the line's basis in words."""
     by_line = lines(c6)
     if not by_line:
-        return [report.evidence_row(c6, "C6", NO_MODELS, decimals=1)]
+        return [report.evidence_row(c6, "C6", NO_MODELS, decimals=2)]
     out = []
     for evidence, rows in by_line.items():
-        line = report.evidence_row(rows, "C6", evidence, decimals=1)
+        line = report.evidence_row(rows, "C6", evidence, decimals=2)
         hidden = [r for _, r in rows[rows["counted"].astype(bool)].iterrows()
                   if hidden_reversal(r)]
         if hidden:
@@ -102,33 +105,36 @@ def reversal_sentences(c6: pd.DataFrame) -> list[str]:
         out.append(
             f"{r['task']}, {r['arch']} ({r['init']}): {r['evidence']}: {status}, {counted}. "
             f"{QUANTITY[r['evidence']]} fell with training, the opposite of the prediction: "
-            f"change from step 0 {ci(r['change'], r['change_ci_low'], r['change_ci_high'], 1)} "
-            f"steps, wholly below 0; {int(r['seeds_agreeing'])} of {int(r['n_seeds'])} solved "
+            f"change from step 0 {ci(r['change'], r['change_ci_low'], r['change_ci_high'], 2)} "
+            f"decades, wholly below 0; {int(r['seeds_agreeing'])} of {int(r['n_seeds'])} solved "
             f"seeds in the predicted direction; trained "
-            f"{ci(r['trained'], r['trained_ci_low'], r['trained_ci_high'], 1)}, step 0 "
-            f"{ci(r['initial'], r['initial_ci_low'], r['initial_ci_high'], 1)}.")
+            f"{ci(r['trained'], r['trained_ci_low'], r['trained_ci_high'], 2)}, step 0 "
+            f"{ci(r['initial'], r['initial_ci_low'], r['initial_ci_high'], 2)}.")
     return out
 
 
-def share_sentence(summary: pd.DataFrame) -> list[str]:
-    """The range of the direct path's share (of the two paths' squared norms, lags 1..K) over
-    the cells measured, trained and at step 0, gates free."""
-    if summary.empty:
+def share_sentence(intervals: pd.DataFrame) -> list[str]:
+    """The range of the direct path's share at the store (of the two paths' squared norms, on
+    the intervals with no erase, all units) over the cells measured, trained and at step 0."""
+    if intervals.empty:
         return []
-    direct = summary[(summary["path"] == "direct") & (summary["condition"] == "free")]
+    direct = intervals[(intervals["path"] == "direct") & (intervals["condition"] == "free")
+                       & (intervals["kind"] == KEEP) & (intervals["units"] == ALL_UNITS)]
     out = []
     for phase, label in (("trained", "Trained"), ("initial", "At step 0")):
-        part = direct[direct["phase"] == phase]["direct_share"].dropna()
+        part = direct[direct["phase"] == phase].dropna(subset=["share_store"])
         if len(part):
-            out.append(f"{label}, the direct path carries {fmt(part.min(), 2)} to "
-                       f"{fmt(part.max(), 2)} of the squared norm of the two paths (direct and "
-                       f"through h; mean over lags 1 to {int(direct['max_lag'].max())} and "
-                       f"solved seeds; {len(part)} architecture x task cells, each in the "
-                       f"table of e-folding lags).")
+            low, high = part.loc[part["share_store"].idxmin()], part.loc[
+                part["share_store"].idxmax()]
+            out.append(f"{label}, the direct path carries {fmt(low['share_store'], 2)} "
+                       f"({low['task']}, {low['arch']}) to {fmt(high['share_store'], 2)} "
+                       f"({high['task']}, {high['arch']}) of the squared norm of the two paths "
+                       f"(direct and through h) at the store, on intervals with no erase (mean "
+                       f"over solved seeds; {len(part)} architecture x task cells).")
     return out
 
 
-def result_sentences(c6: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+def result_sentences(c6: pd.DataFrame, intervals: pd.DataFrame) -> list[str]:
     """The findings in words, each from a row of the tables."""
     if c6.empty:
         return ["No model solved its task, so no C6 prediction could be decided."]
@@ -137,7 +143,7 @@ def result_sentences(c6: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     unsolved = c6[c6["n_seeds"] == 0]
     if len(unsolved):
         out.append(f"No solved seed to measure: {_where(unsolved)}.")
-    return out + share_sentence(summary)
+    return out + share_sentence(intervals)
 
 
 def _efold_text(row) -> str:
@@ -149,15 +155,15 @@ def _efold_text(row) -> str:
     return f"{text}, {censored} censored (as {int(row['max_lag'])})" if censored else text
 
 
-def efold_table(summary: pd.DataFrame, clamp_value: float) -> pd.DataFrame:
-    """One row per cell x condition x state x path: trained and step-0 e-folding lags."""
+def efold_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell x state x path (gates free, scored steps): trained and step-0
+    e-folding lags counted from lag 1 (descriptive)."""
     if summary.empty:
         return pd.DataFrame({"note": ["no solved models"]})
-    keys = ["task", "arch", "init", "condition", "clamped_gate", "state", "path"]
-    order = {"cell": 0, "hidden": 1, "total": 0, "direct": 1, "free": 0, "clamped": 1}
-    ranked = summary.assign(**{f"_{k}": summary[k].map(order) for k in
-                               ("state", "path", "condition")})
-    ranked = ranked.sort_values(["task", "arch", "init", "_state", "_condition", "_path"])
+    keys = ["task", "arch", "init", "state", "path"]
+    order = {"cell": 0, "hidden": 1, "total": 0, "direct": 1}
+    ranked = summary.assign(**{f"_{k}": summary[k].map(order) for k in ("state", "path")})
+    ranked = ranked.sort_values(["task", "arch", "init", "_state", "_path"])
     rows = []
     for values, group in ranked.groupby(keys, sort=False, dropna=False):
         key = dict(zip(keys, values, strict=True))
@@ -165,8 +171,6 @@ def efold_table(summary: pd.DataFrame, clamp_value: float) -> pd.DataFrame:
         rows.append({
             "task": key["task"], "arch": key["arch"], "init": key["init"],
             "gradient": f"{STATE_NAMES[key['state']]}, {PATH_NAMES[key['path']]}",
-            "gates": (f"{key['clamped_gate']} = {clamp_value:g}" if key["condition"] == "clamped"
-                      else "free"),
             "e-fold trained [CI]": _efold_text(phase["trained"]) if "trained" in phase else "–",
             "e-fold step 0 [CI]": _efold_text(phase["initial"]) if "initial" in phase else "–",
             "direct path's share, trained": (fmt(phase["trained"]["direct_share"], 2)
@@ -178,11 +182,59 @@ def efold_table(summary: pd.DataFrame, clamp_value: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _value(phase: dict, which: str, value: str) -> str:
+    """'mean [CI]' of `value` in the summary row of phase `which` ('–' without one)."""
+    if which not in phase:
+        return "–"
+    row = phase[which]
+    return ci(row[value], row[f"{value}_ci_low"], row[f"{value}_ci_high"], 2)
+
+
+def interval_table(intervals: pd.DataFrame, clamp_value: float) -> pd.DataFrame:
+    """One row per cell x interval kind x gradient (all units): log10 of the norm at the store,
+    the decades kept from lag 1 to the store, the direct path's share at the store, trained
+    and at step 0, with the mean store lag."""
+    if intervals.empty:
+        return pd.DataFrame({"note": ["no solved model on a task with store-to-query "
+                                      "intervals"]})
+    part = intervals[intervals["units"] == ALL_UNITS]
+    keys = ["task", "arch", "init", "kind", "state", "condition"]
+    rows = []
+    for values, group in part.groupby(keys, sort=True):
+        key = dict(zip(keys, values, strict=True))
+        total = group[group["path"] == "total"]
+        direct = group[group["path"] == "direct"]
+        phase = {p: g.iloc[0] for p, g in total.groupby("phase")}
+        share = {p: g.iloc[0]["share_store"] for p, g in direct.groupby("phase")}
+        gate = "forget" if key["state"] == "cell" else "update"
+        gradient = STATE_NAMES[key["state"]].replace("dL", "d logit")
+        if key["condition"] == JACOBIAN:
+            gradient += f", {gate} = {clamp_value:g} in the Jacobian"
+
+        rows.append({
+            "task": key["task"], "arch": key["arch"], "init": key["init"],
+            "intervals": "no erase" if key["kind"] == KEEP else "across an erase",
+            "gradient": gradient,
+            "store lag": fmt(group["store_lag"].mean(), 1),
+            "log10 at the store, trained": _value(phase, "trained", "log10_store"),
+            "log10 at the store, step 0": _value(phase, "initial", "log10_store"),
+            "kept from lag 1, trained": _value(phase, "trained", "kept_decades"),
+            "kept from lag 1, step 0": _value(phase, "initial", "kept_decades"),
+            "direct share at the store, trained / step 0": (
+                f"{fmt(share.get('trained', float('nan')), 2)} / "
+                f"{fmt(share.get('initial', float('nan')), 2)}" if share else "–"),
+            "solved seeds": int(group["n_seeds"].max()),
+        })
+    return pd.DataFrame(rows)
+
+
 def section(inputs: Inputs) -> dict:
     c6 = inputs.table("c6")
     summary = inputs.table("c6_efold")
+    intervals = inputs.table("c6_intervals")
     gradients = inputs.config["gradients"]
-    efold = efold_table(summary, gradients["clamp_value"])
+    efold = efold_table(summary)
+    table = interval_table(intervals, gradients["clamp_value"])
     shown = c6.assign(verdict=verdict_words(c6)) if len(c6) else c6
     return {"template": "analyses/gradient_flow/section.html.j2",
             "claims": claims(c6),
@@ -190,8 +242,13 @@ def section(inputs: Inputs) -> dict:
             "burn_in": gradients["burn_in"], "clamp_value": gradients["clamp_value"],
             "n_sequences": gradients["n_sequences"],
             "picks": gradients["picks_per_sequence"],
-            "sentences": result_sentences(c6, summary),
-            "verdict_table": report.folded(html_table(report.verdict_table(shown, 1)),
+            "interval_picks": gradients["interval_picks"],
+            "memory_units": inputs.config["roles"]["memory_units"],
+            "sentences": result_sentences(c6, intervals),
+            "verdict_table": report.folded(html_table(report.verdict_table(shown, 2)),
                                            "C6 predictions", len(c6)),
+            "interval_table": report.folded(html_table(table), "Gradients across holds",
+                                            len(table)),
             "efold_table": html_table(efold), "n_efold": len(efold),
-            "figures": inputs.figures("c6_gradient_by_lag", "c6_gradient_paths")}
+            "figures": inputs.figures("c6_interval_gradients", "c6_gradient_by_lag",
+                                      "c6_gradient_paths")}
