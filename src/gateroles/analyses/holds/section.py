@@ -1,0 +1,138 @@
+"""The C8 section: where the memory lives at each hold length, and the trend verdicts of the
+keep gate's role at resets.
+
+Every sentence that states a result is written here from the aggregate tables (`by_hold`, the
+verdict table `c8`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gateroles import report
+from gateroles.analyses.holds.aggregate import EVIDENCE, MEASURES, TESTED
+from gateroles.report import Inputs, ci, fmt, html_table
+
+NO_TREND = "the keep gate's role at resets against hold length"  # the line without rows
+# The memory measures a sentence states, per hold: (measure, words, decimals).
+SAID = [("saturated", "keep gate above {threshold:g} on", 2),
+        ("log10_product_keep", "log10 product across a hold with no erase", 1),
+        ("log10_half", "(a constant 0.5:", 1),
+        ("log10_product_erase", "), with an erase", 1),
+        ("direct_share", "; direct path's share of the query's gradient at the store", 2)]
+
+
+def claims(c8: pd.DataFrame) -> list[dict]:
+    """The section's lines of the answer table, one per line of evidence present."""
+    if c8.empty:
+        return [report.evidence_row(c8, "C8", NO_TREND)]
+    return [report.evidence_row(c8[c8["evidence"] == evidence], "C8", evidence)
+            for evidence in EVIDENCE.values() if (c8["evidence"] == evidence).any()]
+
+
+def _value(frame: pd.DataFrame, measure: str, phase: str = "trained") -> float:
+    part = frame[(frame["measure"] == measure) & (frame["phase"] == phase)]
+    return float(part["mean"].iloc[0]) if len(part) else np.nan
+
+
+def _hold_label(task: str, hold: float, steps: float) -> str:
+    if np.isfinite(hold):
+        return f"H = {hold:g}"
+    return f"{task} (holds of {fmt(steps, 1)} steps on average)"
+
+
+def memory_sentences(by_hold: pd.DataFrame, threshold: float) -> list[str]:
+    """Per task and architecture (solved seeds, trained; the memory-carrying units): the
+    keep gate's saturation and product across holds at each hold length, against a constant
+    0.5, and the direct path's share at the store, with step 0's saturation and share."""
+    if by_hold.empty:
+        return []
+    data = by_hold[by_hold["cells"] == TESTED]
+    out = []
+    for (base, arch), rows in data.groupby(["base", "arch"], sort=True):
+        parts = []
+        for (task, hold), here in rows.groupby(["task", "hold"], sort=True, dropna=False):
+            if not (here["measure"] == "saturated").any():
+                continue
+            text = _hold_label(task, hold, _value(here, "hold_steps")) + ": "
+            for measure, words, decimals in SAID:
+                value = _value(here, measure)
+                if np.isfinite(value):
+                    text += f"{words.format(threshold=threshold)} {fmt(value, decimals)}"
+                    if measure == "saturated":
+                        text += (f" of hold steps (step 0: "
+                                 f"{fmt(_value(here, measure, 'initial'), decimals)})")
+                    if measure == "direct_share":
+                        text += (f" (step 0: "
+                                 f"{fmt(_value(here, measure, 'initial'), decimals)})")
+                    text += " " if measure != "log10_half" else ""
+            seeds = here.loc[here["measure"] == "saturated", "n_seeds"].max()
+            parts.append(f"{text.strip()} [{int(seeds)} solved seeds]")
+        if parts:
+            out.append(f"{base}, {arch}: " + "; ".join(parts) + ".")
+    return out
+
+
+def trend_sentences(c8: pd.DataFrame) -> list[str]:
+    """Every trend row: its verdict, the effect it was decided on with its interval, d_z, the
+    seeds agreeing, the trained and step-0 slopes, and its negative control."""
+    out = []
+    for _, r in c8.iterrows():
+        decided = ("change from step 0" if r["decided_on"] == "change from step 0"
+                   else "trained slope (against 0)")
+        control = report._control_text(r, 3)
+        out.append(
+            f"{r['task']}, {r['arch']}: {r['prediction']}: {r['verdict']}"
+            f"{'' if r['counted'] else ' (not counted)'}. Per doubling of the hold, {decided} "
+            f"{ci(r['change'], r['change_ci_low'], r['change_ci_high'])}, d_z "
+            f"{fmt(r['cohens_dz'], 1)}, {int(r['seeds_agreeing'])} of {int(r['n_seeds'])} "
+            f"seeds in the predicted direction; trained slope "
+            f"{ci(r['trained'], r['trained_ci_low'], r['trained_ci_high'])}, step 0 "
+            f"{ci(r['initial'], r['initial_ci_low'], r['initial_ci_high'])}; negative control "
+            f"{control}.")
+    return out
+
+
+def _interval(phase: dict, which: str) -> str:
+    row = phase.get(which)
+    return "–" if row is None else ci(row["mean"], row["ci_low"], row["ci_high"])
+
+
+def hold_table(by_hold: pd.DataFrame) -> pd.DataFrame:
+    """One row per task x architecture x cells x measure: trained and step-0 mean [CI]."""
+    if by_hold.empty:
+        return pd.DataFrame({"note": ["no task with store-to-query intervals"]})
+    rows = []
+    keys = ["base", "hold", "task", "arch", "cells", "measure"]
+    for key, group in by_hold.groupby(keys, sort=True, dropna=False):
+        row = dict(zip(keys, key, strict=True))
+        phase = {p: g.iloc[0] for p, g in group.groupby("phase")}
+
+        rows.append({"task": row["task"], "arch": row["arch"],
+                     "cells": row["cells"], "measure": MEASURES.get(row["measure"],
+                                                                     row["measure"]),
+                     "trained [CI]": _interval(phase, "trained"),
+                     "step 0 [CI]": _interval(phase, "initial"),
+                     "seeds": int(group["n_seeds"].max()),
+                     "unsolved": int(group["n_unsolved"].max())})
+    return pd.DataFrame(rows)
+
+
+def section(inputs: Inputs) -> dict:
+    c8 = inputs.table("c8")
+    by_hold = inputs.table("holds_by_hold")
+    table = hold_table(by_hold)
+    return {"template": "analyses/holds/section.html.j2",
+            "claims": claims(c8),
+            "saturation": inputs.config["holds"]["saturation"],
+            "memory_units": inputs.config["roles"]["memory_units"],
+            "n_holds": int(by_hold["hold"].nunique()) if len(by_hold) else 0,
+            "memory_sentences": memory_sentences(by_hold, inputs.config["holds"]["saturation"]),
+            "count_sentence": report.counts_sentence(c8, "trend predictions"),
+            "trend_sentences": trend_sentences(c8),
+            "verdict_table": report.folded(html_table(report.verdict_table(c8)),
+                                           "C8 predictions", len(c8)),
+            "hold_table": report.folded(html_table(table), "Measures by hold length",
+                                        len(table), fold_above=0),
+            "figures": inputs.figures("holds_memory", "holds_roles")}
