@@ -207,6 +207,13 @@ def test_the_c5_and_c6_sentences_carry_their_counts():
             "4 dependent).") in answer["sentences"]
 
 
+def test_the_c8_sentence_says_whether_the_roles_sharpen_with_the_hold():
+    answer = report.answer([evidence("C8", ["inconclusive"] * 2, name="share trend")])
+    assert ("Do the roles sharpen as the memory must be held longer? share trend: not shown "
+            "either way (2 primary predictions: 2 inconclusive).") in answer["sentences"]
+    assert answer["claims"][0]["name"] == "roles sharpen with hold length"
+
+
 def _study_config(*files: str) -> dict:
     """A config as the workflow sees it: config/config.yaml, the files merged in, defaults."""
     repo = Path(__file__).resolve().parents[1]

@@ -102,7 +102,4 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
-        roles = config.get("roles", {})
-        return cls(**config["gradients"],
-                   **({"memory_units": roles["memory_units"]} if "memory_units" in roles
-                      else {}))
+        return cls(**config["gradients"], memory_units=config["roles"]["memory_units"])

@@ -132,14 +132,9 @@ def gradient_paths(by_lag: pd.DataFrame) -> plt.Figure:
                                               f"{label} ({phase})", 1.8 if trained else 1.1))
             _log_axis(ax, span)
             ax.set_title(title, fontsize=10)
-            if c == 0:
-                ax.set_ylabel("norm / total at lag 0")
-            if r == len(tasks) - 1:
-                ax.set_xlabel("lag k (steps)")
-            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-                legend.setdefault(label, handle)
-        axes[r, -1].legend(list(legend.values()), list(legend), fontsize=8, loc="center left",
-                           bbox_to_anchor=(1.02, 0.5), frameon=False)
+            _finish(ax, legend, "norm / total at lag 0" if c == 0 else None,
+                    "lag k (steps)" if r == len(tasks) - 1 else None)
+        _row_legend(axes[r, -1], legend, 8)
     fig.suptitle("Gradient paths by lag from scored steps: direct (product of forget / update "
                  "gates) vs through h (solid trained, dashed step 0; dotted 1/e)", y=1.0)
     fig.tight_layout()
@@ -153,8 +148,25 @@ INTERVAL_STYLE = {
     ("cell", "total", JACOBIAN): ("dc, forget clamped in the Jacobian", "#7f7f7f"),
     ("hidden", "total", FREE): ("dh, total", "#d95f02"),
     ("hidden", "direct", FREE): ("dh, direct path (GRU)", "#1f77b4"),
+    ("hidden", "total", JACOBIAN): ("dh, update clamped in the Jacobian (GRU)", "#7f7f7f"),
 }
-GRU_JACOBIAN = ("dh, update clamped in the Jacobian", "#7f7f7f")
+
+
+def _finish(ax, legend: dict, ylabel: str | None, xlabel: str | None) -> None:
+    """Axis labels where given (a row's first panel, the last row), and `ax`'s labelled lines
+    added to the row's `legend` (label -> handle; the first one of each kept)."""
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+        legend.setdefault(label, handle)
+
+
+def _row_legend(ax, legend: dict, fontsize: float) -> None:
+    """One legend for a row of panels, right of its last panel `ax`."""
+    ax.legend(list(legend.values()), list(legend), fontsize=fontsize, loc="center left",
+              bbox_to_anchor=(1.02, 0.5), frameon=False)
 
 
 def interval_gradients(interval_lag: pd.DataFrame, clamp_value: float) -> plt.Figure:
@@ -185,8 +197,6 @@ def interval_gradients(interval_lag: pd.DataFrame, clamp_value: float) -> plt.Fi
                         va="center", transform=ax.transAxes, color="grey", fontsize=8)
                 continue
             for (state, path, condition), (label, colour) in INTERVAL_STYLE.items():
-                if (state, path, condition) == ("hidden", "total", JACOBIAN):
-                    continue
                 part = here[(here["state"] == state) & (here["path"] == path)
                             & (here["condition"] == condition)]
                 if part.empty:
@@ -198,21 +208,9 @@ def interval_gradients(interval_lag: pd.DataFrame, clamp_value: float) -> plt.Fi
                     ax.plot(curve.index, curve.to_numpy(), color=colour,
                             ls="-" if trained else "--", lw=1.6 if trained else 1.0,
                             label=f"{label} ({phase})")
-            gru = here[(here["state"] == "hidden") & (here["condition"] == JACOBIAN)]
-            for phase, rows in _phases(gru).items():
-                curve = rows.groupby("lag")["norm"].mean()
-                curve = np.log10(curve[curve > 0].clip(lower=FLOOR))
-                ax.plot(curve.index, curve.to_numpy(), color=GRU_JACOBIAN[1],
-                        ls="-" if phase == "trained" else "--",
-                        label=f"{GRU_JACOBIAN[0]} ({phase})")
-            if c == 0:
-                ax.set_ylabel("log10 |d logit_q / d state|")
-            if r == len(tasks) - 1:
-                ax.set_xlabel("lag back from the query (steps)")
-            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-                legend.setdefault(label, handle)
-        axes[r, -1].legend(list(legend.values()), list(legend), fontsize=7, loc="center left",
-                           bbox_to_anchor=(1.02, 0.5), frameon=False)
+            _finish(ax, legend, "log10 |d logit_q / d state|" if c == 0 else None,
+                    "lag back from the query (steps)" if r == len(tasks) - 1 else None)
+        _row_legend(axes[r, -1], legend, 7)
     fig.suptitle(f"Gradient of the target's logit across holds (intervals with no erase; grey: "
                  f"keep gate clamped to {clamp_value:g} in the Jacobian only)", y=1.0)
     fig.tight_layout()

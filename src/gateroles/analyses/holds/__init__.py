@@ -62,7 +62,4 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
-        roles = config.get("roles", {})
-        return cls(**config["holds"],
-                   **({"memory_units": roles["memory_units"]} if "memory_units" in roles
-                      else {}))
+        return cls(**config["holds"], memory_units=config["roles"]["memory_units"])
