@@ -259,8 +259,9 @@ def test_aggregate_figures_and_section(tmp_path):
     built = section.section(inputs)
     assert built["claims"][0]["claim"] == "C8"
     memory = " ".join(built["memory_sentences"])
-    assert "hold_recall, lstm: H = 10: keep gate above 0.9 on" in memory
-    assert "(a constant 0.5: -3.0)" in memory
+    assert "hold_recall, lstm (trained, step 0 in brackets; keep gate above 0.9): H = 10: " \
+        "saturated 0.12 (0.02), log10 product across a hold -1.0 with no erase and -1.0 with " \
+        "one (a constant 0.5: -3.0) [5 solved seeds]; H = 30:" in memory
     trend = " ".join(built["trend_sentences"])
     assert "supported (not counted)" in trend and "Per doubling of the hold" in trend
 

@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
 
 from gateroles import plots
 from gateroles.analyses.gradient_flow import ALL_UNITS, DIRECT_STATE, FREE, JACOBIAN, KEEP
@@ -182,11 +183,11 @@ def interval_gradients(interval_lag: pd.DataFrame, clamp_value: float) -> plt.Fi
     tasks = sorted(data["task"].unique(), key=lambda t: (t.partition("@")[0],
                                                          int(t.partition("@")[2] or 0)))
     archs = order(data["arch"].unique())
-    fig, axes = plt.subplots(len(tasks), len(archs), figsize=(3.6 * len(archs) + 2.6,
+    fig, axes = plt.subplots(len(tasks), len(archs), figsize=(3.6 * len(archs),
                                                               2.9 * len(tasks)),
                              squeeze=False, sharey="row")
+    drawn = {}
     for r, task in enumerate(tasks):
-        legend = {}
         for c, arch in enumerate(archs):
             ax = axes[r, c]
             here = data[(data["task"] == task) & (data["arch"] == arch)]
@@ -196,21 +197,25 @@ def interval_gradients(interval_lag: pd.DataFrame, clamp_value: float) -> plt.Fi
                 ax.text(0.5, 0.5, f"{task}: {arch}\nno solved seed or not run", ha="center",
                         va="center", transform=ax.transAxes, color="grey", fontsize=8)
                 continue
-            for (state, path, condition), (label, colour) in INTERVAL_STYLE.items():
+            for key, (_, colour) in INTERVAL_STYLE.items():
+                state, path, condition = key
                 part = here[(here["state"] == state) & (here["path"] == path)
                             & (here["condition"] == condition)]
-                if part.empty:
-                    continue
                 for phase, rows in _phases(part).items():
                     curve = rows.groupby("lag")["norm"].mean()
                     curve = np.log10(curve[curve > 0].clip(lower=FLOOR))
                     trained = phase == "trained"
                     ax.plot(curve.index, curve.to_numpy(), color=colour,
-                            ls="-" if trained else "--", lw=1.6 if trained else 1.0,
-                            label=f"{label} ({phase})")
-            _finish(ax, legend, "log10 |d logit_q / d state|" if c == 0 else None,
+                            ls="-" if trained else "--", lw=1.6 if trained else 1.0)
+                    drawn[key] = True
+            _finish(ax, {}, "log10 |d logit_q / d state|" if c == 0 else None,
                     "lag back from the query (steps)" if r == len(tasks) - 1 else None)
-        _row_legend(axes[r, -1], legend, 7)
+    handles = [Line2D([], [], color=colour, lw=1.6, label=label)
+               for key, (label, colour) in INTERVAL_STYLE.items() if key in drawn]
+    handles += [Line2D([], [], color="black", lw=1.6, label="solid: trained"),
+                Line2D([], [], color="black", lw=1.0, ls="--", label="dashed: step 0")]
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9,
+               frameon=False)
     fig.suptitle(f"Gradient of the target's logit across holds (intervals with no erase; grey: "
                  f"keep gate clamped to {clamp_value:g} in the Jacobian only)", y=1.0)
     fig.tight_layout()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
 
 from gateroles import plots
 from gateroles.analyses.holds.aggregate import CONTROL, ROLE_MEASURES, TESTED
@@ -14,19 +15,18 @@ from gateroles.architectures import ARCHITECTURES, order
 ARCH_COLOURS = dict(zip(ARCHITECTURES, sns.color_palette("colorblind", len(ARCHITECTURES)),
                         strict=True))
 PHASE_STYLE = {"trained": ("-", "o", 1.8), "initial": ("--", "s", 1.0)}
-PHASE_NAMES = {"trained": "trained", "initial": "step 0"}
-# The panels of the memory figure: (title, y label, [(measure, line style, label suffix)],
-# phases drawn).
+# The panels of the memory figure: (title, y label, [(measure, line style, what the style
+# means)], phases drawn, bounds of the y axis or None: from the means).
 MEMORY_PANELS = [
     ("keep gate saturated during holds", "share above the threshold",
-     [("saturated", "-", "")], ("trained", "initial")),
+     [("saturated", "-", "")], ("trained", "initial"), (-0.05, 1.05)),
     ("product of keep gates across a hold", "log10 product (trained)",
-     [("log10_product_keep", "-", ", no erase"), ("log10_product_erase", ":", ", erase")],
-     ("trained",)),
+     [("log10_product_keep", "-", "no erase"), ("log10_product_erase", ":", "across an erase")],
+     ("trained",), None),
     ("direct path's share at the store", "share (memory units)",
-     [("direct_share", "-", "")], ("trained", "initial")),
+     [("direct_share", "-", "")], ("trained", "initial"), (-0.05, 1.05)),
     ("gradient kept from lag 1 to the store", "decades (trained)",
-     [("kept_cell", "-", ", dc"), ("kept_hidden", ":", ", dh")], ("trained",)),
+     [("kept_cell", "-", "dc"), ("kept_hidden", ":", "dh")], ("trained",), None),
 ]
 ROLE_TITLES = {"erasure_share": "forget term's share of the\nextra erasure at resets",
                "context": "role gate's armed - unarmed\nRESET contrast (its direction)",
@@ -37,12 +37,24 @@ def _hold_rows(by_hold: pd.DataFrame) -> pd.DataFrame:
     return by_hold[by_hold["hold"].notna()] if len(by_hold) else by_hold
 
 
-def _line(ax, part: pd.DataFrame, colour, style: str, marker: str, width: float, label: str):
-    """Mean against hold length with its t-interval as error bars."""
+def _line(ax, part: pd.DataFrame, colour, style: str, marker: str, width: float) -> list:
+    """Mean against hold length with its t-interval as error bars; returns the means drawn."""
     part = part.sort_values("hold")
     ax.errorbar(part["hold"], part["mean"],
                 yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
-                color=colour, ls=style, marker=marker, lw=width, ms=4, capsize=2, label=label)
+                color=colour, ls=style, marker=marker, lw=width, ms=4, capsize=2)
+    return list(part["mean"].dropna())
+
+
+def _limits(ax, means: list, bounds: tuple | None) -> None:
+    """The y axis: `bounds`, else the means with a margin (an interval over few seeds can be
+    far wider than the means' spread; its ends then leave the panel)."""
+    if bounds is not None:
+        ax.set_ylim(*bounds)
+    elif means:
+        low, high = min(means), max(means)
+        pad = max(0.15 * (high - low), 0.25)
+        ax.set_ylim(low - pad, high + pad)
 
 
 def _hold_axis(ax, holds) -> None:
@@ -52,15 +64,23 @@ def _hold_axis(ax, holds) -> None:
     ax.minorticks_off()
 
 
-def _legend(fig, axes) -> None:
-    handles = {}
-    for ax in axes.flat:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(label, handle)
+def _legend(fig, archs: list[str], extra: list[Line2D]) -> None:
+    """One legend for the figure, right of it: a colour per architecture, then `extra`."""
+    handles = [Line2D([], [], color=ARCH_COLOURS[a], lw=2, label=a) for a in archs]
+    handles += [Line2D([], [], color="black", lw=1.8, marker="o", ms=4, label="trained"),
+                Line2D([], [], color="black", lw=1.0, ls="--", marker="s", ms=4,
+                       label="step 0"), *extra]
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9,
+               frameon=False)
+
+
+def _style_key(ax, lines: list[tuple[str, str, str]]) -> None:
+    """An in-panel key of what each line style means (`lines`: (measure, style, meaning))."""
+    handles = [Line2D([], [], color="dimgrey", ls=style, lw=1.6, label=meaning)
+               for _, style, meaning in lines if meaning]
     if handles:
-        fig.legend(list(handles.values()), list(handles), loc="lower center",
-                   ncol=min(4, len(handles)), fontsize=8, frameon=False,
-                   bbox_to_anchor=(0.5, -0.02))
+        ax.legend(handles=handles + ax.get_legend_handles_labels()[0], fontsize=7,
+                  loc="best", frameon=False)
 
 
 def memory_figure(by_hold: pd.DataFrame) -> plt.Figure:
@@ -73,41 +93,45 @@ def memory_figure(by_hold: pd.DataFrame) -> plt.Figure:
                              "length.")
     bases = sorted(data["base"].unique())
     fig, axes = plt.subplots(len(bases), len(MEMORY_PANELS),
-                             figsize=(4.1 * len(MEMORY_PANELS), 3.3 * len(bases) + 0.8),
+                             figsize=(4.1 * len(MEMORY_PANELS), 3.3 * len(bases)),
                              squeeze=False)
     for r, base in enumerate(bases):
         here = data[data["base"] == base]
-        for c, (title, ylabel, lines, phases) in enumerate(MEMORY_PANELS):
+        for c, (title, ylabel, lines, phases, bounds) in enumerate(MEMORY_PANELS):
             ax = axes[r, c]
+            means = []
             for arch in order(here["arch"].unique()):
-                for measure, style, suffix in lines:
+                for measure, style, _ in lines:
                     for phase in phases:
                         part = here[(here["arch"] == arch) & (here["measure"] == measure)
                                     & (here["phase"] == phase)]
                         if part.empty:
                             continue
                         own, marker, width = PHASE_STYLE[phase]
-                        _line(ax, part, ARCH_COLOURS[arch], style if len(lines) > 1 else own,
-                              marker, width, f"{arch}{suffix} ({PHASE_NAMES[phase]})")
+                        means += _line(ax, part, ARCH_COLOURS[arch],
+                                       style if len(lines) > 1 else own, marker, width)
             if c == 1:
                 half = here[(here["measure"] == "log10_half") & (here["phase"] == "trained")]
                 half = half.groupby("hold")["mean"].mean()
                 if len(half):
                     ax.plot(half.index, half.to_numpy(), color="black", ls="--", lw=1,
-                            label="constant 0.5 over the hold")
+                            label="constant 0.5")
+                    means += list(half)
+            if not means:
+                ax.text(0.5, 0.5, "not measured", ha="center", va="center",
+                        transform=ax.transAxes, color="grey")
+            _limits(ax, means, bounds)
+            _style_key(ax, lines)
             _hold_axis(ax, here["hold"])
             ax.set_title(f"{base}: {title}", fontsize=9)
             ax.set_ylabel(ylabel, fontsize=8)
             if r == len(bases) - 1:
                 ax.set_xlabel("hold H (steps)")
-            if not ax.lines:
-                ax.text(0.5, 0.5, "not measured", ha="center", va="center",
-                        transform=ax.transAxes, color="grey")
-    _legend(fig, axes)
+    _legend(fig, order(data["arch"].unique()), [])
     fig.suptitle("Where the memory lives, by hold length (keep gate: LSTM forget, GRU update z "
                  "in PyTorch's convention; memory-carrying units; mean and 95% t-interval over "
                  "solved seeds)", y=1.0, fontsize=10)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout()
     return fig
 
 
@@ -122,13 +146,13 @@ def roles_figure(by_hold: pd.DataFrame) -> plt.Figure:
     bases = sorted(data["base"].unique())
     measures = [m for m in ROLE_MEASURES if (data["measure"] == m).any()]
     fig, axes = plt.subplots(len(bases), len(measures),
-                             figsize=(4.2 * len(measures), 3.3 * len(bases) + 0.8),
-                             squeeze=False)
+                             figsize=(4.2 * len(measures), 3.3 * len(bases)), squeeze=False)
     for r, base in enumerate(bases):
         here = data[data["base"] == base]
         for c, measure in enumerate(measures):
             ax = axes[r, c]
             part = here[here["measure"] == measure]
+            means = []
             for (arch, cells), rows in part.groupby(["arch", "cells"], sort=False):
                 control = cells == CONTROL
                 for phase in ("trained", "initial"):
@@ -136,22 +160,27 @@ def roles_figure(by_hold: pd.DataFrame) -> plt.Figure:
                     if line.empty or (control and phase == "initial"):
                         continue
                     style, marker, width = PHASE_STYLE[phase]
-                    colour = "grey" if control else ARCH_COLOURS[arch]
-                    label = f"{arch}{' (negative control)' if control else ''} " \
-                            f"({PHASE_NAMES[phase]})"
-                    _line(ax, line, colour, ":" if control else style, marker, width, label)
-            ax.axhline(0.5 if measure == "erasure_share" else 0.0, color="black", lw=0.6)
-            _hold_axis(ax, here["hold"])
+                    means += _line(ax, line, ARCH_COLOURS[arch], ":" if control else style,
+                                   marker, width)
             ax.set_title(f"{base}: {ROLE_TITLES[measure]}", fontsize=9)
-            if r == len(bases) - 1:
-                ax.set_xlabel("hold H (steps)")
-            if not ax.lines or len(ax.lines) == 1:
+            if not means:
+                ax.set_axis_off()
                 ax.text(0.5, 0.5, "not measured on this task", ha="center", va="center",
                         transform=ax.transAxes, color="grey")
-    _legend(fig, axes)
-    fig.suptitle("The keep gate's role at resets against hold length (mean and 95% t-interval; "
-                 "solved seeds, a control's every seed)", y=1.0, fontsize=10)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+                continue
+            reference = 0.5 if measure == "erasure_share" else 0.0
+            ax.axhline(reference, color="black", lw=0.6)
+            _limits(ax, means + [reference],
+                    (-0.05, 1.05) if measure == "erasure_share" else None)
+            _hold_axis(ax, here["hold"])
+            if r == len(bases) - 1:
+                ax.set_xlabel("hold H (steps)")
+    archs = order(data["arch"].unique())
+    _legend(fig, archs, [Line2D([], [], color="black", lw=1.8, ls=":", marker="o", ms=4,
+                                label="negative control (gate held\nconstant), every seed")])
+    fig.suptitle("The keep gate's role at resets against hold length (mean and 95% t-interval "
+                 "over solved seeds)", y=1.0, fontsize=10)
+    fig.tight_layout()
     return fig
 
 

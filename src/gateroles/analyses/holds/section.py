@@ -12,17 +12,10 @@ import pandas as pd
 
 from gateroles import report
 from gateroles.analyses.holds.aggregate import EVIDENCE, MEASURES, TESTED
+from gateroles.architectures import SPECS
 from gateroles.report import Inputs, ci, fmt, html_table
 
 NO_TREND = "the keep gate's role at resets against hold length"  # the line without rows
-# The memory measures a sentence states, per hold: (measure, words, decimals).
-SAID = [("saturated", "keep gate above {threshold:g} on", 2),
-        ("log10_product_keep", "log10 product across a hold with no erase", 1),
-        ("log10_half", "(a constant 0.5:", 1),
-        ("log10_product_erase", "), with an erase", 1),
-        ("direct_share", "; direct path's share of the query's gradient at the store", 2)]
-
-
 def claims(c8: pd.DataFrame) -> list[dict]:
     """The section's lines of the answer table, one per line of evidence present."""
     if c8.empty:
@@ -43,35 +36,39 @@ def _hold_label(task: str, hold: float, steps: float) -> str:
 
 
 def memory_sentences(by_hold: pd.DataFrame, threshold: float) -> list[str]:
-    """Per task and architecture (solved seeds, trained; the memory-carrying units): the
-    keep gate's saturation and product across holds at each hold length, against a constant
-    0.5, and the direct path's share at the store, with step 0's saturation and share."""
+    """Per task and architecture with a learned keep gate (solved seeds; the memory-carrying
+    units), at each hold length: the keep gate's saturation and the direct path's share of the
+    query's gradient at the store, trained with step 0 beside them, and the product of keep
+    gates across a hold with no erase and with one, against a constant 0.5's (trained). The
+    negative controls and variants are in the table and the figure."""
     if by_hold.empty:
         return []
-    data = by_hold[by_hold["cells"] == TESTED]
+    data = by_hold[(by_hold["cells"] == TESTED)
+                   & by_hold["arch"].map(lambda a: SPECS[a].keep_gate is not None)]
     out = []
     for (base, arch), rows in data.groupby(["base", "arch"], sort=True):
         parts = []
         for (task, hold), here in rows.groupby(["task", "hold"], sort=True, dropna=False):
             if not (here["measure"] == "saturated").any():
                 continue
-            text = _hold_label(task, hold, _value(here, "hold_steps")) + ": "
-            for measure, words, decimals in SAID:
-                value = _value(here, measure)
-                if np.isfinite(value):
-                    text += f"{words.format(threshold=threshold)} {fmt(value, decimals)}"
-                    if measure == "saturated":
-                        text += (f" of hold steps (step 0: "
-                                 f"{fmt(_value(here, measure, 'initial'), decimals)})")
-                    if measure == "direct_share":
-                        text += (f" (step 0: "
-                                 f"{fmt(_value(here, measure, 'initial'), decimals)})")
-                    text += " " if measure != "log10_half" else ""
-            seeds = here.loc[here["measure"] == "saturated", "n_seeds"].max()
-            parts.append(f"{text.strip()} [{int(seeds)} solved seeds]")
+            seeds = int(here.loc[here["measure"] == "saturated", "n_seeds"].max())
+            text = (f"{_hold_label(task, hold, _value(here, 'hold_steps'))}: saturated "
+                    f"{_pair(here, 'saturated')}, log10 product across a hold "
+                    f"{fmt(_value(here, 'log10_product_keep'), 1)} with no erase and "
+                    f"{fmt(_value(here, 'log10_product_erase'), 1)} with one (a constant 0.5: "
+                    f"{fmt(_value(here, 'log10_half'), 1)})")
+            if (here["measure"] == "direct_share").any():
+                text += f", direct path's share at the store {_pair(here, 'direct_share')}"
+            parts.append(f"{text} [{seeds} solved seed{'s' if seeds != 1 else ''}]")
         if parts:
-            out.append(f"{base}, {arch}: " + "; ".join(parts) + ".")
+            out.append(f"{base}, {arch} (trained, step 0 in brackets; keep gate above "
+                       f"{threshold:g}): " + "; ".join(parts) + ".")
     return out
+
+
+def _pair(here: pd.DataFrame, measure: str) -> str:
+    """'trained (step 0)' of one measure, two decimals."""
+    return f"{fmt(_value(here, measure), 2)} ({fmt(_value(here, measure, 'initial'), 2)})"
 
 
 def trend_sentences(c8: pd.DataFrame) -> list[str]:
