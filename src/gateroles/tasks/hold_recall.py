@@ -64,7 +64,9 @@ def generate(rng: np.random.Generator, n: int, t: int, p: dict, split=None) -> d
     is_store, is_reset, is_query = tokens < k, tokens == k, tokens == k + 1
     targets, factors = recall_factors(is_store, is_reset, is_query, np.where(is_store, tokens, 0),
                                       k)
-    for name in ("reset_inert", "recall_initial"):  # cannot happen: every episode stores first
+    # Every episode stores first, so no query reads the initial EMPTY and every RESET falls on
+    # a held value (reset_acts would be is_reset itself): no such annotations.
+    for name in ("reset_acts", "reset_inert", "recall_initial"):
         del factors[name]
     intervals = hold_intervals(factors, SPEC.events)
     factors.update(hold_marks(intervals, (n, t)))
