@@ -468,3 +468,15 @@ def hold_marks(intervals: np.ndarray, shape: tuple[int, int]) -> dict[str, np.nd
         np.add.at(diff, (part[:, 0], part[:, 2]), -1)
         out[name] = (np.cumsum(diff[:, :-1], axis=1) > 0).astype(np.int64)
     return out
+
+
+def held_memory_fields(tokens: np.ndarray, targets: np.ndarray, factors: dict,
+                       events: Mapping[str, str], vocabulary: int, k: int) -> dict:
+    """The generator's output of a hold task (a store/recall task of K values scored at its
+    queries, in episodes): the one-hot inputs, the query mask, and the factors with the hold
+    marks (:func:`hold_marks` of the task's :func:`hold_intervals`) added."""
+    factors.update(hold_marks(hold_intervals(factors, events), tokens.shape))
+    is_query = factors[events["query"]].astype(bool)
+    return {"inputs": one_hot(tokens, vocabulary), "targets": targets, "mask": is_query,
+            "factors": factors, "tokens": tokens, "n_outputs": k + 1,
+            "chance": majority_rate(targets, is_query, k + 1)}

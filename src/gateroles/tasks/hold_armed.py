@@ -38,10 +38,7 @@ from gateroles.tasks.core import (
     Int,
     Probability,
     TaskSpec,
-    hold_intervals,
-    hold_marks,
-    majority_rate,
-    one_hot,
+    held_memory_fields,
 )
 
 
@@ -71,11 +68,7 @@ def generate(rng: np.random.Generator, n: int, t: int, p: dict, split=None) -> d
     targets, factors = armed_factors(is_store, is_arm, is_reset, is_query,
                                      np.where(is_store, tokens, 0), k)
     del factors["recall_initial"]  # every episode stores first
-    intervals = hold_intervals(factors, SPEC.events)
-    factors.update(hold_marks(intervals, (n, t)))
-    return {"inputs": one_hot(tokens, k + 3 + n_d), "targets": targets,
-            "mask": is_query.copy(), "factors": factors, "tokens": tokens,
-            "n_outputs": k + 1, "chance": majority_rate(targets, is_query, k + 1)}
+    return held_memory_fields(tokens, targets, factors, SPEC.events, k + 3 + n_d, k)
 
 
 SPEC = TaskSpec(

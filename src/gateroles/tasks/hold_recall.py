@@ -32,10 +32,7 @@ from gateroles.tasks.core import (
     Int,
     Probability,
     TaskSpec,
-    hold_intervals,
-    hold_marks,
-    majority_rate,
-    one_hot,
+    held_memory_fields,
 )
 from gateroles.tasks.reset_recall import SPEC as RESET_RECALL
 from gateroles.tasks.reset_recall import recall_factors
@@ -68,11 +65,7 @@ def generate(rng: np.random.Generator, n: int, t: int, p: dict, split=None) -> d
     # a held value (reset_acts would be is_reset itself): no such annotations.
     for name in ("reset_acts", "reset_inert", "recall_initial"):
         del factors[name]
-    intervals = hold_intervals(factors, SPEC.events)
-    factors.update(hold_marks(intervals, (n, t)))
-    return {"inputs": one_hot(tokens, k + 2 + n_d), "targets": targets,
-            "mask": is_query.copy(), "factors": factors, "tokens": tokens,
-            "n_outputs": k + 1, "chance": majority_rate(targets, is_query, k + 1)}
+    return held_memory_fields(tokens, targets, factors, SPEC.events, k + 2 + n_d, k)
 
 
 SPEC = TaskSpec(
