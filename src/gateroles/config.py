@@ -22,7 +22,7 @@ from gateroles.architectures import controlled_roles
 # Config keys that list the tasks one analysis runs on -> that analysis: each task must declare
 # what the analysis needs (`tasks.require`), or the config fails naming the task, the analysis
 # and what is missing.
-ANALYSIS_TASK_LISTS = {"wiring.tasks": "wiring"}
+ANALYSIS_TASK_LISTS = {"wiring.tasks": "wiring", "learnability.tasks": "learnability"}
 
 
 class ConfigError(ValueError):

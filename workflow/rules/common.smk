@@ -102,13 +102,14 @@ FIGURES = []
 CELL_RULES = []
 RULE_CELLS = {}  # per-cell rules that run on some cells only: rule -> its cells
 SINGLE_RULES = []
+OTHER_BENCHMARKS = []  # benchmark files of jobs that are neither per cell nor single
 
 
 def benchmark_files():
     """Benchmark files of every job upstream of the report (runtime of each step)."""
     files = [f for name in CELL_RULES for f in per_cell(bench(name))]
     files += [f for name, cells in RULE_CELLS.items() for f in per_cell(bench(name), cells)]
-    return files + [bench(name, per_cell_job=False) for name in SINGLE_RULES]
+    return files + [bench(name, per_cell_job=False) for name in SINGLE_RULES] + OTHER_BENCHMARKS
 
 
 def report_inputs(wildcards):

@@ -21,5 +21,5 @@ CLAIMS = {
     "C3": ("causal roles", ("causal",)),
     "C4": ("roles come from wiring", ("wiring",)),
     "C5": ("disentanglement", ("dependence",)),
-    "C6": ("gradient highway", ("gradient_flow",)),
+    "C6": ("gradient highway", ("gradient_flow", "learnability")),
 }

@@ -282,7 +282,7 @@ NEEDS = TaskTable(lambda s: s.needs)
 # analyses of task variables (probes, disentanglement) skip them. Also on
 # ``Task.auxiliary_factors``.
 AUXILIARY_FACTORS = TaskTable(lambda s: s.auxiliary_factors)
-# Per-task stream ids and default parameters (as the single-module tasks.py named them).
+# Per-task stream ids and default parameters.
 _TASK_IDS = TaskTable(lambda s: s.stream_id)
 _DEFAULTS = TaskTable(lambda s: s.defaults)
 
