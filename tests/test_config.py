@@ -60,8 +60,8 @@ BAD = [
     ("task_params", {"hold_recall@20": {}}, "task_params", "hold_recall@20"),
     ("task_params.hold_recall.hold", 0, "task_params.hold_recall.hold", "minimum"),
     # an analysis's task list: each task must declare what that analysis needs
-    ("wiring.tasks", ["adding"], "wiring.tasks", "'adding' lacks a behaviour-by-behaviour "
-     "dissociation (dissociations), which the wiring analysis needs"),
+    ("learnability.tasks", ["adding"], "learnability.tasks", "'adding' lacks a hold parameter "
+     "(params: hold), which the learnability analysis needs"),
     ("study.architectures", ["lstm", "transformer"], "study.architectures[1]", "gru"),
     ("study.inits", ["xavier"], "study.inits[0]", "chrono"),
     ("study.seeds", [0, -1], "study.seeds[1]", "minimum"),

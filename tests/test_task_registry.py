@@ -66,7 +66,7 @@ def test_a_registered_toy_task_is_in_every_table_and_the_schema(toy):
     np.testing.assert_array_equal(task.factors["recall"], mask)
     assert set(task.variables) == {"is_store", "is_query", "memory"}
     assert toy.SPEC.uses == ("training", "saturation", "dependence", "gradient_flow",
-                             "event_locking", "decodability", "roles", "causal")
+                             "event_locking", "decodability", "roles", "causal", "wiring")
     schema = load_schema(SCHEMA)["properties"]
     assert schema["task_params"]["properties"][name]["properties"]["n_values"]["default"] == 3
     assert schema["training"]["properties"]["steps"]["properties"][name]["default"] == 60
@@ -85,17 +85,17 @@ def test_a_task_that_lacks_what_an_analysis_needs_is_an_error_naming_both(toy):
     with pytest.raises(ValueError, match="'toy_recall' lacks a hold parameter.*learnability "
                                          "analysis needs.*hold_recall"):
         tasks.require("toy_recall", "learnability")
-    with pytest.raises(ValueError, match="'toy_recall' lacks a behaviour-by-behaviour "
-                                         "dissociation.*wiring analysis"):
-        tasks.require("toy_recall", "wiring")
+    with pytest.raises(ValueError, match="'adding' lacks a store and a query event "
+                                         "\\(events\\) and a hold parameter .*hold_intervals"):
+        tasks.require("adding", "hold_intervals")
     tasks.require("toy_recall", "causal")
     tasks.require("hold_recall@300", "learnability")
     with pytest.raises(ValueError, match="unknown analysis 'nope'"):
         tasks.require("toy_recall", "nope")
     config = _config(["reset_recall", "toy_recall"])
-    config["wiring"]["tasks"] = ["reset_recall", "toy_recall"]
-    with pytest.raises(ConfigError, match=r"config key 'wiring.tasks': task 'toy_recall' "
-                                          r"lacks .*dissociation.*wiring analysis"):
+    config["learnability"] = {"tasks": ["hold_recall@5", "toy_recall"]}
+    with pytest.raises(ConfigError, match=r"config key 'learnability.tasks': task 'toy_recall' "
+                                          r"lacks a hold parameter.*learnability analysis"):
         validate(config, SCHEMA)
 
 

@@ -259,8 +259,8 @@ ANALYSIS_NEEDS: dict[str, tuple[tuple[str, Callable[[TaskSpec], bool]], ...]] = 
                lambda s: bool({"store", "reset"} & set(s.events)))),
     "causal": (("a behaviour that needs an event's role (needs)",
                 lambda s: any(s.needs.values())),),
-    "wiring": (("a behaviour-by-behaviour dissociation (dissociations)",
-                lambda s: bool(s.dissociations)),),
+    # C4's variants are scored on any task; its dissociations where the task declares them.
+    "wiring": (),
     # The hold analyses (store-to-query intervals, `hold_intervals`; the hold sweep).
     "hold_intervals": (("a store and a query event (events)",
                         lambda s: {"store", "query"} <= set(s.events)),

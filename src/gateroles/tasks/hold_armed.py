@@ -102,7 +102,9 @@ SPEC = TaskSpec(
     # No forget dissociation: every EMPTY answer here follows an erasure.
     dissociations={"output": (("recall_after_store", "recall_after_unarmed_reset"),
                               ("recall_after_armed_reset",))},
-    steps=Budget(800, "Measured: see the module."),
+    steps=Budget(2000, "Measured with early stopping (lr 0.01, H=32, data.length 100, seed "
+                       "0): the LSTM first passed 0.99 at steps 50, 100 and 900 at holds 5, 15 "
+                       "and 45; the GRU at 50, 75 and 175. About 2x the LSTM's slowest."),
     threshold=Budget(0.99, "Accuracy at the queries."),
     chance="the majority answer's rate at the queries",
     min_length=episode_length,
