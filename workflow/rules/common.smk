@@ -113,6 +113,11 @@ def benchmark_files():
 
 
 def report_inputs(wildcards):
+    # One namespace for the report rule's inputs: a table and a figure of one name would
+    # silently hand the section the figure's path as its table.
+    clash = sorted(set(REPORT_TABLES) & set(REPORT_FIGURES))
+    if clash:
+        raise ValueError(f"report inputs named both a table and a figure: {clash}")
     return {**REPORT_TABLES, **REPORT_FIGURES, "benchmarks": benchmark_files()}
 
 

@@ -11,7 +11,7 @@ SWEEP_FILES = [f"results/learnability/{arm}/sweep.csv" for arm in SWEEP_ARMS]
 if SWEEPS:
     REPORT_SECTIONS.append("gateroles.analyses.learnability.section")
     REPORT_TABLES.update(
-        c6_learnability="results/tables/c6_learnability.csv",
+        learnability_verdicts="results/tables/c6_learnability.csv",
         learnability_longest="results/tables/learnability_longest.csv",
         learnability_holds="results/tables/learnability_holds.csv",
     )

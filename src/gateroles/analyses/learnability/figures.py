@@ -24,13 +24,17 @@ def learnability(holds: pd.DataFrame) -> plt.Figure:
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 3.8), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=True):
         part = holds[holds["task"] == task]
-        for (arch, init), arm in part.groupby(["arch", "init"], sort=False):
+        arms = list(part.groupby(["arch", "init"], sort=False))
+        for k, ((arch, init), arm) in enumerate(arms):
             arm = arm.sort_values("hold")
             label = arch if init == "default" else f"{arch} ({init})"
+            # markers shrink arm by arm, so arms that coincide stay visible
             ax.plot(arm["hold"], arm["n_learned"] / arm["n_seeds"], marker="o",
+                    markersize=4 + 2 * (len(arms) - k), alpha=0.8,
                     color=ARCH_COLOURS.get(arch, "black"), ls=INIT_STYLES.get(init, "-."),
                     label=label)
         ax.set_xscale("log")
+        ax.minorticks_off()
         ax.set_xticks(sorted(part["hold"].unique()))
         ax.set_xticklabels([str(h) for h in sorted(part["hold"].unique())])
         ax.set_ylim(-0.05, 1.05)

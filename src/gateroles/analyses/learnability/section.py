@@ -78,7 +78,7 @@ def holds_display(holds: pd.DataFrame) -> pd.DataFrame:
 
 
 def section(inputs: Inputs) -> dict:
-    c6 = inputs.table("c6_learnability")
+    c6 = inputs.table("learnability_verdicts")
     longest, holds = inputs.table("learnability_longest"), inputs.table("learnability_holds")
     sentences = (longest_sentences(longest, holds)
                  + ([report.counts_sentence(c6) + " The counted ones are one Holm family."]
@@ -88,7 +88,7 @@ def section(inputs: Inputs) -> dict:
     return {"template": "analyses/learnability/section.html.j2",
             "claims": [report.evidence_row(c6, "C6", EVIDENCE, decimals=2)] if len(c6) else [],
             "sentences": sentences,
-            "verdict_table": html_table(report.verdict_table(c6, 2)),
+            "verdict_table": html_table(report.verdict_table(c6, 2)) if len(c6) else "",
             "longest_table": html_table(longest_display(longest)),
             "holds_table": report.folded(html_table(holds_display(holds)),
                                          "Seeds that learned each hold", len(holds)),
