@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gateroles.tasks import charlm, make_splits, make_task
-from gateroles.charlm.charlm import CHARLM_VOCAB
+from gateroles.tasks.charlm import CHARLM_VOCAB
 
 # The pinned corpus: snakemake 9.27.1's *.py files (the same bytes on every platform).
 CORPUS_SHA256 = "c960a6df26a2d123f415155546ea872b5af3bc2b6082b278554552e502328551"
@@ -99,10 +99,10 @@ def test_corpus_is_the_pinned_package_and_meta_has_no_paths():
 
 
 def test_another_installed_version_is_an_error(monkeypatch):
-    monkeypatch.setattr(tasks, "CHARLM_PACKAGE_VERSION", "0.0.1")
+    monkeypatch.setattr(charlm, "CHARLM_PACKAGE_VERSION", "0.0.1")
     with pytest.raises(ValueError, match=r"snakemake==0\.0\.1.*snakemake 9\.27\.1 is installed"):
         charlm.charlm_files()
-    monkeypatch.setattr(tasks, "CHARLM_PACKAGE", "no_such_package_gateroles")
+    monkeypatch.setattr(charlm, "CHARLM_PACKAGE", "no_such_package_gateroles")
     with pytest.raises(ValueError, match="not installed"):
         charlm.charlm_files()
 

@@ -50,6 +50,18 @@ BAD = [
     ("stdy", {}, "'(top level)'", "stdy"),
     ("study.tasks", ["reset_recall", "sorting"], "study.tasks[1]", "sorting"),
     ("study.tasks", [], "study.tasks", "should be non-empty"),
+    # `name@H`: a task with a hold, H a positive integer written without leading zeros
+    ("study.tasks", ["hold_recall@03"], "study.tasks[0]", "without leading zeros"),
+    ("study.tasks", ["hold_recall@"], "study.tasks[0]", "positive integer"),
+    ("study.tasks", ["reset_recall@10"], "study.tasks[0]", "has no hold parameter"),
+    ("study.tasks", ["sorting@10"], "study.tasks[0]", "hold_recall@H"),
+    ("training.steps", {"hold_recall@x": 10}, "training.steps", "hold_recall@x"),
+    ("training.steps", {"hold_recall@20": 0}, "training.steps.hold_recall@20", "is not valid"),
+    ("task_params", {"hold_recall@20": {}}, "task_params", "hold_recall@20"),
+    ("task_params.hold_recall.hold", 0, "task_params.hold_recall.hold", "minimum"),
+    # an analysis's task list: each task must declare what that analysis needs
+    ("learnability.tasks", ["adding"], "learnability.tasks", "'adding' lacks a hold parameter "
+     "(params: hold), which the learnability analysis needs"),
     ("study.architectures", ["lstm", "transformer"], "study.architectures[1]", "gru"),
     ("study.inits", ["xavier"], "study.inits[0]", "chrono"),
     ("study.seeds", [0, -1], "study.seeds[1]", "minimum"),

@@ -467,3 +467,129 @@ def test_bad_sizes():
         make_splits("reset_recall", {"train": 2, "test": 0}, 10, seed=0)
     with pytest.raises(ValueError, match="sizes"):
         make_splits("reset_recall", {}, 10, seed=0)
+
+
+# --------------------------------------------------------------------------- hold tasks
+
+# hold_recall has reset_recall's coding (K = 4): STORE_k = k, RESET = K, QUERY = K + 1,
+# distractors from K + 2; hold_armed has armed_reset's (ARM, RESET, QUERY above).
+H_RESET, H_QUERY = K, K + 1
+
+
+@pytest.mark.parametrize("hold", [1, 3, 12, 40])
+def test_hold_recall_holds_exactly_hold_steps(hold):
+    """Episodes back to back from step 0: STORE_k, exactly `hold` steps (distractors, and one
+    RESET in an erasing episode), QUERY; the answer is EMPTY after a RESET, else k; the
+    steps after the last whole episode are distractors."""
+    length = 3 * (hold + 2) + 1 + hold // 2  # three episodes and a partial one
+    task = make_task(f"hold_recall@{hold}", 64, length, seed=hold)
+    assert task.meta["hold"] == hold and task.name == f"hold_recall@{hold}"
+    width, n_erasing = hold + 2, 0
+    for row, target, mask in zip(task.tokens, task.targets, task.mask, strict=True):
+        for start in range(0, 3 * width, width):
+            store, held, query = row[start], row[start + 1:start + 1 + hold], row[start + 1 + hold]
+            assert store < K and query == H_QUERY
+            resets = np.flatnonzero(held == H_RESET)
+            assert len(resets) <= 1 and (np.delete(held, resets) >= H_QUERY + 1).all()
+            n_erasing += len(resets)
+            assert target[start + 1 + hold] == (K if len(resets) else store)  # EMPTY = K
+        assert (row[3 * width:] >= H_QUERY + 1).all()  # the partial episode: distractors
+        np.testing.assert_array_equal(np.flatnonzero(mask), np.arange(3) * width + hold + 1)
+    # a share p_reset (1/2) of the episodes erases: 192 episodes
+    assert 0.35 < n_erasing / (3 * 64) < 0.65
+    # every interval from a STORE to its QUERY is hold + 1 steps long and says whether it
+    # crosses the episode's RESET
+    intervals = tasks.hold_intervals(task.factors, task.events)
+    assert len(intervals) == 3 * 64 and (intervals[:, 2] - intervals[:, 1] == hold + 1).all()
+    for n, store, query, crosses in intervals:
+        assert crosses == (task.tokens[n, store + 1:query] == H_RESET).any()
+        assert task.tokens[n, store] < K and task.tokens[n, query] == H_QUERY
+        kind = "hold_erase" if crosses else "hold_keep"
+        assert task.factors[kind][n, store + 1:query].all()
+        assert not task.factors[kind][n, [store, query]].any()
+    assert task.factors["hold_keep"].sum() + task.factors["hold_erase"].sum() == 3 * 64 * hold
+
+
+@pytest.mark.parametrize("hold", [1, 2, 25])
+def test_hold_armed_arm_and_reset_are_exactly_hold_steps_apart(hold):
+    """Episodes: STORE_k, ARM (armed) or a distractor, exactly `hold` steps (distractors and
+    one QUERY answered k), RESET, QUERY (EMPTY if armed, else k)."""
+    width = hold + 4
+    task = make_task(f"hold_armed@{hold}", 64, 2 * width + 3, seed=hold)
+    assert task.meta["hold"] == hold
+    n_armed = 0
+    for row, target in zip(task.tokens, task.targets, strict=True):
+        for start in (0, width):
+            store, slot = row[start], row[start + 1]
+            held, reset, query = row[start + 2:start + 2 + hold], row[start + 2 + hold], \
+                row[start + 3 + hold]
+            armed = slot == ARM
+            assert store < K and (armed or slot >= QUERY + 1)
+            assert reset == RESET and query == QUERY
+            mid = np.flatnonzero(held == QUERY)
+            assert len(mid) == 1 and (np.delete(held, mid) >= QUERY + 1).all()
+            assert target[start + 2 + mid[0]] == store  # the ARM empties nothing
+            assert target[start + 3 + hold] == (K if armed else store)
+            n_armed += armed
+        assert (row[2 * width:] >= QUERY + 1).all()
+    assert 0.35 < n_armed / (2 * 64) < 0.65
+    # the armed RESETs are the reset events, each `hold` steps after its ARM's step
+    arm_at = np.argwhere(task.factors["is_arm"] == 1)
+    reset_at = np.argwhere(task.factors["is_armed_reset"] == 1)
+    np.testing.assert_array_equal(reset_at, arm_at + [0, hold + 1])
+
+
+def test_name_at_hold_is_the_task_with_that_hold():
+    at = make_task("hold_recall@7", 8, 40, seed=1)
+    plain = make_task("hold_recall", 8, 40, seed=1, hold=7)
+    assert at.name == "hold_recall@7" and plain.name == "hold_recall"
+    for key, value in _fields(plain).items():
+        np.testing.assert_array_equal(_fields(at)[key], value, err_msg=key)
+    # the name's hold wins over a `hold` in the parameters (the config's task section)
+    _assert_same(make_task("hold_recall@7", 8, 40, seed=1, hold=30), at)
+    splits = make_splits("hold_armed@5", {"train": 4, "test": 4}, 30, seed=2)
+    assert {s.meta["hold"] for s in splits.values()} == {5}
+    assert tasks.parse_name("hold_armed@200") == ("hold_armed", 200)
+    assert tasks.parse_name("reset_recall") == ("reset_recall", None)
+    assert tasks.base_name("hold_recall@12") == "hold_recall"
+    assert tasks.EVENTS["hold_recall@12"] == tasks.EVENTS["hold_recall"]
+    assert tasks.lookup({"hold_recall": 1, "hold_recall@9": 2}, "hold_recall@9") == 2
+    assert tasks.lookup({"hold_recall": 1, "hold_recall@9": 2}, "hold_recall@10") == 1
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("hold_recall@0", "positive integer without leading zeros"),
+    ("hold_recall@07", "positive integer without leading zeros"),
+    ("hold_recall@", "positive integer"),
+    ("hold_recall@-3", "positive integer"),
+    ("hold_recall@1.5", "positive integer"),
+    ("hold_recall@ 3", "positive integer"),
+    ("reset_recall@10", "'reset_recall' has no hold parameter.*hold_recall, hold_armed"),
+    ("nope@10", "unknown task 'nope@10'.*hold_recall@H"),
+])
+def test_bad_name_at_hold(name, message):
+    with pytest.raises(ValueError, match=message):
+        tasks.parse_name(name)
+    with pytest.raises(ValueError, match=message):
+        make_task(name, 2, 500, seed=0)
+
+
+def test_a_hold_task_needs_one_whole_episode():
+    assert tasks.length_for("hold_recall@200", 100) == 202
+    assert tasks.length_for("hold_recall@20", 100) == 100
+    assert tasks.length_for("hold_armed@200", 100) == 204
+    assert tasks.length_for("hold_recall", 5, hold=10) == 12
+    with pytest.raises(ValueError, match=r"length must be an integer >= 202 for task "
+                                         r"'hold_recall@200'"):
+        make_task("hold_recall@200", 2, 201, seed=0)
+    make_task("hold_recall@200", 2, 202, seed=0)
+    with pytest.raises(ValueError, match="n_distractors must be an integer >= 1"):
+        make_task("hold_recall@5", 2, 20, seed=0, n_distractors=0)
+
+
+def test_hold_chance_is_the_majority_answer():
+    task = make_task("hold_recall@3", 200, 100, seed=0)
+    answers = task.targets[task.mask]
+    assert task.chance == pytest.approx(np.bincount(answers).max() / answers.size)
+    assert np.bincount(answers).argmax() == K  # EMPTY, about half of the answers
+    assert task.chance == pytest.approx(0.5, abs=0.05)

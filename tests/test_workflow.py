@@ -28,8 +28,9 @@ TINY = {
     "data": {"length": 30, "n_train": 256, "n_validation": 64, "n_test": 64},
     "model": {"hidden_size": 8},
     # A low bar so that some tiny models count as solved and every table has rows.
-    "training": {"batch_size": 32, "steps": {"reset_recall": 50}, "eval_every": 25,
-                 "first_checkpoint": 25, "solved_threshold": {"reset_recall": 0.4}},
+    "training": {"batch_size": 32, "steps": {"reset_recall": 50, "hold_recall": 50},
+                 "eval_every": 25, "first_checkpoint": 25,
+                 "solved_threshold": {"reset_recall": 0.4, "hold_recall": 0.4}},
     "extraction": {"n_sequences": 16},
     # The analyses read at most the extracted sequences (the unit ablation: the second half),
     # and ablate groups of fewer units than the model has.
@@ -39,6 +40,9 @@ TINY = {
     "analysis": {"bootstrap_samples": 200},
     # Two negative controls, so the primary tests' control rows are made end to end.
     "controls": {"tasks": ["reset_recall"], "architectures": ["lstm_nfg", "gru_fug"]},
+    # C6's learnability: its own small sweep (two holds, the learned LSTM and the control).
+    "learnability": {"tasks": ["hold_recall@2", "hold_recall@6"],
+                     "architectures": ["lstm", "lstm_nfg"], "lstm_inits": []},
 }
 
 
@@ -80,7 +84,7 @@ def test_the_same_config_in_another_key_order_reruns_nothing(finished):
 def test_report_has_every_section_and_embedded_figures(finished):
     html = (finished / "results" / "report.html").read_text()
     for section in ("summary", "tasks", "c1-roles", "c1-decodability", "c2", "c3", "c5", "c6",
-                    "saturation", "config", "provenance"):
+                    "c6-learnability", "saturation", "config", "provenance"):
         assert f'id="{section}"' in html
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) >= 6
     for fig in ("c1_selectivity_heatmap", "c1_emergence", "c1_task_vs_control"):
@@ -107,8 +111,11 @@ def test_tables_carry_run_keys_and_flags(finished):
         assert {"task", "arch", "init", "seed", "solved"} <= set(table.columns), name
     contrast = pd.read_csv(tables / "eta_contrast.csv")
     assert set(contrast["step"]) >= {0}
-    for fig in ("training_curves", "event_averages", "saturation"):
+    for fig in ("training_curves", "event_averages", "saturation", "c6_learnability"):
         assert (finished / "results" / "figures" / f"{fig}.pdf").stat().st_size > 1000
+    # the learnability sweep's own models: every arm x seed x hold has a row (trained or not)
+    holds = pd.read_csv(tables / "learnability_holds.csv")
+    assert len(holds) == 4 and set(holds["n_seeds"]) == {2}
 
 
 @pytest.mark.slow

@@ -3,7 +3,8 @@
 A workflow job reruns when one of its inputs changes, and Snakemake cannot see the Python
 modules a script imports. Each rule therefore lists, as inputs, the `gateroles` source files of
 the modules it calls and everything they import from `gateroles` (recursively, package
-`__init__` files included, imports inside functions included). Reading the imports from the
+`__init__` files included, imports inside functions included; a package that finds its
+modules at import time, every module in its folder). Reading the imports from the
 source (`ast`) keeps that list derived, not hand-written: editing `probes.py` reruns exactly the
 jobs whose code can reach it. `tests/test_code_deps.py` checks the derived list covers every
 `gateroles` module a job really loads.
@@ -52,7 +53,20 @@ def _imported(name: str) -> set[str]:
             # `from gateroles import probes` imports a module, `from x import f` a name.
             found |= {f"{source}.{alias.name}" for alias in node.names
                       if module_path(f"{source}.{alias.name}").exists()}
+    if path.name == "__init__.py" and _discovers_modules(path):
+        found |= {f"{name}.{p.stem}" for p in path.parent.glob("*.py") if p.stem != "__init__"}
     return found
+
+
+def _discovers_modules(init: Path) -> bool:
+    """Whether a package's `__init__` imports its modules by finding them
+    (`pkgutil.iter_modules(__path__)`, as `gateroles.tasks` does: a task is one new file):
+    then it depends on every module in its folder."""
+    for node in ast.walk(ast.parse(init.read_text(), str(init))):
+        if (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "iter_modules"
+                and any(isinstance(a, ast.Name) and a.id == "__path__" for a in node.args)):
+            return True
+    return False
 
 
 @functools.cache

@@ -19,6 +19,11 @@ from jsonschema import Draft7Validator, validators
 from gateroles import tasks
 from gateroles.architectures import controlled_roles
 
+# Config keys that list the tasks one analysis runs on -> that analysis: each task must declare
+# what the analysis needs (`tasks.require`), or the config fails naming the task, the analysis
+# and what is missing.
+ANALYSIS_TASK_LISTS = {"wiring.tasks": "wiring", "learnability.tasks": "learnability"}
+
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message names every offending key."""
@@ -166,6 +171,13 @@ def _semantic_problems(config: dict) -> list[str]:
         if extra:
             problems.append(f"config key '{key}': {', '.join(extra)} not in study.tasks "
                             f"({', '.join(config['study']['tasks'])})")
+    for key, analysis in ANALYSIS_TASK_LISTS.items():
+        section, name = key.split(".")
+        for task in config[section][name]:
+            try:
+                tasks.require(task, analysis)
+            except ValueError as exc:
+                problems.append(f"config key '{key}': {exc}")
     problems += _rewire_problems(config)
     problems += _control_problems(config)
     for name in config["study"]["tasks"]:

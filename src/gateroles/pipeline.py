@@ -114,12 +114,19 @@ def with_solved(paths: list[str], runs: pd.DataFrame) -> pd.DataFrame:
     return table.merge(runs[RUN_KEYS + ["solved"]], on=RUN_KEYS, how="left")
 
 
-def aggregate(module: str, config: dict, runs_path: str, inputs: dict[str, list[str]],
+def aggregate(module: str, config: dict, runs_path: str | None, inputs: dict[str, list[str]],
               outputs: dict[str, str]) -> None:
-    """Stack each input table over the cells and write what `module.aggregate` returns."""
+    """Stack each input table over the cells and write what `module.aggregate` returns.
+    Without a runs table (`runs_path` None: an analysis that trains its own models, not the
+    grid's) the tables are stacked as they are and `runs` is None."""
     analysis = _module(module)
-    runs = storage.read_csv(runs_path)
-    tables = {name: with_solved(paths, runs) for name, paths in inputs.items()}
+    if runs_path is None:
+        runs = None
+        tables = {name: pd.concat([storage.read_csv(p) for p in paths], ignore_index=True)
+                  for name, paths in inputs.items()}
+    else:
+        runs = storage.read_csv(runs_path)
+        tables = {name: with_solved(paths, runs) for name, paths in inputs.items()}
     result = analysis.aggregate(tables, runs, _settings(module, config),
                                 stats.Settings.from_config(config))
     missing = set(outputs) - set(result)

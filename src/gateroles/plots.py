@@ -12,19 +12,45 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from collections.abc import Mapping  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from gateroles import stats  # noqa: E402
-from gateroles.tasks import TASK_NAMES, TaskTable  # noqa: E402
+from gateroles.tasks import TASK_NAMES, TaskTable, parse_name  # noqa: E402
 
 GATE_COLOURS = {"input": "#1b9e77", "forget": "#d95f02", "output": "#7570b3",
                 "reset": "#e7298a", "update": "#66a61e"}
-# One colour per registered task (a `name@H` task takes its task's colour).
+# One colour per registered task; a `name@H` task takes its task's colour, lighter the shorter
+# its hold (mixed with white by 0.6 x (1 - log10(H) / 3), H clipped to 1..1000), so the holds of
+# one sweep are told apart in a figure that overlays tasks.
 _PALETTE = sns.color_palette("colorblind", 10)
-TASK_COLOURS = TaskTable(lambda spec: _PALETTE[list(TASK_NAMES).index(spec.name) % 10])
+_BASE_COLOURS = TaskTable(lambda spec: _PALETTE[list(TASK_NAMES).index(spec.name) % 10])
+
+
+class _TaskColours(Mapping):
+    def __getitem__(self, name):
+        colour = _BASE_COLOURS[name]
+        try:
+            hold = parse_name(name)[1]
+        except ValueError:
+            raise KeyError(name) from None
+        if hold is None:
+            return colour
+        white = 0.6 * (1 - min(np.log10(hold), 3.0) / 3.0)
+        return tuple(float((1 - white) * c + white) for c in colour)
+
+    def __iter__(self):
+        return iter(_BASE_COLOURS)
+
+    def __len__(self):
+        return len(_BASE_COLOURS)
+
+
+TASK_COLOURS = _TaskColours()
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.2)
 
 

@@ -4,7 +4,6 @@
 REPORT_SECTIONS.append("gateroles.analyses.causal.section")
 REPORT_TABLES.update(
     c3="results/tables/c3_verdicts.csv",
-    causal_matrix="results/tables/causal_matrix.csv",
     causal_ablation="results/tables/causal_ablation.csv",
     causal_swaps="results/tables/causal_swaps.csv",
 )

@@ -102,16 +102,22 @@ FIGURES = []
 CELL_RULES = []
 RULE_CELLS = {}  # per-cell rules that run on some cells only: rule -> its cells
 SINGLE_RULES = []
+OTHER_BENCHMARKS = []  # benchmark files of jobs that are neither per cell nor single
 
 
 def benchmark_files():
     """Benchmark files of every job upstream of the report (runtime of each step)."""
     files = [f for name in CELL_RULES for f in per_cell(bench(name))]
     files += [f for name, cells in RULE_CELLS.items() for f in per_cell(bench(name), cells)]
-    return files + [bench(name, per_cell_job=False) for name in SINGLE_RULES]
+    return files + [bench(name, per_cell_job=False) for name in SINGLE_RULES] + OTHER_BENCHMARKS
 
 
 def report_inputs(wildcards):
+    # One namespace for the report rule's inputs: a table and a figure of one name would
+    # silently hand the section the figure's path as its table.
+    clash = sorted(set(REPORT_TABLES) & set(REPORT_FIGURES))
+    if clash:
+        raise ValueError(f"report inputs named both a table and a figure: {clash}")
     return {**REPORT_TABLES, **REPORT_FIGURES, "benchmarks": benchmark_files()}
 
 

@@ -11,24 +11,21 @@ REPORT_FIGURES.update({name: f"results/figures/{name}.png" for name in HOLDS_FIG
 FIGURES += [f for name in HOLDS_FIGURES for f in figure_outputs(name)]
 
 
-def has_intervals(task):
-    """Whether `task` has store-to-query intervals (STORE and QUERY events)."""
-    return {"store", "query"} <= set(task_registry.EVENTS[task])
-
-
-# Where the memory lives: every cell C6 measures whose task has intervals (the gradient at the
-# store comes from gradient_flow's tables of the same cells). The role trends: the hold tasks'
-# analysis cells and negative controls, from roles' and causal's tables.
-MEMORY_CELLS = [c for c in GRADIENT_CELLS if has_intervals(c.task)]
+# Where the memory lives: every cell C6 measures whose task has store-to-query intervals (STORE
+# and QUERY events; the gradient at the store comes from gradient_flow's tables of the same
+# cells). The role trends: the hold tasks' analysis cells and negative controls, from roles'
+# and causal's tables.
+MEMORY_CELLS = [
+    c for c in GRADIENT_CELLS if {"store", "query"} <= set(task_registry.EVENTS[c.task])
+]
 HOLD_CELLS = [c for c in ANALYSIS_CELLS if task_registry.get(c.task).has_hold]
 HOLD_CONTROL_CELLS = [c for c in CONTROL_CELLS if task_registry.get(c.task).has_hold]
 RULE_CELLS["holds"] = MEMORY_CELLS
 SINGLE_RULES += ["aggregate_holds"] + [f"fig_{name}" for name in HOLDS_FIGURES]
-
-
-def holds_tables(wildcards):
-    """The aggregate's per-cell tables (a table with no cell is left out)."""
-    tables = {
+# The aggregate's per-cell tables (a table with no cell is left out).
+HOLDS_TABLES = {
+    name: files
+    for name, files in {
         "keep": per_cell(cell_table("holds", "keep"), MEMORY_CELLS),
         "interval_store": per_cell(cell_table("gradient_flow", "interval_store"), MEMORY_CELLS),
         "shares": per_cell(cell_table("roles", "shares"), HOLD_CELLS),
@@ -37,8 +34,9 @@ def holds_tables(wildcards):
         "control_shares": per_cell(cell_table("roles", "shares"), HOLD_CONTROL_CELLS),
         "control_context": per_cell(cell_table("roles", "context"), HOLD_CONTROL_CELLS),
         "control_matrix": per_cell(cell_table("causal", "matrix"), HOLD_CONTROL_CELLS),
-    }
-    return {name: files for name, files in tables.items() if files}
+    }.items()
+    if files
+}
 
 
 rule holds:
@@ -67,7 +65,7 @@ rule holds:
 
 rule aggregate_holds:
     input:
-        unpack(holds_tables),
+        unpack(lambda wildcards: HOLDS_TABLES),
         code=lib("gateroles.analyses.holds.aggregate"),
         runs="results/tables/runs.csv",
     output:

@@ -4,7 +4,7 @@ from gateroles import pipeline
 
 pipeline.start(snakemake.threads, snakemake.log[0])
 pipeline.aggregate(
-    snakemake.params.module, snakemake.params.config, snakemake.input.runs,
+    snakemake.params.module, snakemake.params.config, getattr(snakemake.input, "runs", None),
     inputs={name: list(files) for name, files in snakemake.input.items()
             if name not in ("code", "runs")},
     outputs=dict(snakemake.output.items()))

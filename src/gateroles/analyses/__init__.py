@@ -21,6 +21,6 @@ CLAIMS = {
     "C3": ("causal roles", ("causal",)),
     "C4": ("roles come from wiring", ("wiring",)),
     "C5": ("disentanglement", ("dependence",)),
-    "C6": ("gradient highway", ("gradient_flow",)),
+    "C6": ("gradient highway", ("gradient_flow", "learnability")),
     "C8": ("roles sharpen with hold length", ("holds",)),
 }

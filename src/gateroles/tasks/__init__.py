@@ -19,11 +19,13 @@ Each task is designed so that one gate role should be necessary to solve it:
 (:class:`TaskSpec`) declares everything about it: its generator, parameters with defaults and
 descriptions, events, memory variable, contexts, behaviours, which behaviours need which role
 (causal), the behaviours claim C4 contrasts, chance level, shortest length and default
-training budget. :data:`BUILTIN` below lists the modules; :func:`register` adds one (a test's
-toy task, a user's own). Everything else is derived from the registry: the tables the analyses
-read (``TASK_NAMES``, ``EVENTS``, ``MEMORY``, ``CONTEXTS``, ``ROLE_CONTEXTS``, ``BEHAVIOURS``,
-``NEEDS``, ``AUXILIARY_FACTORS``: live read-only views, which also accept ``name@H``), the
-config schema's task lists and per-task sections (``gateroles.config.load_schema``) and
+training budget. The registry finds every module of this package (:data:`BUILTIN`, in
+stream-id order), so adding a task is adding its file; :func:`register` adds one from
+elsewhere (a test's toy task, a user's own, in the running process). Everything else is
+derived from the registry: the tables the analyses read (``TASK_NAMES``, ``EVENTS``,
+``MEMORY``, ``CONTEXTS``, ``ROLE_CONTEXTS``, ``BEHAVIOURS``, ``NEEDS``,
+``AUXILIARY_FACTORS``: live read-only views, which also accept ``name@H``), the config
+schema's task lists and per-task sections (``gateroles.config.load_schema``) and
 :func:`make_task`. CONTRIBUTING.md, "How to add a task", walks through one.
 
 Besides inputs/targets, every :class:`Task` carries ``factors``: the latent variables a
@@ -52,23 +54,16 @@ shapes only, so the same (task, seed, sizes, length, parameters) gives the same 
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from gateroles.tasks import (
-    adding,
-    armed_reset,
-    charlm,
-    count_reset,
-    hold_armed,
-    hold_recall,
-    reset_recall,
-)
-from gateroles.tasks.charlm import CHARLM_VOCAB
 from gateroles.tasks.core import (
+    ANALYSIS_NEEDS,
     DISSOCIATION_GATES,
     HOLD_INTERVAL_COLUMNS,
     ROLES,
@@ -84,25 +79,36 @@ from gateroles.tasks.core import (
 )
 
 __all__ = [
-    "AUXILIARY_FACTORS", "BEHAVIOURS", "BUILTIN", "CHARLM_VOCAB", "CONTEXTS",
+    "ANALYSIS_NEEDS", "AUXILIARY_FACTORS", "BEHAVIOURS", "BUILTIN", "CONTEXTS",
     "DISSOCIATION_GATES", "EVENTS", "HOLD_INTERVAL_COLUMNS", "MEMORY", "NEEDS", "ROLES",
     "ROLE_CONTEXTS", "TASK_NAMES", "Budget", "Int", "Probability", "Task", "TaskSpec",
     "TaskTable", "base_name", "default_params", "dissociations", "get", "hold_intervals",
     "hold_marks", "length_for", "lookup", "make_splits", "make_task", "parse_name", "register",
+    "require",
     "specs", "unregister",
 ]
 
-# The registry: every built-in task, in the order tables and figures list them. A new task is
-# its module plus one line here.
-BUILTIN = (
-    reset_recall,
-    adding,
-    count_reset,
-    charlm,
-    armed_reset,
-    hold_recall,
-    hold_armed,
-)
+
+
+def _discover() -> tuple:
+    """Every task module of this package: each module but `core` must declare a `SPEC`
+    (:class:`TaskSpec`). In stream-id order, the order tables and figures list the tasks."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name == "core":
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if not isinstance(getattr(module, "SPEC", None), TaskSpec):
+            raise ValueError(f"gateroles/tasks/{info.name}.py declares no task: a module of "
+                             "gateroles.tasks must define SPEC = TaskSpec(...) (see "
+                             "CONTRIBUTING.md, 'How to add a task')")
+        found.append(module)
+    return tuple(sorted(found, key=lambda module: module.SPEC.stream_id))
+
+
+# The registry: every built-in task, found in this package (a new task is one new module,
+# `gateroles/tasks/<name>.py`, and nothing else), then any :func:`register` adds.
+BUILTIN = _discover()
 
 _REGISTRY: dict[str, TaskSpec] = {}
 
@@ -173,6 +179,17 @@ def base_name(name: str) -> str:
 def get(name: str) -> TaskSpec:
     """The :class:`TaskSpec` of ``name`` (a registered name, or ``name@H``)."""
     return _REGISTRY[base_name(name)]
+
+
+def require(name: str, analysis: str) -> None:
+    """Raise ValueError naming the task and the analysis when task ``name`` lacks something
+    ``analysis`` needs (``core.ANALYSIS_NEEDS``), e.g. a hold analysis on a task without a
+    hold, or C4's dissociations on a task that declares none."""
+    missing = get(name).lacks(analysis)
+    if missing:
+        raise ValueError(f"task {name!r} lacks {' and '.join(missing)}, which the "
+                         f"{analysis} analysis needs (tasks that have it: "
+                         f"{', '.join(s.name for s in specs() if analysis in s.uses) or 'none'})")
 
 
 def name_pattern() -> str:
@@ -265,7 +282,7 @@ NEEDS = TaskTable(lambda s: s.needs)
 # analyses of task variables (probes, disentanglement) skip them. Also on
 # ``Task.auxiliary_factors``.
 AUXILIARY_FACTORS = TaskTable(lambda s: s.auxiliary_factors)
-# Per-task stream ids and default parameters (as the single-module tasks.py named them).
+# Per-task stream ids and default parameters.
 _TASK_IDS = TaskTable(lambda s: s.stream_id)
 _DEFAULTS = TaskTable(lambda s: s.defaults)
 

@@ -152,7 +152,8 @@ class TaskSpec:
 
     Every annotation field is required (give ``{}`` where the task has none), so that no
     analysis can lose a task's predictions to a forgotten table. Which analysis reads which
-    field (`uses` lists those whose inputs the task declares):
+    field (`uses` lists those whose inputs the task declares, `lacks` what one needs and the
+    task does not declare; `ANALYSIS_NEEDS` says what each needs):
 
     * ``events`` (role -> binary factor; roles from ``ROLES``): event_locking (C2),
       decodability (C1), roles (C1: the shares at resets and stores), causal (C3: the
@@ -226,20 +227,46 @@ class TaskSpec:
 
     @property
     def uses(self) -> tuple[str, ...]:
-        """The analyses whose inputs this task declares (each reads the fields listed in the
-        class docstring); the others have nothing to measure on it beyond its scores."""
-        out = ["training", "saturation", "dependence", "gradient_flow"]
-        if self.events:
-            out += ["event_locking", "decodability"]
-        if self.memory and {"store", "reset"} & set(self.events):
-            out.append("roles")
-        if any(self.needs.values()):
-            out.append("causal")
-        out.append("wiring")  # variants are scored on any task; dissociations where declared
-        return tuple(out)
+        """The analyses whose inputs this task declares (`ANALYSIS_NEEDS`); the others have
+        nothing to measure on it beyond its scores."""
+        return tuple(analysis for analysis in ANALYSIS_NEEDS if not self.lacks(analysis))
+
+    def lacks(self, analysis: str) -> list[str]:
+        """What `analysis` needs that this task does not declare (`ANALYSIS_NEEDS`), in
+        words; empty when it declares everything."""
+        if analysis not in ANALYSIS_NEEDS:
+            raise ValueError(f"unknown analysis {analysis!r}; analyses: "
+                             f"{', '.join(ANALYSIS_NEEDS)}")
+        return [what for what, has in ANALYSIS_NEEDS[analysis] if not has(self)]
 
     def min_length_for(self, params: dict) -> int:
         return self.min_length(params) if callable(self.min_length) else int(self.min_length)
+
+
+# What each analysis needs a task to declare before it can measure anything on it: analysis ->
+# ((what, in words, whether a spec has it), ...). `TaskSpec.lacks` says what a task lacks;
+# `gateroles.tasks.require` turns it into an error naming the task and the analysis (the
+# config's per-analysis task lists are checked with it at parse time).
+ANALYSIS_NEEDS: dict[str, tuple[tuple[str, Callable[[TaskSpec], bool]], ...]] = {
+    "training": (),
+    "saturation": (),
+    "dependence": (),
+    "gradient_flow": (),
+    "event_locking": (("an event (events: store, reset or query)", lambda s: bool(s.events)),),
+    "decodability": (("an event (events: store, reset or query)", lambda s: bool(s.events)),),
+    "roles": (("a memory variable (memory)", lambda s: s.memory is not None),
+              ("a store or a reset event (events)",
+               lambda s: bool({"store", "reset"} & set(s.events)))),
+    "causal": (("a behaviour that needs an event's role (needs)",
+                lambda s: any(s.needs.values())),),
+    # C4's variants are scored on any task; its dissociations where the task declares them.
+    "wiring": (),
+    # The hold analyses (store-to-query intervals, `hold_intervals`; the hold sweep).
+    "hold_intervals": (("a store and a query event (events)",
+                        lambda s: {"store", "query"} <= set(s.events)),
+                       ("a hold parameter (params: hold)", lambda s: s.has_hold)),
+    "learnability": (("a hold parameter (params: hold)", lambda s: s.has_hold),),
+}
 
 
 def spec_problems(spec: TaskSpec) -> list[str]:
@@ -441,3 +468,15 @@ def hold_marks(intervals: np.ndarray, shape: tuple[int, int]) -> dict[str, np.nd
         np.add.at(diff, (part[:, 0], part[:, 2]), -1)
         out[name] = (np.cumsum(diff[:, :-1], axis=1) > 0).astype(np.int64)
     return out
+
+
+def held_memory_fields(tokens: np.ndarray, targets: np.ndarray, factors: dict,
+                       events: Mapping[str, str], vocabulary: int, k: int) -> dict:
+    """The generator's output of a hold task (a store/recall task of K values scored at its
+    queries, in episodes): the one-hot inputs, the query mask, and the factors with the hold
+    marks (:func:`hold_marks` of the task's :func:`hold_intervals`) added."""
+    factors.update(hold_marks(hold_intervals(factors, events), tokens.shape))
+    is_query = factors[events["query"]].astype(bool)
+    return {"inputs": one_hot(tokens, vocabulary), "targets": targets, "mask": is_query,
+            "factors": factors, "tokens": tokens, "n_outputs": k + 1,
+            "chance": majority_rate(targets, is_query, k + 1)}

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 
-from gateroles import plots
+from gateroles import plots, tasks
 from gateroles.analyses.causal import EVENT, INTERCHANGE, NEEDS, QUIET, interchange_gates, role_off
 
 PHASE_TITLES = {"trained": "trained (last checkpoint)", "initial": "step 0"}
@@ -61,7 +61,7 @@ def causal_matrix(matrix: pd.DataFrame) -> plt.Figure:
         norm = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
         predicted = {(gate, role, b) for role, (gate, _) in role_off(arch).items()
                      for b in NEEDS.get(task, {}).get(role, ())}
-        metric = "MSE gained" if task == "adding" else "accuracy lost"
+        metric = "MSE gained" if tasks.get(task).kind == "regression" else "accuracy lost"
         digits = 2 if limit >= 0.1 else 3  # small damages would all read 0.00
         for c, phase in enumerate(("trained", "initial")):
             ax = axes[r, c]
