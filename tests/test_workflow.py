@@ -83,7 +83,7 @@ def test_the_same_config_in_another_key_order_reruns_nothing(finished):
 @pytest.mark.slow
 def test_report_has_every_section_and_embedded_figures(finished):
     html = (finished / "results" / "report.html").read_text()
-    for section in ("summary", "tasks", "c1-roles", "c1-decodability", "c2", "c3", "c5", "c6",
+    for section in ("summary", "tasks", "c1-roles", "c1-decodability", "c2", "c3", "c5", "c6", "c8",
                     "c6-learnability", "saturation", "config", "provenance"):
         assert f'id="{section}"' in html
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) >= 6

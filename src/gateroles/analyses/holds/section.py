@@ -76,18 +76,20 @@ def trend_sentences(c8: pd.DataFrame) -> list[str]:
     seeds agreeing, the trained and step-0 slopes, and its negative control."""
     out = []
     for _, r in c8.iterrows():
-        decided = ("change from step 0" if r["decided_on"] == "change from step 0"
-                   else "trained slope (against 0)")
-        control = report._control_text(r, 3)
+        slopes = (f"trained {ci(r['trained'], r['trained_ci_low'], r['trained_ci_high'])}, "
+                  f"step 0 {ci(r['initial'], r['initial_ci_low'], r['initial_ci_high'])}")
+        if r["decided_on"] == "change from step 0":
+            tested = (f"change from step 0 "
+                      f"{ci(r['change'], r['change_ci_low'], r['change_ci_high'])} (slopes: "
+                      f"{slopes})")
+        else:
+            tested = f"trained slope against 0 ({slopes})"
         out.append(
             f"{r['task']}, {r['arch']}: {r['prediction']}: {r['verdict']}"
-            f"{'' if r['counted'] else ' (not counted)'}. Per doubling of the hold, {decided} "
-            f"{ci(r['change'], r['change_ci_low'], r['change_ci_high'])}, d_z "
-            f"{fmt(r['cohens_dz'], 1)}, {int(r['seeds_agreeing'])} of {int(r['n_seeds'])} "
-            f"seeds in the predicted direction; trained slope "
-            f"{ci(r['trained'], r['trained_ci_low'], r['trained_ci_high'])}, step 0 "
-            f"{ci(r['initial'], r['initial_ci_low'], r['initial_ci_high'])}; negative control "
-            f"{control}.")
+            f"{'' if r['counted'] else ' (not counted)'}. Per doubling of the hold, {tested}, "
+            f"d_z {fmt(r['cohens_dz'], 1)}, {int(r['seeds_agreeing'])} of {int(r['n_seeds'])} "
+            f"seeds in the predicted direction; negative control "
+            f"{report._control_text(r, 3)}.")
     return out
 
 
