@@ -42,7 +42,7 @@ def _line(ax, part: pd.DataFrame, colour, style: str, marker: str, width: float)
     part = part.sort_values("hold")
     ax.errorbar(part["hold"], part["mean"],
                 yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
-                color=colour, ls=style, marker=marker, lw=width, ms=4, capsize=2)
+                color=colour, ls=style, marker=marker, lw=width, ms=4, capsize=2, elinewidth=0.7)
     return list(part["mean"].dropna())
 
 
