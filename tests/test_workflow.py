@@ -177,8 +177,9 @@ def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(finished_wiring
     for table in ("eta_contrast", "causal_matrix", "gate_mi"):
         frame = pd.read_csv(tables / f"{table}.csv")
         assert set(frame["arch"]) == {"lstm", "gru"} and set(frame["init"]) == {"default"}, table
-    shares = pd.read_csv(tables / "c1_shares.csv")  # the GRU's z-gated terms are not split
-    assert set(shares["arch"]) == {"lstm"} and set(shares["init"]) == {"default"}
+    # The GRU's z-gated terms are not split; lstm_nfg (f = 1) is the forget share's control.
+    shares = pd.read_csv(tables / "c1_shares.csv")
+    assert set(shares["arch"]) == {"lstm", "lstm_nfg"} and set(shares["init"]) == {"default"}
     assert set(pd.read_csv(tables / "gradient_efold.csv")["arch"]) == {
         "lstm", "gru", "lstm_nfg", "rnn", "gru_fug"}
     c4 = pd.read_csv(tables / "c4_verdicts.csv")
