@@ -47,7 +47,7 @@ def run(workdir, config, *args):
     path.write_text(yaml.safe_dump(config))
     return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path),
                            "--replace-workflow-config", *args],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=1200)
 
 
 @pytest.fixture(scope="module")
