@@ -34,7 +34,7 @@ TINY = {
     # The analyses read at most the extracted sequences (the unit ablation: the second half),
     # and ablate groups of fewer units than the model has.
     "probes": {"n_sequences": 16}, "information": {"n_sequences": 16},
-    "gradients": {"n_sequences": 16},
+    "gradients": {"n_sequences": 16}, "emergence": {"n_sequences": 16},
     "causal": {"ablation_sequences": 8, "unit_k": [1, 4], "verdict_k": 4},
     "analysis": {"bootstrap_samples": 200},
     # Two negative controls, so the primary tests' control rows are made end to end.
