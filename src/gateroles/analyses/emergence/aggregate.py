@@ -5,8 +5,8 @@ Primary predictions (solved seeds; each with the competing account's prediction,
 beside it; the counted ones are one Holm family, claim C7):
 
 * **The first push** (`PUSH`): at step 0, the role gate's push at its event (toward its role,
-  event minus lag-matched quiet steps) against the mean push the other sigmoid gates receive
-  there in the same direction, as a share in [0, 1] (`push_share`): above one half. The rival
+  event minus lag-matched quiet steps) against the push each other sigmoid gate receives there
+  in the same direction, as a share in [0, 1] (`push_share`): above one half. The rival
   (every gate gets the same push from the event token) predicts one half. Decided on step 0
   against one half (the push before any training is what the account predicts; the share at
   the last checkpoint is shown beside it). Negative control: the architecture without the role
@@ -43,7 +43,6 @@ import pandas as pd
 
 from gateroles import stats
 from gateroles.analyses.emergence import cell_roles
-from gateroles.analyses.roles.measure import share_of
 from gateroles.architectures import SPECS
 from gateroles.study import CELL_KEYS
 
@@ -84,16 +83,35 @@ OTHER_SEED = "another seed's early pushes (units and seeds are not paired across
 KINDS = {"gradient": "summed gradient", "update": "Adam's updates"}
 
 
-def push_share(values: pd.Series, role_gate: str) -> float:
-    """The role gate's share of the push toward the role: own = its push, other = the mean
-    push of the other gates in the same direction, share = own+ / (own+ + other+) in [0, 1]
-    (`roles.measure.share_of`); 0.5 where neither is positive (no gate is pushed toward the
-    role: no preference)."""
-    own = float(values.get(role_gate, np.nan))
-    others = values.drop(role_gate, errors="ignore")
-    other = float(others.mean()) if len(others) else np.nan
-    share = share_of(own, other)
-    return 0.5 if np.isnan(share) and np.isfinite(own) else share
+def pair_share(own: float, other: float, own_size: float, other_size: float) -> float:
+    """The role gate's share of the push against one other gate, in [0, 1]: one half plus
+    half their difference over their total size, (1 + (own - other) / (own_size +
+    other_size)) / 2, where `own` and `other` are pushes toward the role averaged over units
+    and the sizes the mean size of each unit's push (so |own| <= own_size). 1: only the role
+    gate's units are pushed, all toward the role; 0: the other gate's; one half where the two
+    are pushed alike (or neither at all); NaN where one is missing. share(a, b) = 1 -
+    share(b, a), and it has no point masses where the two pushes differ in sign, so under
+    exchangeable gates it is one half in expectation and roughly normal over seeds (the
+    verdict rule's false 'supported' rate is checked by simulation in the tests)."""
+    values = np.array([own, other, own_size, other_size], dtype=float)
+    if not np.all(np.isfinite(values)):
+        return np.nan
+    total = own_size + other_size
+    return 0.5 if total <= 0 else float(np.clip(0.5 + 0.5 * (own - other) / total, 0, 1))
+
+
+def push_share(values: pd.Series, sizes: pd.Series, role_gate: str) -> float:
+    """The role gate's share of the push toward the role: the mean over the other gates of
+    `pair_share` (pushes `values`, their per-unit sizes `sizes`, both indexed by gate).
+
+    Pairwise, not against the mean of the others: a mean of several gates varies less than
+    one gate, so under exchangeable gates (the rival) a share of the mean would not be one
+    half; each pairwise share is, so their mean is too."""
+    if role_gate not in values.index:
+        return np.nan
+    shares = [pair_share(values[role_gate], values[gate], sizes[role_gate], sizes[gate])
+              for gate in values.index if gate != role_gate]
+    return float(np.mean(shares)) if shares else np.nan
 
 
 def _solved(table: pd.DataFrame) -> pd.DataFrame:
@@ -111,22 +129,24 @@ def _roles(arch: str) -> dict[str, tuple[str, int]]:
     return cell_roles(arch)
 
 
-def shares_by_seed(table: pd.DataFrame, value: str, keys: list[str]) -> pd.DataFrame:
-    """Per `keys` x seed x event: the role gate's share of the push (`push_share`) of the
-    table's `value` column, summed over the rows of each gate first."""
+def shares_by_seed(table: pd.DataFrame, value: str, size: str, keys: list[str]
+                   ) -> pd.DataFrame:
+    """Per `keys` x seed x event: the role gate's share of the push (`push_share`) from the
+    table's `value` (push, mean over units) and `size` (mean size per unit) columns, one row
+    per gate."""
+    columns = keys + ["seed", "event", "gate", "share", "own", "others"]
     rows = []
     for key, group in table.groupby(keys + ["seed", "event"], sort=True):
-        arch = key[keys.index("arch")]
-        event = key[-1]
+        arch, event = key[keys.index("arch")], key[-1]
         if event not in _roles(arch):
             continue
         gate = _roles(arch)[event][0]
-        per_gate = group.groupby("gate")[value].sum()
+        per_gate = group.set_index("gate")
         rows.append({**dict(zip(keys + ["seed", "event"], key, strict=True)), "gate": gate,
-                     "share": push_share(per_gate, gate),
-                     "own": float(per_gate.get(gate, np.nan)),
-                     "others": float(per_gate.drop(gate, errors="ignore").mean())})
-    return pd.DataFrame(rows, columns=keys + ["seed", "event", "gate", "share", "own", "others"])
+                     "share": push_share(per_gate[value], per_gate[size], gate),
+                     "own": float(per_gate[value].get(gate, np.nan)),
+                     "others": float(per_gate[value].drop(gate, errors="ignore").mean())})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def push_table(push: pd.DataFrame) -> pd.DataFrame:
@@ -134,22 +154,24 @@ def push_table(push: pd.DataFrame) -> pd.DataFrame:
     checkpoint (`trained`, NaN where only step 0 was measured)."""
     if push.empty:
         return pd.DataFrame(columns=CELL_KEYS + ["seed", "event", "gate", "initial", "trained"])
-    first = shares_by_seed(push[push["step"] == 0], "push", CELL_KEYS)
-    last = shares_by_seed(push[push["step"] == push["final_step"]], "push", CELL_KEYS)
+    first = shares_by_seed(push[push["step"] == 0], "push", "magnitude", CELL_KEYS)
+    last = shares_by_seed(push[push["step"] == push["final_step"]], "push", "magnitude",
+                          CELL_KEYS)
     out = first.rename(columns={"share": "initial"}).drop(columns=["own", "others"])
     trained = last.set_index(CELL_KEYS + ["seed", "event"])["share"].rename("trained")
     return out.join(trained, on=CELL_KEYS + ["seed", "event"])
 
 
 def update_table(updates: pd.DataFrame) -> pd.DataFrame:
-    """Per cell x seed x event x kind: the share over the whole replayed window (`early`)
-    and of the first step alone (`first`)."""
+    """Per cell x seed x event x kind: the share over the whole replayed window (`early`, from
+    the last step's running sums) and of the first step alone (`first`)."""
     columns = CELL_KEYS + ["kind", "seed", "event", "gate", "early", "first", "own", "others"]
     if updates.empty:
         return pd.DataFrame(columns=columns)
     keys = CELL_KEYS + ["kind"]
-    window = shares_by_seed(updates, "value", keys)
-    first = shares_by_seed(updates[updates["step"] == 1], "value", keys)
+    last = updates["step"] == updates.groupby(CELL_KEYS + ["seed"])["step"].transform("max")
+    window = shares_by_seed(updates[last], "cumulative", "magnitude", keys)
+    first = shares_by_seed(updates[updates["step"] == 1], "value", "step_magnitude", keys)
     out = window.rename(columns={"share": "early"})
     out["first"] = first.set_index(keys + ["seed", "event"])["share"].reindex(
         pd.MultiIndex.from_frame(out[keys + ["seed", "event"]])).to_numpy()
@@ -209,25 +231,33 @@ def update_rows(updates: pd.DataFrame, settings: stats.Settings, test: str = sta
     return rows
 
 
+def _ranks(score: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    return rankdata(score)
+
+
 def auc(score: np.ndarray, label: np.ndarray) -> float:
     """Area under the ROC curve of `score` for the binary `label` (ties count one half);
     NaN without both classes or with a non-finite score."""
     score, label = np.asarray(score, dtype=float), np.asarray(label, dtype=bool)
     if not np.all(np.isfinite(score)) or label.all() or not label.any():
         return np.nan
-    from scipy.stats import rankdata
-
-    ranks = rankdata(score)
     n_pos, n_neg = label.sum(), (~label).sum()
-    return float((ranks[label].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float((_ranks(score)[label].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def shuffled_auc(score: np.ndarray, label: np.ndarray, n_shuffles: int, seed: int) -> float:
     """The mean AUC of `score` against `n_shuffles` random permutations of `label` (the
     shuffled baseline; 0.5 in expectation)."""
+    score, label = np.asarray(score, dtype=float), np.asarray(label, dtype=bool)
+    if not np.all(np.isfinite(score)) or label.all() or not label.any() or n_shuffles < 1:
+        return np.nan
     rng = np.random.default_rng(seed)
-    values = [auc(score, rng.permutation(label)) for _ in range(n_shuffles)]
-    return float(np.nanmean(values)) if values else np.nan
+    shuffled = label[rng.random((n_shuffles, label.size)).argsort(axis=1)]
+    n_pos, n_neg = label.sum(), (~label).sum()
+    sums = shuffled.astype(float) @ _ranks(score)
+    return float(np.mean((sums - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)))
 
 
 def unit_scores(units: pd.DataFrame, column: str) -> pd.DataFrame:

@@ -5,11 +5,14 @@ Tables (`step`, `final_step` on each):
 
 * `push`: per checkpoint x role event x sigmoid gate: the gate's mean pre-activation gradient
   at the event steps and at lag-matched quiet steps, the `push` toward the role (event minus
-  quiet, signed so that positive moves the gate the way the event's role asks), and the gate's
-  mean activation at both;
+  quiet, signed so that positive moves the gate the way the event's role asks; mean over
+  units, and `magnitude`, the mean of its size per unit), and the gate's mean activation at
+  both;
 * `updates`: per replayed step (1..E) x role event x gate block x kind (`gradient`: the
   optimiser's gradient, `update`: Adam's actual change), projected on the event token's input
-  direction, signed toward the role, mean over units;
+  direction, signed toward the role: this step's mean over units (`value`, and
+  `step_magnitude` the mean of its size per unit) and the window's so far (`cumulative`,
+  `magnitude`);
 * `units`: per unit x role event: the role gate's summed early gradient and update (toward
   the role) on the event token's column, its push at step 0 (event minus quiet), and the
   unit's memory score at step 0 and at the end (`memory_unit`: among the top share);
@@ -41,8 +44,9 @@ from gateroles.models import gate_rows, models_from_payload
 from gateroles.study import Run
 
 PUSH_COLUMNS = ["step", "event", "gate", "role_gate", "direction", "at_event", "quiet", "push",
-                "activation", "activation_quiet", "n_events", "n_quiet"]
-UPDATE_COLUMNS = ["step", "event", "gate", "role_gate", "direction", "kind", "value"]
+                "magnitude", "activation", "activation_quiet", "n_events", "n_quiet"]
+UPDATE_COLUMNS = ["step", "event", "gate", "role_gate", "direction", "kind", "value",
+                  "cumulative", "magnitude", "step_magnitude"]
 UNIT_COLUMNS = ["unit", "event", "gate", "direction", "early_gradient", "early_update",
                 "initial_push", "memory_initial", "memory_final", "memory_unit"]
 OUTCOME_COLUMNS = ["step", "event", "gate", "other", "own_excess", "other_excess", "share"]
@@ -132,8 +136,10 @@ def event_masks(factors: dict[str, np.ndarray], meta: dict, mask: np.ndarray, ar
 
 def push_rows(acts: dict[str, torch.Tensor], grads: dict[str, torch.Tensor],
               masks: dict[str, tuple[np.ndarray, np.ndarray]], arch: str) -> list[dict]:
-    """Per role event x gate: the push toward the event's role (mean over units and steps,
-    event minus lag-matched quiet), the gradient at both and the activation at both."""
+    """Per role event x gate: the push toward the event's role (event minus lag-matched
+    quiet steps), its mean over units (`push`) and the mean of its size per unit
+    (`magnitude`, >= |push|: units pushed in opposite directions do not cancel there), the
+    gradient at both kinds of step and the activation at both."""
     roles = cell_roles(arch)
     rows = []
     for event, (at, quiet) in masks.items():
@@ -142,12 +148,13 @@ def push_rows(acts: dict[str, torch.Tensor], grads: dict[str, torch.Tensor],
             continue
         at_t, quiet_t = torch.as_tensor(at), torch.as_tensor(quiet)
         for gate in grads:
-            g = grads[gate].double().mean(dim=-1)
+            g = grads[gate].double()
+            per_unit = -direction * (g[at_t].mean(dim=0) - g[quiet_t].mean(dim=0))
             a = acts[gate].double().mean(dim=-1)
-            g_at, g_quiet = float(g[at_t].mean()), float(g[quiet_t].mean())
             rows.append({"event": event, "gate": gate, "role_gate": gate == role_gate,
-                         "direction": direction, "at_event": g_at, "quiet": g_quiet,
-                         "push": -direction * (g_at - g_quiet),
+                         "direction": direction, "at_event": float(g[at_t].mean()),
+                         "quiet": float(g[quiet_t].mean()), "push": float(per_unit.mean()),
+                         "magnitude": float(per_unit.abs().mean()),
                          "activation": float(a[at_t].mean()),
                          "activation_quiet": float(a[quiet_t].mean()),
                          "n_events": int(at.sum()), "n_quiet": int(quiet.sum())})
@@ -217,20 +224,27 @@ def replay(run: Run, settings: Settings, directions: dict[str, np.ndarray],
     roles = cell_roles(run.arch)
     blocks = {g: gate_rows(run.arch, g, hidden) for g in measured_gates(run.arch)}
     start = result.checkpoints[0]["rnn.weight_ih_l0"].float()
+    sign = torch.as_tensor([roles[e][1] for e in events], dtype=torch.float64)
     before, rows = start, []
-    summed = torch.zeros(start.shape[0], len(events))
+    summed = torch.zeros(start.shape[0], len(events), dtype=torch.float64)
     for step, grad, weight in record:
         update = (weight - before) @ d
         before = weight
-        summed += grad
+        summed += grad.double()
+        moved = (weight - start) @ d
+        # per unit, signed toward each event's role: this step's and the window's so far
+        parts = {GRADIENT: (-sign * grad.double(), -sign * summed),
+                 UPDATE: (sign * update.double(), sign * moved.double())}
         for k, event in enumerate(events):
             role_gate, direction = roles[event]
             for gate, block in blocks.items():
-                for kind, value in ((GRADIENT, -direction * grad[block, k]),
-                                    (UPDATE, direction * update[block, k])):
+                for kind, (now, so_far) in parts.items():
                     rows.append({"step": step, "event": event, "gate": gate,
                                  "role_gate": gate == role_gate, "direction": direction,
-                                 "kind": kind, "value": float(value.double().mean())})
+                                 "kind": kind, "value": float(now[block, k].mean()),
+                                 "cumulative": float(so_far[block, k].mean()),
+                                 "magnitude": float(so_far[block, k].abs().mean()),
+                                 "step_magnitude": float(now[block, k].abs().mean())})
     moved = (before - start) @ d
     units = {}
     for k, event in enumerate(events):
