@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 
 from gateroles.architectures import ROLE_GATES, SPECS
 
+# Event names in the plural, for the words of the tables and figures.
+PLURAL = {"reset": "resets", "store": "stores", "query": "queries"}
 # The config sections the replay of the first steps reads (the run's own training).
 REPLAY_SECTIONS = ("data", "task_params", "training", "model")
 

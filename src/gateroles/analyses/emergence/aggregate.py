@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from gateroles import stats
-from gateroles.analyses.emergence import cell_roles
+from gateroles.analyses.emergence import PLURAL, cell_roles
 from gateroles.architectures import SPECS
 from gateroles.study import CELL_KEYS
 
@@ -198,7 +198,7 @@ def push_rows(push: pd.DataFrame, settings: stats.Settings, test: str = stats.PR
             evidence=PUSH, task=task, arch=arch, init=init, role_gate=gate,
             n_unsolved=_unsolved(push, (task, arch, init)), rival=RIVALS[PUSH],
             note=SYMMETRY if test == stats.SANITY else "",
-            prediction=f"at step 0 the error at {event}s pushes {gate} toward "
+            prediction=f"at step 0 the error at {PLURAL.get(event, event)} pushes {gate} toward "
                        f"{_verb(direction, event)} more than the other gates")
         trained = group["trained"].astype(float)
         row["trained"], row["trained_ci_low"], row["trained_ci_high"] = stats.mean_ci(
@@ -345,26 +345,28 @@ def gate_prediction(updates: pd.DataFrame, push: pd.DataFrame, outcome: pd.DataF
     final = outcome[outcome["step"] == outcome["final_step"]]
     rows = []
     for (task, arch, init, event), group in final.groupby(CELL_KEYS + ["event"], sort=True):
-        group = group.sort_values("seed")
+        ahead = [early.get((task, arch, init, s, event), np.nan) for s in group["seed"]]
+        group = group.assign(ahead=np.asarray(ahead, dtype=float)).sort_values("seed")
+        # seeds with both a prediction and an outcome: the marginals are theirs
+        group = group[np.isfinite(group["ahead"]) & np.isfinite(group["share"].astype(float))]
+        if group.empty:
+            continue
         seeds = group["seed"].tolist()
         got = (group["share"].astype(float) > 0.5).to_numpy()
-        ahead = [early.get((task, arch, init, s, event), np.nan) for s in seeds]
-        at_zero = [first.get((task, arch, init, s, event), np.nan) for s in seeds]
-        pred = np.asarray(ahead, dtype=float) > 0.5
-        pred0 = np.asarray(at_zero, dtype=float) > 0.5
-
-        other = np.roll(pred, -1)
+        pred = (group["ahead"] > 0.5).to_numpy()
+        at_zero = np.array([first.get((task, arch, init, s, event), np.nan) for s in seeds],
+                           dtype=float)
+        pred0 = at_zero > 0.5
+        other = np.roll(pred, -1)  # the next seed's prediction
         for k, seed in enumerate(seeds):
-            finite = np.isfinite(ahead[k]) and np.isfinite(group["share"].iloc[k])
             rows.append({"task": task, "arch": arch, "init": init, "seed": seed,
                          "event": event, "gate": group["gate"].iloc[k],
                          "predicted": bool(pred[k]), "outcome": bool(got[k]),
-                         "early": float(pred[k] == got[k]) - expected_agreement(pred, got)
-                         if finite else np.nan,
+                         "early": float(pred[k] == got[k]) - expected_agreement(pred, got),
                          "initial": float(pred0[k] == got[k]) - expected_agreement(pred0, got)
                          if np.isfinite(at_zero[k]) else np.nan,
                          "other": float(other[k] == got[k]) - expected_agreement(other, got)
-                         if finite and len(seeds) > 1 else np.nan})
+                         if len(seeds) > 1 else np.nan})
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from gateroles import plots
-from gateroles.analyses.emergence import cell_roles
+from gateroles.analyses.emergence import PLURAL, cell_roles
 
 EVENT_ORDER = ("reset", "store", "query")
 ARCHS = ("lstm", "gru")
@@ -34,10 +34,13 @@ def _cumulative(updates: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
-def _band(ax, frame: pd.DataFrame, x: str, y: str, gate: str, label: str) -> None:
+
+
+def _band(ax, frame: pd.DataFrame, x: str, y: str, gate: str, role: bool) -> None:
+    """Mean over seeds and its band; the role gate's line thicker."""
     band = plots.mean_band(frame, x, y)
     colour = plots.GATE_COLOURS.get(gate, "black")
-    ax.plot(band[x], band["mean"], color=colour, lw=2, label=label)
+    ax.plot(band[x], band["mean"], color=colour, lw=3.2 if role else 1.6, label=gate)
     ax.fill_between(band[x], band["lo"], band["hi"], color=colour, alpha=0.2)
 
 
@@ -71,21 +74,19 @@ def mechanism(push: pd.DataFrame, updates: pd.DataFrame) -> plt.Figure:
             toward = "close" if direction < 0 else "open"
             data = _cumulative(steps[steps["event"] == event])
             for gate, part in data.groupby("gate"):
-                mark = " (role)" if gate == role_gate else ""
-                _band(first[c], part, "step", "cumulative", gate, f"{gate}{mark}")
+                _band(first[c], part, "step", "cumulative", gate, gate == role_gate)
             first[c].axhline(0, color="black", lw=0.6)
-            first[c].set_title(f"{arch.upper()}, {event}s: push toward '{toward}'",
-                               fontsize=10)
+            first[c].set_title(f"{arch.upper()} at {PLURAL.get(event, event)}: push toward "
+                               f"'{toward}'\n(role: {role_gate}, thick)", fontsize=10)
             first[c].set_xlabel("training step (replayed)")
             at = trained[trained["event"] == event]
             at = at.assign(contrast=at["activation"] - at["activation_quiet"])
             for gate, part in at.groupby("gate"):
-                mark = " (role)" if gate == role_gate else ""
-                _band(over[c], part, "step", "contrast", gate, f"{gate}{mark}")
+                _band(over[c], part, "step", "contrast", gate, gate == role_gate)
             over[c].axhline(0, color="black", lw=0.6)
             plots.step_axis(over[c], float(at["step"].max()) if len(at) else 25.0)
-            over[c].set_title(f"{arch.upper()}, {event}s: activation over training",
-                              fontsize=10)
+            over[c].set_title(f"{arch.upper()} at {PLURAL.get(event, event)}: activation over "
+                              f"training", fontsize=10)
             over[c].set_xlabel("checkpoint (training step)")
         first[0].set_ylabel("cumulative summed gradient\non the token's weights, toward role")
         over[0].set_ylabel("gate at event\nminus at quiet steps")
