@@ -277,6 +277,16 @@ def test_the_pairwise_share_is_one_half_under_exchangeable_gates():
         assert np.mean(verdicts == stats.SUPPORTED) < 0.035, common
 
 
+def test_a_gate_pushed_by_nothing_does_not_win_against_gates_pushed_away_from_the_role():
+    """A held gate (push 0) beside gates pushed away from the role: none is pushed toward it,
+    so the share is one half (the first updates' control cannot pass by standing still)."""
+    values = pd.Series({"input": 0.0, "forget": -0.3, "output": -0.1})
+    sizes = pd.Series({"input": 0.0, "forget": 0.4, "output": 0.2})
+    assert aggregate.push_share(values, sizes, "input") == 0.5
+    assert aggregate.pair_share(0.2, -0.3, 0.2, 0.3) == pytest.approx(0.7)
+    assert aggregate.pair_share(0.2, 0.2, 0.3, 0.3) == 0.5
+
+
 def test_a_shuffled_unit_prediction_rarely_passes():
     """The null simulation of 'early pushes predict the memory-carrying units': unit scores
     unrelated to the memory labels (32 units, 8 of them memory units), 5 seeds per study, 400

@@ -84,20 +84,23 @@ KINDS = {"gradient": "summed gradient", "update": "Adam's updates"}
 
 
 def pair_share(own: float, other: float, own_size: float, other_size: float) -> float:
-    """The role gate's share of the push against one other gate, in [0, 1]: one half plus
-    half their difference over their total size, (1 + (own - other) / (own_size +
-    other_size)) / 2, where `own` and `other` are pushes toward the role averaged over units
-    and the sizes the mean size of each unit's push (so |own| <= own_size). 1: only the role
-    gate's units are pushed, all toward the role; 0: the other gate's; one half where the two
-    are pushed alike (or neither at all); NaN where one is missing. share(a, b) = 1 -
-    share(b, a), and it has no point masses where the two pushes differ in sign, so under
-    exchangeable gates it is one half in expectation and roughly normal over seeds (the
-    verdict rule's false 'supported' rate is checked by simulation in the tests)."""
+    """The role gate's share of the push toward the role against one other gate, in [0, 1]:
+    (1 + (own+ - other+) / (own_size + other_size)) / 2, where `own` and `other` are the two
+    pushes toward the role averaged over units (x+ = max(x, 0): a gate pushed away from the
+    role gets none of the push toward it) and the sizes are the mean size of each unit's push
+    (|own| <= own_size). 1: only the role gate is pushed, every unit toward the role; one half
+    where neither is pushed toward the role more than the other (a gate held constant, pushed
+    by nothing, against gates pushed away from the role included); NaN where one is missing.
+    share(a, b) = 1 - share(b, a), so under exchangeable gates its expectation is one half;
+    it has no point masses where the two pushes differ in sign, so over seeds the verdict
+    rule keeps its false 'supported' rate (checked by simulation in the tests)."""
     values = np.array([own, other, own_size, other_size], dtype=float)
     if not np.all(np.isfinite(values)):
         return np.nan
     total = own_size + other_size
-    return 0.5 if total <= 0 else float(np.clip(0.5 + 0.5 * (own - other) / total, 0, 1))
+    if total <= 0:
+        return 0.5
+    return float(np.clip(0.5 + 0.5 * (max(own, 0.0) - max(other, 0.0)) / total, 0, 1))
 
 
 def push_share(values: pd.Series, sizes: pd.Series, role_gate: str) -> float:

@@ -18,16 +18,22 @@ CONTROL_WORDS = {"lstm_nfg": "without a forget gate", "lstm_ffg": "with f held a
                  "gru_fug": "with z held at 0.5"}
 
 
-def _where(rows: pd.DataFrame) -> str:
-    return ", ".join(f"{r['task']} {r['arch']}"
-                     + ("" if r["init"] == "default" else f" ({r['init']})")
-                     + (f" {r['role_gate']}" if isinstance(r.get("role_gate"), str) else "")
-                     for _, r in rows.iterrows())
+def _uncounted_words(rows: pd.DataFrame) -> str:
+    """Why primary rows are not counted, in counts: no control, control not run (or too few
+    seeds), control passed."""
+    passed = rows["control_verdict"].eq(stats.SUPPORTED)
+    ran = rows["control_verdict"].isin(stats.CONTROL_FAILS) | passed
+    none = rows["control"].fillna("").str.startswith("no control")
+    parts = [(int(passed.sum()), "pass their negative control: not a test"),
+             (int(none.sum()), "have no negative control"),
+             (int((~ran & ~none).sum()), "have a control that did not run or had too few "
+                                         "seeds")]
+    return "; ".join(f"{n} {what}" for n, what in parts if n)
 
 
 def line_sentences(c7: pd.DataFrame) -> list[str]:
-    """Per line: its counted primary predictions by verdict and where each verdict holds,
-    with the typical effect; the uncounted ones named apart."""
+    """Per line: its counted primary predictions by verdict, each with its effect, and the
+    uncounted ones counted apart with the reason."""
     out = []
     for line in LINES:
         rows = c7[c7["evidence"] == line] if len(c7) else c7
@@ -41,30 +47,34 @@ def line_sentences(c7: pd.DataFrame) -> list[str]:
                               f"{report.ci(r['change'], r['change_ci_low'], r['change_ci_high'])}"
                               for _, r in group.iterrows())
             parts.append(f"{len(group)} {verdict} [{where}]")
-        text = f"{line.capitalize()}: " + (
+        text = f"{line[0].upper()}{line[1:]}: " + (
             f"of {len(counted)} counted predictions, " + "; ".join(parts)
             if len(counted) else "no prediction counted")
         uncounted = primary[~primary["counted"].astype(bool)]
         if len(uncounted):
-            text += (f". {len(uncounted)} more shown and not counted (their negative control "
-                     f"came out supported, did not run, or there is none: "
-                     f"{_where(uncounted)})")
+            text += f". Not counted: {_uncounted_words(uncounted)}"
         out.append(text + ".")
     return out
 
 
 def control_sentences(controls: pd.DataFrame) -> list[str]:
-    """Where the push goes on each control architecture: per task and event, the gates'
-    parts of the positive push (step-0 gradient and first updates)."""
+    """Where the push goes at resets on the architectures without a forget gate or with f
+    held (and the GRU's with z held): the gates' parts of the positive push toward the role
+    (step-0 gradient and first updates), mean over seeds."""
     out = []
     if controls.empty:
         return out
-    for (task, arch, event, source), group in controls[controls["arch"].isin(
-            CONTROL_WORDS)].groupby(["task", "arch", "event", "source"], sort=True):
+    shown = controls[controls["arch"].isin(CONTROL_WORDS) & (controls["event"] == "reset")]
+    for (task, arch, source), group in shown.groupby(["task", "arch", "source"], sort=True):
+        known = group[np.isfinite(group["part"].astype(float))]
+        if known.empty:
+            out.append(f"{arch} ({CONTROL_WORDS[arch]}), {task}, at resets, {source}: no gate "
+                       f"is pushed toward the role.")
+            continue
         parts = ", ".join(f"{r['gate']} {fmt(r['part'], 2)}" for _, r in
-                          group.sort_values("part", ascending=False).iterrows())
-        out.append(f"{arch} ({CONTROL_WORDS[arch]}), {task}, {event}s, {source}: the parts of "
-                   f"the push toward the role go {parts}.")
+                          known.sort_values("part", ascending=False).iterrows())
+        out.append(f"{arch} ({CONTROL_WORDS[arch]}), {task}, at resets, {source}: of the push "
+                   f"toward closing, {parts}.")
     return out
 
 
