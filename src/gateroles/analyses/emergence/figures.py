@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.lines import Line2D
 
 from gateroles import plots
 from gateroles.analyses.emergence import PLURAL, cell_roles
@@ -42,6 +43,15 @@ def _band(ax, frame: pd.DataFrame, x: str, y: str, gate: str, role: bool) -> Non
     colour = plots.GATE_COLOURS.get(gate, "black")
     ax.plot(band[x], band["mean"], color=colour, lw=3.2 if role else 1.6, label=gate)
     ax.fill_between(band[x], band["lo"], band["hi"], color=colour, alpha=0.2)
+
+
+def _gate_legend(ax, gates: list[str]) -> None:
+    """One entry per gate, in its colour (line widths differ by column: the role gate's)."""
+    handles = [Line2D([0], [0], color=plots.GATE_COLOURS.get(g, "black"), lw=2, label=g)
+               for g in gates]
+    handles.append(Line2D([0], [0], color="grey", lw=3.2, label="role gate (thick)"))
+    ax.legend(handles=handles, fontsize=9, loc="center left", bbox_to_anchor=(1.02, 0.5),
+              frameon=False)
 
 
 def mechanism(push: pd.DataFrame, updates: pd.DataFrame) -> plt.Figure:
@@ -90,8 +100,9 @@ def mechanism(push: pd.DataFrame, updates: pd.DataFrame) -> plt.Figure:
             over[c].set_xlabel("checkpoint (training step)")
         first[0].set_ylabel("cumulative summed gradient\non the token's weights, toward role")
         over[0].set_ylabel("gate at event\nminus at quiet steps")
-        plots.legend_right(first[0] if first[0].has_data() else first[-1], first[-1])
-        plots.legend_right(over[0] if over[0].has_data() else over[-1], over[-1])
+        gates = sorted(set(steps["gate"]))
+        for row in (first, over):
+            _gate_legend(row[-1], gates)
     fig.suptitle(f"{task}: where the error pushes at each event (top: the first steps, "
                  f"replayed) and what the gates become (bottom); GRU z near 1 keeps",
                  y=1.0)
