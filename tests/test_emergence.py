@@ -352,3 +352,38 @@ def test_across_hold_lengths_the_slope_of_the_early_share_is_decided():
     assert verdicts[0]["task"] == "hold_recall@H"
     assert aggregate.hold_length("reset_recall")[0] == "reset_recall"
     assert np.isnan(aggregate.hold_length("reset_recall")[1])
+
+
+def synthetic_push(arch: str, role_push: dict, other_push: float, seeds=range(5)):
+    """A push table: at each step of `role_push` {step: push}, the forget gate at resets gets
+    that push (size 1, or 0 where it is 0), input and output get `other_push` (size 1)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in seeds:
+        for step, push in role_push.items():
+            for gate in ("forget", "input", "output"):
+                value = push if gate == "forget" else other_push + 0.05 * rng.normal()
+                size = abs(value) if gate == "forget" and push == 0 else 1.0
+                rows.append({"task": "reset_recall", "arch": arch, "init": "default",
+                             "seed": seed, "step": step, "final_step": max(role_push),
+                             "event": "reset", "gate": gate, "push": value,
+                             "magnitude": size, "solved": True})
+    return pd.DataFrame(rows)
+
+
+def test_the_push_rows_decide_step_0_and_the_window_end_each_beside_its_control():
+    push = synthetic_push("lstm", {0: 0.05, 25: 0.9, 100: 0.5}, 0.0)
+    control = synthetic_push("lstm_nfg", {0: 0.0, 25: 0.0}, 0.5)
+    rows = aggregate.attach_gradient_controls(
+        aggregate.push_rows(push, SETTINGS, early_steps=25),
+        aggregate.push_rows(control, SETTINGS, early_steps=25))
+    by = {r["evidence"]: r for r in rows}
+    early = by[aggregate.PUSH_EARLY]
+    assert early["prediction"] == ("by step 25 the error at resets pushes forget toward "
+                                   "closing more than the other gates")
+    assert early["verdict"] == stats.SUPPORTED and early["change"] > 0.2
+    assert early["control"] == "lstm_nfg (no forget gate: held at 1)"
+    assert early["control_verdict"] in stats.CONTROL_FAILS
+    assert early["trained"] > 0.5 and np.isfinite(early["initial"])
+    assert aggregate.early_checkpoint([0, 25, 50, 400], 25) == 25
+    assert aggregate.early_checkpoint([0, 50], 25) is None

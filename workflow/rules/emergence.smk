@@ -6,6 +6,7 @@ REPORT_TABLES.update(
     c7="results/tables/c7_verdicts.csv",
     c7_controls="results/tables/c7_controls.csv",
     c7_replay="results/tables/c7_replay.csv",
+    c7_by_step="results/tables/c7_by_step.csv",
 )
 REPORT_FIGURES.update(c7_mechanism="results/figures/c7_mechanism.png")
 FIGURES += figure_outputs("c7_mechanism")
@@ -43,7 +44,8 @@ rule emergence:
     params:
         module="gateroles.analyses.emergence.measure",
         seeds=SEEDS,
-        # a cell that is only a negative control: the push at step 0 only (and the replay)
+        # a cell that is only a negative control: the push at step 0 and at the end of the
+        # replayed window only (and the replay)
         config=lambda w: {
             **sections("emergence", "roles", "data", "task_params", "training", "model"),
             "every_checkpoint": study.Cell(w.task, w.arch, w.init) in EMERGENCE_CELLS,
@@ -70,6 +72,7 @@ rule aggregate_emergence:
         replay="results/tables/c7_replay.csv",
         controls="results/tables/c7_controls.csv",
         holds="results/tables/c7_holds.csv",
+        by_step="results/tables/c7_by_step.csv",
         c7="results/tables/c7_verdicts.csv",
     log:
         log("aggregate_emergence", per_cell_job=False),

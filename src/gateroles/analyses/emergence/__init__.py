@@ -10,8 +10,9 @@ so every gate gets the same push from the event token whatever its position.
 
 Measures, per model (`measure`):
 
-* **The push at the events** (every checkpoint of the analysis cells; step 0 on the negative
-  controls): one forward and one backward pass of the explicit differentiable recurrence
+* **The push at the events** (every checkpoint of the analysis cells; on the negative
+  controls step 0 and the last checkpoint within the replayed window, `early_checkpoint`): one
+  forward and one backward pass of the explicit differentiable recurrence
   (`interventions.forward(..., differentiable=True)`) over the first `n_sequences` sequences of
   the gate file, the task's own loss summed over its scored steps. The gradient with respect to
   each sigmoid gate's pre-activation comes from the state gradients by the formulas above times
@@ -57,13 +58,20 @@ def cell_roles(arch: str) -> dict[str, tuple[str, int]]:
     return dict(ROLE_GATES[SPECS[arch].cell])
 
 
+def early_checkpoint(steps, early_steps: int | None) -> int | None:
+    """The last checkpoint after step 0 within the first `early_steps` steps (the end of the
+    replayed window when it ends on a checkpoint), None where there is none."""
+    inside = [int(s) for s in steps if 0 < int(s) <= (early_steps or 0)]
+    return max(inside) if inside else None
+
+
 @dataclass(frozen=True)
 class Settings:
     n_sequences: int  # gate-file sequences in each checkpoint's backward pass (the first ones)
     early_steps: int  # the first steps of training replayed ("the first updates")
     n_shuffles: int  # permutations of the shuffled baseline of the predictions
     memory_units: float  # share of units taken as memory-carrying (config `roles`)
-    every_checkpoint: bool = True  # False on a negative-control cell: step 0 only
+    every_checkpoint: bool = True  # False on a negative-control cell: step 0 and the window's end
     replay: dict = field(default_factory=dict)  # the REPLAY_SECTIONS of the config
 
     @classmethod

@@ -42,12 +42,13 @@ import numpy as np
 import pandas as pd
 
 from gateroles import stats
-from gateroles.analyses.emergence import PLURAL, cell_roles
+from gateroles.analyses.emergence import PLURAL, cell_roles, early_checkpoint
 from gateroles.architectures import SPECS
 from gateroles.study import CELL_KEYS
 
 CLAIM = "C7"
 PUSH = "the first push at the events (step 0)"
+PUSH_EARLY = "the push at the events after the first steps"
 UPDATES = "the first updates of the event token's weights"
 PREDICTS = "early pushes predict the trained roles"
 VERBS = {(-1, "reset"): "closing", (-1, "store"): "closing", (+1, "store"): "opening",
@@ -63,6 +64,8 @@ RIVALS = {PUSH: "roles are set by the input statistics alone: every gate gets th
 PUSH_WHY = ("the share at step 0 vs 0.5: the first push is measured before any training, so "
             "there is no step-0 value to subtract; the share at the last checkpoint is shown as "
             "'trained'")
+PUSH_EARLY_WHY = ("the share at step {step} vs 0.5: the rival predicts one half; the shares "
+                  "at step 0 and at the last checkpoint are shown as 'step 0' and 'trained'")
 UPDATES_WHY = ("the share over the first {steps} steps vs 0.5: the rival predicts one half; the "
                "first step's share is shown as 'step 0'")
 UNITS_WHY = ("AUC minus the shuffled baseline's mean AUC, vs 0; the same from the step-0 "
@@ -152,17 +155,27 @@ def shares_by_seed(table: pd.DataFrame, value: str, size: str, keys: list[str]
     return pd.DataFrame(rows, columns=columns)
 
 
-def push_table(push: pd.DataFrame) -> pd.DataFrame:
-    """Per cell x seed x event: the first push's share at step 0 (`initial`) and at the last
-    checkpoint (`trained`, NaN where only step 0 was measured)."""
+def push_table(push: pd.DataFrame, early_steps: int | None = None) -> pd.DataFrame:
+    """Per cell x seed x event: the push's share at step 0 (`initial`), at the last checkpoint
+    within the first `early_steps` steps (`early`, with its step `early_step`) and at the last
+    checkpoint (`trained`); NaN where that checkpoint was not measured."""
+    columns = CELL_KEYS + ["seed", "event", "gate", "initial", "early", "early_step", "trained"]
     if push.empty:
-        return pd.DataFrame(columns=CELL_KEYS + ["seed", "event", "gate", "initial", "trained"])
-    first = shares_by_seed(push[push["step"] == 0], "push", "magnitude", CELL_KEYS)
+        return pd.DataFrame(columns=columns)
+    keys = CELL_KEYS + ["seed", "event"]
+    out = shares_by_seed(push[push["step"] == 0], "push", "magnitude", CELL_KEYS).rename(
+        columns={"share": "initial"}).drop(columns=["own", "others"])
     last = shares_by_seed(push[push["step"] == push["final_step"]], "push", "magnitude",
                           CELL_KEYS)
-    out = first.rename(columns={"share": "initial"}).drop(columns=["own", "others"])
-    trained = last.set_index(CELL_KEYS + ["seed", "event"])["share"].rename("trained")
-    return out.join(trained, on=CELL_KEYS + ["seed", "event"])
+    out = out.join(last.set_index(keys)["share"].rename("trained"), on=keys)
+    early = early_checkpoint(push["step"].unique(), early_steps)
+    out["early_step"] = early if early is not None else np.nan
+    if early is not None:
+        shares = shares_by_seed(push[push["step"] == early], "push", "magnitude", CELL_KEYS)
+        out = out.join(shares.set_index(keys)["share"].rename("early"), on=keys)
+    else:
+        out["early"] = np.nan
+    return out[columns]
 
 
 def update_table(updates: pd.DataFrame) -> pd.DataFrame:
@@ -189,26 +202,32 @@ def _verb(direction: int, event: str) -> str:
     return VERBS.get((direction, event), "its role")
 
 
-def push_rows(push: pd.DataFrame, settings: stats.Settings, test: str = stats.PRIMARY
-              ) -> list[dict]:
-    """The first-push rows of every cell (solved seeds)."""
-    table = push_table(_solved(push))
+def push_rows(push: pd.DataFrame, settings: stats.Settings, test: str = stats.PRIMARY,
+              early_steps: int | None = None) -> list[dict]:
+    """The push rows of every cell (solved seeds): at step 0 (`PUSH`) and at the last
+    checkpoint within the first `early_steps` steps (`PUSH_EARLY`), each with the share at step
+    0 and at the last checkpoint beside it."""
+    table = push_table(_solved(push), early_steps)
     rows = []
     for (task, arch, init, event), group in table.groupby(CELL_KEYS + ["event"], sort=True):
         gate, direction = _roles(arch)[event]
-        row = stats.reference_row(
-            _series(group, "initial"), 0.5, +1, settings, why=PUSH_WHY, test=test, claim=CLAIM,
-            evidence=PUSH, task=task, arch=arch, init=init, role_gate=gate,
-            n_unsolved=_unsolved(push, (task, arch, init)), rival=RIVALS[PUSH],
-            note=SYMMETRY if test == stats.SANITY else "",
-            prediction=f"at step 0 the error at {PLURAL.get(event, event)} pushes {gate} toward "
-                       f"{_verb(direction, event)} more than the other gates")
-        trained = group["trained"].astype(float)
-        row["trained"], row["trained_ci_low"], row["trained_ci_high"] = stats.mean_ci(
-            trained, settings.confidence)
-        row["initial"], row["initial_ci_low"], row["initial_ci_high"] = stats.mean_ci(
-            group["initial"].astype(float), settings.confidence)
-        rows.append(row)
+        keys = {"test": test, "claim": CLAIM, "task": task, "arch": arch, "init": init,
+                "role_gate": gate, "n_unsolved": _unsolved(push, (task, arch, init)),
+                "rival": RIVALS[PUSH], "note": SYMMETRY if test == stats.SANITY else ""}
+        what = (f"the error at {PLURAL.get(event, event)} pushes {gate} toward "
+                f"{_verb(direction, event)} more than the other gates")
+        lines = [("initial", PUSH, PUSH_WHY, f"at step 0 {what}")]
+        step = group["early_step"].max()
+        if np.isfinite(step) and group["early"].notna().any():
+            lines.append(("early", PUSH_EARLY, PUSH_EARLY_WHY.format(step=int(step)),
+                          f"by step {int(step)} {what}"))
+        for column, evidence, why, prediction in lines:
+            row = stats.reference_row(_series(group, column), 0.5, +1, settings, why=why,
+                                      evidence=evidence, prediction=prediction, **keys)
+            for name in ("trained", "initial"):
+                row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"] = stats.mean_ci(
+                    group[name].astype(float), settings.confidence)
+            rows.append(row)
     return rows
 
 
@@ -332,6 +351,12 @@ def expected_agreement(predicted: np.ndarray, outcome: np.ndarray) -> float:
     return p * q + (1 - p) * (1 - q)
 
 
+def _agreement(correct: bool, predicted: np.ndarray, outcome: np.ndarray) -> float:
+    """One seed's agreement minus the shuffled expectation, rounded so that a prediction no
+    seed could fail reads exactly 0 (untestable), not a rounding error."""
+    return round(float(correct) - expected_agreement(predicted, outcome), 12)
+
+
 def gate_prediction(updates: pd.DataFrame, push: pd.DataFrame, outcome: pd.DataFrame
                     ) -> pd.DataFrame:
     """Per model x event with a C1 attribution share: does the first updates' share (Adam's,
@@ -365,10 +390,10 @@ def gate_prediction(updates: pd.DataFrame, push: pd.DataFrame, outcome: pd.DataF
             rows.append({"task": task, "arch": arch, "init": init, "seed": seed,
                          "event": event, "gate": group["gate"].iloc[k],
                          "predicted": bool(pred[k]), "outcome": bool(got[k]),
-                         "early": float(pred[k] == got[k]) - expected_agreement(pred, got),
-                         "initial": float(pred0[k] == got[k]) - expected_agreement(pred0, got)
+                         "early": _agreement(pred[k] == got[k], pred, got),
+                         "initial": _agreement(pred0[k] == got[k], pred0, got)
                          if np.isfinite(at_zero[k]) else np.nan,
-                         "other": float(other[k] == got[k]) - expected_agreement(other, got)
+                         "other": _agreement(other[k] == got[k], other, got)
                          if len(seeds) > 1 else np.nan})
     return pd.DataFrame(rows, columns=columns)
 
@@ -413,6 +438,23 @@ def attach_gradient_controls(rows: list[dict], control_rows: list[dict]) -> list
     return out
 
 
+def push_by_step(push: pd.DataFrame, settings: stats.Settings) -> pd.DataFrame:
+    """Descriptive: per cell x event x checkpoint, the role gate's share of the push (solved
+    seeds), mean and t-interval over seeds: when the push starts to favour the role gate."""
+    columns = CELL_KEYS + ["event", "gate", "step", "share", "ci_low", "ci_high", "n_seeds"]
+    push = _solved(push)
+    if push.empty:
+        return pd.DataFrame(columns=columns)
+    shares = shares_by_seed(push, "push", "magnitude", CELL_KEYS + ["step"])
+    rows = []
+    for key, group in shares.groupby(CELL_KEYS + ["event", "gate", "step"], sort=True):
+        mean, lo, hi = stats.mean_ci(group["share"].to_numpy(dtype=float), settings.confidence)
+        rows.append({**dict(zip(CELL_KEYS + ["event", "gate", "step"], key, strict=True)),
+                     "share": mean, "ci_low": lo, "ci_high": hi,
+                     "n_seeds": int(np.isfinite(group["share"].astype(float)).sum())})
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _split(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows of the default-init cells and other arms, rows of the swapped initial blocks)."""
     if table.empty:
@@ -429,13 +471,13 @@ def c7_verdicts(tables: dict[str, pd.DataFrame], settings: stats.Settings, n_shu
     updates, swap_updates = _split(tables["updates"])
     control_push = tables.get("control_push", push.iloc[:0])
     control_updates = tables.get("control_updates", updates.iloc[:0])
-    rows = attach_gradient_controls(push_rows(push, settings),
-                                    push_rows(control_push, settings))
+    rows = attach_gradient_controls(push_rows(push, settings, early_steps=early_steps),
+                                    push_rows(control_push, settings, early_steps=early_steps))
     rows += stats.attach_controls(update_rows(updates, settings, steps=early_steps),
                                   update_rows(control_updates, settings, steps=early_steps))
     rows += unit_rows(_split(tables["units"])[0], settings, n_shuffles)
     rows += gate_rows(updates, push, _split(tables["outcome"])[0], settings)
-    rows += push_rows(swap_push, settings, test=stats.SANITY)
+    rows += push_rows(swap_push, settings, test=stats.SANITY, early_steps=early_steps)
     rows += update_rows(swap_updates, settings, test=stats.SANITY, steps=early_steps)
     rows += hold_rows(tables["updates"], settings)[1]
     return stats.verdict_table(rows, settings)
@@ -528,5 +570,6 @@ def aggregate(tables, runs, settings, stats_settings: stats.Settings
                                 ignore_index=True),
             "controls": where_the_push_goes(both["push"], both["updates"], stats_settings),
             "holds": hold_rows(tables["updates"], stats_settings)[0],
+            "by_step": push_by_step(tables["push"], stats_settings),
             "c7": verdicts}
 

@@ -31,7 +31,7 @@ from torch import nn
 
 from gateroles import interventions
 from gateroles.analyses.causal.measure import lag_matched, lag_to_next
-from gateroles.analyses.emergence import Settings, cell_roles
+from gateroles.analyses.emergence import Settings, cell_roles, early_checkpoint
 from gateroles.analyses.roles.measure import (
     memory_score,
     memory_state,
@@ -277,7 +277,9 @@ def measure(inputs, run: Run, settings: Settings) -> dict[str, pd.DataFrame]:
     payload = inputs.checkpoints
     saved_steps = sorted(int(s) for s in payload["steps"])
     final = saved_steps[-1]
-    chosen = saved_steps if settings.every_checkpoint else [saved_steps[0]]
+    early = early_checkpoint(saved_steps, settings.early_steps)
+    chosen = (saved_steps if settings.every_checkpoint
+              else [saved_steps[0]] + ([early] if early is not None else []))
     models = models_from_payload({"meta": payload["meta"],
                                   "steps": {str(s): payload["steps"][str(s)] for s in chosen}})
     n = min(settings.n_sequences, len(data.inputs))

@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 
 from gateroles import report, stats
-from gateroles.analyses.emergence.aggregate import PREDICTS, PUSH, UPDATES
+from gateroles.analyses.emergence import PLURAL
+from gateroles.analyses.emergence.aggregate import PREDICTS, PUSH, PUSH_EARLY, UPDATES
 from gateroles.report import Inputs, fmt, html_table
 
-LINES = (PUSH, UPDATES, PREDICTS)
+LINES = (PUSH, PUSH_EARLY, UPDATES, PREDICTS)
 # What each control architecture's descriptive rows say (config `controls`).
 CONTROL_WORDS = {"lstm_nfg": "without a forget gate", "lstm_ffg": "with f held at 0.5",
                  "lstm_nig": "without an input gate", "lstm_nog": "without an output gate",
@@ -78,6 +79,24 @@ def control_sentences(controls: pd.DataFrame) -> list[str]:
     return out
 
 
+def onset_sentences(by_step: pd.DataFrame) -> list[str]:
+    """Per LSTM / GRU cell and event: the first checkpoint at which the role gate's share of
+    the push has its interval above one half (descriptive: the push at every checkpoint)."""
+    out = []
+    main = by_step[by_step["arch"].isin(("lstm", "gru"))] if len(by_step) else by_step
+    for (task, arch, init, event, gate), group in main.groupby(
+            ["task", "arch", "init", "event", "gate"], sort=True):
+        group = group.sort_values("step")
+        above = group[group["ci_low"].astype(float) > 0.5]
+        arm = "" if init == "default" else f", {init}"
+        where = (f"from step {int(above['step'].iloc[0])} on (share "
+                 f"{report.ci(*above[['share', 'ci_low', 'ci_high']].iloc[0].astype(float))})"
+                 if len(above) else "at no checkpoint")
+        out.append(f"{task} ({arch}{arm}), {PLURAL.get(event, event)}: the push favours "
+                   f"{gate} (share's interval above one half) {where}.")
+    return out
+
+
 def replay_sentence(replay: pd.DataFrame) -> str:
     """How exactly the replay reproduced the saved checkpoints."""
     if replay.empty:
@@ -103,6 +122,7 @@ def section(inputs: Inputs) -> dict:
     c7 = inputs.table("c7")
     controls = inputs.table("c7_controls")
     replay = inputs.table("c7_replay")
+    by_step = inputs.table("c7_by_step")
     config = inputs.config["emergence"]
     table = controls.assign(
         **{"mean [CI]": report.cis(controls, ["mean", "ci_low", "ci_high"], 4)}
@@ -111,7 +131,7 @@ def section(inputs: Inputs) -> dict:
     return {"template": "analyses/emergence/section.html.j2",
             "claims": claims(c7),
             "sentences": [report.counts_sentence(c7)] + line_sentences(c7)
-            + control_sentences(controls),
+            + onset_sentences(by_step) + control_sentences(controls),
             "table": report.folded(html_table(report.verdict_table(c7)), "All C7 predictions",
                                    len(c7)),
             "controls_table": html_table(table), "n_controls": len(table),
