@@ -387,3 +387,20 @@ def test_the_push_rows_decide_step_0_and_the_window_end_each_beside_its_control(
     assert early["trained"] > 0.5 and np.isfinite(early["initial"])
     assert aggregate.early_checkpoint([0, 25, 50, 400], 25) == 25
     assert aggregate.early_checkpoint([0, 50], 25) is None
+
+
+def test_the_swapped_initial_blocks_are_a_sanity_check_never_counted():
+    """lstm / swap_forget_input (the same initial weights with the forget and input blocks
+    exchanged): with i.i.d. initialisation the push following the position there follows from
+    the default run by symmetry, so its rows are sanity checks."""
+    push = pd.concat([synthetic_push("lstm", {0: 0.05, 25: 0.9, 100: 0.5}, 0.0),
+                      synthetic_push("lstm", {0: 0.05, 25: 0.9, 100: 0.5}, 0.0)
+                      .assign(init="swap_forget_input")], ignore_index=True)
+    empty = pd.DataFrame(columns=["task", "arch", "init", "seed", "step", "solved"])
+    tables = {"push": push, "updates": empty.assign(kind=[], event=[], gate=[]),
+              "units": empty.assign(event=[]), "outcome": empty.assign(event=[])}
+    table = aggregate.c7_verdicts(tables, SETTINGS, n_shuffles=10, early_steps=25)
+    swapped = table[table["init"] == "swap_forget_input"]
+    assert len(swapped) == 2 and set(swapped["test"]) == {stats.SANITY}
+    assert not swapped["counted"].any() and swapped["note"].str.contains("symmetry").all()
+    assert set(table.loc[table["init"] == "default", "test"]) == {stats.PRIMARY}
