@@ -34,7 +34,7 @@ TINY = {
     # The analyses read at most the extracted sequences (the unit ablation: the second half),
     # and ablate groups of fewer units than the model has.
     "probes": {"n_sequences": 16}, "information": {"n_sequences": 16},
-    "gradients": {"n_sequences": 16},
+    "gradients": {"n_sequences": 16}, "emergence": {"n_sequences": 16},
     "causal": {"ablation_sequences": 8, "unit_k": [1, 4], "verdict_k": 4},
     "analysis": {"bootstrap_samples": 200},
     # Two negative controls, so the primary tests' control rows are made end to end.
@@ -80,7 +80,7 @@ def test_the_same_config_in_another_key_order_reruns_nothing(finished):
 def test_report_has_every_section_and_embedded_figures(finished):
     html = (finished / "results" / "report.html").read_text()
     for section in ("summary", "tasks", "c1-roles", "c1-decodability", "c2", "c3", "c5", "c6",
-                    "saturation", "config", "provenance"):
+                    "c7", "saturation", "config", "provenance"):
         assert f'id="{section}"' in html
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) >= 6
     for fig in ("c1_selectivity_heatmap", "c1_emergence", "c1_task_vs_control"):
@@ -109,6 +109,28 @@ def test_tables_carry_run_keys_and_flags(finished):
     assert set(contrast["step"]) >= {0}
     for fig in ("training_curves", "event_averages", "saturation"):
         assert (finished / "results" / "figures" / f"{fig}.pdf").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_c7_tables_replay_training_and_attach_their_controls(finished):
+    tables = finished / "results" / "tables"
+    replay = pd.read_csv(tables / "c7_replay.csv")
+    assert len(replay) == 8 and (replay["max_abs_diff"] == 0).all()  # bit for bit
+    assert (replay["checked_step"] == 25).all()
+    push = pd.read_csv(tables / "c7_push.csv")
+    assert set(push.loc[push["arch"] == "lstm", "step"]) == {0, 25, 50}
+    # a control: step 0 and the end of the replayed window only
+    assert set(push.loc[push["arch"] == "lstm_nfg", "step"]) == {0, 25}
+    c7 = pd.read_csv(tables / "c7_verdicts.csv")
+    assert set(c7["claim"]) == {"C7"}
+    reset = c7[c7["prediction"] == "at step 0 the error at resets pushes forget toward closing "
+                                   "more than the other gates"].iloc[0]
+    assert reset["control"] == "lstm_nfg (no forget gate: held at 1)"
+    assert pd.notna(reset["control_verdict"])
+    update = c7[c7["prediction"].str.contains("update block's weight from the reset token")]
+    assert set(update["control"]) == {"gru_fug (update held at 0.5 in training)"}
+    html = (finished / "results" / "report.html").read_text()
+    assert 'id="fig-c7_mechanism"' in html and "how roles are written" in html
 
 
 @pytest.mark.slow

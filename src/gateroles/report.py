@@ -101,7 +101,7 @@ CSS = {"supported": "supported", "contradicted": "contradicted"}
 
 
 UNDECIDED = ("untestable", "insufficient seeds")
-ROLE_CLAIMS = ("C1", "C2", "C3", "C4")  # about roles; C5 and C6 have their own sentences
+ROLE_CLAIMS = ("C1", "C2", "C3", "C4")  # about roles; C5, C6, C7 have their own sentences
 UNDECIDED_WORDS = {"untestable": "untestable", "insufficient seeds": "with too few seeds"}
 
 
@@ -391,6 +391,9 @@ def answer_sentences(claims: list[dict]) -> list[str]:
         sentences.append(f"Are the gates' functions disentangled? {lines('C5')}.")
     if "C6" in by:
         sentences.append(f"Is the cell state a gradient highway? {lines('C6')}.")
+    if "C7" in by:
+        sentences.append(f"Does the position decide which gate the error pushes, from the first "
+                         f"updates? {lines('C7')}.")
     return sentences
 
 

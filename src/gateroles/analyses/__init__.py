@@ -22,4 +22,5 @@ CLAIMS = {
     "C4": ("roles come from wiring", ("wiring",)),
     "C5": ("disentanglement", ("dependence",)),
     "C6": ("gradient highway", ("gradient_flow",)),
+    "C7": ("how roles are written", ("emergence",)),
 }
