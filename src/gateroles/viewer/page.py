@@ -171,6 +171,54 @@ class Builder:
         return {**self.data, "bytes": self.size, "bin": base64.b64encode(blob).decode("ascii")}
 
 
+def buffer(data: dict) -> np.ndarray:
+    """The page's binary buffer (uint8), inflated from `data["bin"]`."""
+    return np.frombuffer(zlib.decompress(base64.b64decode(data["bin"])), dtype=np.uint8)
+
+
+def decode(data: dict, model: int, run: int, perturbation: int | None = None,
+           buf: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The arrays of one run as the page reads them, name -> `[n, T, H]` float32 (the
+    reference of the page's decoding; tests compare what it draws against this)."""
+    buf = buffer(data) if buf is None else buf
+    entry = data["models"][model]
+    r = entry["runs"][run]
+    n, h, t = r["shape"]
+    a = len(entry["arrays"])
+    codes = np.cumsum(buf[r["data"]:r["data"] + a * n * h * t].reshape(a, n, h, t),
+                      axis=-1, dtype=np.uint64).astype(np.uint8)
+    if perturbation is not None:
+        p = r["perturbations"][perturbation]
+        m = p["n"]
+        codes = (buf[p["data"]:p["data"] + a * m * h * t].reshape(a, m, h, t)
+                 + codes[:, :m]).astype(np.uint8)
+    out = {}
+    for k, name in enumerate(entry["arrays"]):
+        lo, hi = r["ranges"][k]
+        out[name] = (lo + codes[k].astype(np.float32) * np.float32((hi - lo) / 255)
+                     ).transpose(0, 2, 1)
+    return out
+
+
+def scores(data: dict, pair: list, buf: np.ndarray | None = None) -> np.ndarray:
+    """A per-unit sort score as the page reads it (`Builder.score`'s [offset, scale])."""
+    buf = buffer(data) if buf is None else buf
+    h = None
+    for model in data["models"]:
+        for run in model["runs"]:
+            if _holds(run["scores"], pair):
+                h = model["H"]
+    if h is None:
+        raise KeyError(f"no sort score at {pair}")
+    return buf[pair[0]:pair[0] + h].astype(np.float64) * pair[1] / 255
+
+
+def _holds(scores: dict, pair: list) -> bool:
+    if scores.get("memory") == pair:
+        return True
+    return any(p == pair for r in scores.get("response", {}).values() for p in r.values())
+
+
 def _plain(values) -> list:
     """Numbers as JSON: ints stay ints, floats get 4 significant digits."""
     values = np.asarray(values)

@@ -284,7 +284,8 @@ def from_lens(model, inputs, path: str | Path, *, events: Mapping | None = None,
                                   valid_all)
             run = builder.run(run_label, arrays, arch, perturbed=p_arrays, scores=scores)
             entry["runs"].append(run)
-            for (p_label, _, where, p_scores), got in zip(perturbed, p_arrays, strict=True):
+            for (p_label, _, where, p_scores), got in zip(perturbed if mine else [], p_arrays,
+                                                           strict=True):
                 here = [w for w in where if w.startswith(hook_name(p, layer, direction, ""))]
                 gate = ", ".join(w.rsplit(".", 1)[1] for w in here) or "–"
                 steps = (np.logical_or.reduce([where[w] for w in here])[rows[:n_pert]]
