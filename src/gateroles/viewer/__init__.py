@@ -22,10 +22,10 @@ study's sequences from the C3 table).
 What the study's viewer carries (config `viewer`, sized so that the default study's report
 and viewer stay within 25 MB): `sequences` held-out sequences per task and seed (the same ones
 for every architecture of that seed, so models compare on the same input), `checkpoints` per
-model (step 0, the last, and evenly spaced ones between), every seed of the main grid and the
-first `other_seeds` seeds of the other cells (claim C4's variants, the negative controls), and
-the C3 perturbations of the main grid's models at their last checkpoint on the first
-`perturbed_sequences` shown sequences.
+model (step 0, the last, and evenly spaced ones between), the first `seeds` seeds of the main
+grid (default every one) and the first `other_seeds` seeds of the other cells (claim C4's
+variants, the negative controls), and the C3 perturbations of the main grid's models at their
+last checkpoint on the first `perturbed_sequences` shown sequences.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class Settings:
     sequences: int = 2
     checkpoints: int = 3
     perturbed_sequences: int = 1
+    seeds: int | None = None
     other_seeds: int = 1
 
     @classmethod
@@ -51,15 +52,16 @@ class Settings:
 
 def shown(config: dict) -> list[tuple[Run, bool]]:
     """The models the study's viewer shows, in grid order, each with whether its C3
-    perturbations are shown: every seed of the main grid (perturbed), the first
-    `viewer.other_seeds` seeds of every other cell."""
+    perturbations are shown: the first `viewer.seeds` seeds of the main grid (every seed by
+    default; perturbed), the first `viewer.other_seeds` seeds of every other cell."""
     settings = Settings.from_config(config)
     seeds = config["study"]["seeds"]
     main = cells(config, main_only=True)
     out = []
     for cell in dict.fromkeys(cells(config) + control_cells(config)):
         is_main = cell in main
-        for run in cell.runs(seeds if is_main else seeds[:settings.other_seeds]):
+        kept = seeds[:settings.seeds] if is_main else seeds[:settings.other_seeds]
+        for run in cell.runs(kept):
             out.append((run, is_main and settings.perturbed_sequences > 0))
     return out
 

@@ -273,9 +273,11 @@ def build(config: dict, models: list[dict], runs_table: str | None = None) -> di
 def notes(config: dict, settings: Settings) -> list[str]:
     """What the page carries, in words (generated from the config)."""
     seeds = config["study"]["seeds"]
+    main = ("every seed" if settings.seeds is None or settings.seeds >= len(seeds)
+            else f"the first {settings.seeds} seeds")
     return [f"{settings.sequences} held-out sequences per task and seed (the same for every "
             f"architecture), {settings.checkpoints} checkpoints per model (step 0, the last "
-            f"and evenly spaced ones between); every seed of the main grid, the first "
+            f"and evenly spaced ones between); {main} of the main grid, the first "
             f"{min(settings.other_seeds, len(seeds))} of the other cells (variants, negative "
             f"controls).",
             f"The C3 perturbations: the main grid's models at their last checkpoint, on the "

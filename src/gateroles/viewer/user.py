@@ -361,7 +361,8 @@ def from_config(config: dict, path: str | Path) -> Path:
     quiet = valid & ~np.any(list(events.values()), axis=0)
     rng = np.random.default_rng(settings.seed)
     perturbations = {}
-    for event, mask in events.items():
+    # none shown (viewer.perturbed_sequences 0): none run
+    for event, mask in (events if shown.perturbed_sequences else {}).items():
         at, donors, control, control_donors = matched_quiet(mask, quiet, rng)
         for name, gate in points_main:
             clean = cache[name]
@@ -377,7 +378,7 @@ def from_config(config: dict, path: str | Path) -> Path:
     return from_lens(lens, inputs, path, events=events, valid=valid, tokens=tokens,
                      module=main, sequences=shown.sequences, behaviour=behaviour,
                      perturbations=perturbations,
-                     perturbed_sequences=max(shown.perturbed_sequences, 1),
+                     perturbed_sequences=shown.perturbed_sequences,
                      title=f"Every gate of {settings.name}",
                      notes=[f"The user model {settings.name!r} ({settings.factory}), its "
                             f"analysed module {main!r}: the matched interchanges are those "
