@@ -18,7 +18,8 @@ from gateroles.lens import Lens, hook_name
 from gateroles.own_model import Settings, import_object, load_arrays, load_model
 
 RESPONSES = {stats.SUPPORTED: "rises", stats.CONTRADICTED: "drops",
-             stats.INCONCLUSIVE: "no change shown", stats.INSUFFICIENT: "too few sequences"}
+             stats.INCONCLUSIVE: "no change shown", stats.INSUFFICIENT: "too few sequences",
+             stats.UNTESTABLE: "does not move at all"}
 
 
 def gate_points(lens: Lens, path: str) -> list[tuple[str, str]]:

@@ -12,7 +12,8 @@ from gateroles import report
 from gateroles.own_model.figures import FIGURES
 
 WORDS = {"supported": "yes", "contradicted": "the opposite", "inconclusive": "not shown",
-         "insufficient seeds": "too few sequences"}
+         "insufficient seeds": "too few sequences",
+         "untestable": "untestable (no change in any sequence)"}
 
 
 def _verdict_words(frame: pd.DataFrame) -> pd.Series:
