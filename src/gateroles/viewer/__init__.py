@@ -16,8 +16,9 @@ study's sequences from the C3 table).
 - `viewer.page`: the page and its compact data (torch-free);
 - `viewer.study`: the study's viewer, one job over the gate files and checkpoints it needs
   (`workflow/rules/viewer.smk`, `results/viewer.html`, linked from the report);
-- `viewer.user`: the same page from a lens run on a user's own model (`from_lens`, and the
-  `user_model_viewer` rule beside the user model's report).
+- `viewer.user`: the same page from a lens run on a user's own model (`user.from_lens`, and
+  the `user_model_viewer` rule beside the user model's report). It is not imported here, so
+  that the study's viewer job does not depend on it (`code_deps`).
 
 What the study's viewer carries (config `viewer`, sized so that the default study's report
 and viewer stay within 25 MB): `sequences` held-out sequences per task and seed (the same ones
@@ -65,9 +66,3 @@ def shown(config: dict) -> list[tuple[Run, bool]]:
             out.append((run, is_main and settings.perturbed_sequences > 0))
     return out
 
-
-def from_lens(*args, **kwargs):
-    """`viewer.user.from_lens`: the viewer of a lens run on a user's model (one call)."""
-    from gateroles.viewer.user import from_lens as build
-
-    return build(*args, **kwargs)

@@ -1,10 +1,10 @@
 """The viewer of a user's own model: one call on a lens run (`from_lens`), or a config.
 
-    from gateroles import viewer
-    viewer.from_lens(model, {"letters": x, "lengths": n}, "viewer.html",
-                     events={"word_end": ends}, tokens=letters, behaviour=scores,
-                     perturbations={"update = 1 at the end mark":
-                                    {"encoder.l0.fwd.update": (ends[..., None], 1.0)}})
+    from gateroles.viewer.user import from_lens
+    from_lens(model, {"letters": x, "lengths": n}, "viewer.html",
+              events={"word_end": ends}, tokens=letters, behaviour=scores,
+              perturbations={"update = 1 at the end mark":
+                             {"encoder.l0.fwd.update": (ends[..., None], 1.0)}})
 
 The model runs through `gateroles.lens` on every given sequence (its own forward, as written);
 the page shows every layer and direction of every recurrent submodule the lens sees (one
