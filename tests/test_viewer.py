@@ -398,3 +398,59 @@ def test_a_users_model_in_chromium(browser, tmp_path):
     assert second["pert"] == "forget = 1 at each 3" and first["model"] == "rnn · l0 · fwd"
     assert "input w" in pg.evaluate("describe(current[0], 0, 0)")
     _shot(pg, "user_clamp", tmp_path)
+
+
+def _default_sized_page(path: Path) -> Path:
+    """A page of the default study's shape (62 models, 40 of them with 10 perturbations; 3
+    checkpoints, 2 sequences of 100 steps, 32 units), its activations smooth random walks."""
+    rng = np.random.default_rng(0)
+    b = page.Builder("default-sized")
+    n, t_len, h = 2, 100, 32
+    for task in ("reset_recall", "armed_reset", "count_reset", "adding"):
+        for seed in range(5):
+            b.sequences(f"{task}/{seed}", tokens=[["·"] * t_len] * n,
+                        events={"reset": rng.random((n, t_len)) < 0.05,
+                                "store": rng.random((n, t_len)) < 0.1},
+                        mask=rng.random((n, t_len)) < 0.1,
+                        targets=np.zeros((n, t_len), dtype=int), classes=["0", "1"])
+
+    def walk(shape):
+        return np.cumsum(rng.standard_normal(shape) * 0.3, axis=1)
+
+    for k in range(62):
+        arch = ("lstm", "gru")[k % 2]
+        names = list(gates.gate_names(arch))
+        task = ("reset_recall", "armed_reset", "count_reset", "adding")[k % 4]
+        entry = b.model({"model": str(k)}, f"{task}/{k % 5}", arch, names, h)
+        for step in (0, 50, 100):
+            free = {a: np.tanh(walk((n, t_len, h))) if page.kind(a, arch) != "gate"
+                    else 1 / (1 + np.exp(-walk((n, t_len, h)))) for a in names}
+            perturbed = []
+            if step == 100 and k < 40:
+                for _ in range(10):
+                    p = {a: v[:1].copy() for a, v in free.items()}
+                    for a in p:
+                        p[a][:, 50:] = np.clip(p[a][:, 50:] + walk((1, 50, h)) * 0.1, -1, 1)
+                    perturbed.append(p)
+            run = b.run(f"step {step}", free, arch, perturbed=perturbed,
+                        scores={"response": {"reset": {a: b.score(rng.random(h))
+                                                       for a in names}}})
+            entry["runs"].append(run)
+            for p in perturbed:
+                b.perturbation(run, p, names, label="p", gate=names[0], where=[[50]], n=1)
+    return page.write(b.finish(), path)
+
+
+def test_a_page_of_the_default_studys_size_opens_in_2_s_and_redraws_in_100_ms(browser,
+                                                                               tmp_path):
+    path = _default_sized_page(tmp_path / "big.html")
+    pg, seconds = _open(browser, path)
+    times = pg.evaluate("""(() => { const out = [];
+        for (const change of [{array: 'forget'}, {sort: 'response:reset'}, {run: 0},
+            {compare: 'run:2'}, {mode: 'diff'}, {model: 17}, {run: 2}, {compare: 'pert:3'},
+            {seq: 1}, {unit: 5}, {array: 'cell'}])
+          out.push(gv.set(change));
+        return out; })()""")
+    print(f"\nviewer of the default study's size ({path.stat().st_size / 1e6:.1f} MB): opened in "
+          f"{seconds:.2f} s; redraws {max(times):.1f} ms at most")
+    assert seconds < 2.0 and max(times) < 100
