@@ -170,10 +170,11 @@ def behaviours(outputs: torch.Tensor, inputs: dict) -> dict[str, torch.Tensor]:
 def tokens(inputs: dict) -> dict[str, list[list[str]]]:
     """The viewer's labels of each module's steps: the encoder's letters (`∎` the end mark)
     and the decoder's input phoneme at each step (`<s>`, then the reference phonemes,
-    teacher-forced), the config's `user_model.tokens`."""
+    teacher-forced; none on padding), the config's `user_model.tokens`."""
     letters = [["∎" if g == "</s>" else "" if g == "<pad>" else g
                 for g in (GRAPHEMES[i] for i in row)] for row in inputs["letters"].tolist()]
-    decoder = [["<s>", *(PHONEMES[i] for i in row[:-1])] for row in inputs["targets"].tolist()]
+    decoder = [["<s>", *("" if i == 0 else PHONEMES[i] for i in row[:-1])]
+               for row in inputs["targets"].tolist()]
     return {"encoder": letters, "decoder": decoder}
 
 
