@@ -38,6 +38,7 @@ include: "workflow/rules/dependence.smk"
 include: "workflow/rules/gradient_flow.smk"
 include: "workflow/rules/emergence.smk"
 include: "workflow/rules/saturation.smk"
+include: "workflow/rules/viewer.smk"
 include: "workflow/rules/report.smk"
 # A user's own model: a config with a `user_model` section builds its report instead.
 include: "workflow/rules/user_model.smk"

@@ -96,6 +96,21 @@ def test_report_has_every_section_and_embedded_figures(finished):
 
 
 @pytest.mark.slow
+def test_the_viewer_sits_beside_the_report(finished):
+    """results/viewer.html: the main grid's models (every seed, perturbed at the last
+    checkpoint) and the first seed of the negative controls, linked from the report."""
+    assert 'href="viewer.html"' in (finished / "results" / "report.html").read_text()
+    html = (finished / "results" / "viewer.html").read_text()
+    data = json.JSONDecoder().raw_decode(html[html.index("const D = ") + 10:])[0]
+    shown = [(m["keys"]["arch"], m["keys"]["seed"], bool(m["runs"][-1]["perturbations"]))
+             for m in data["models"]]
+    assert shown == [("lstm", "0", True), ("lstm", "1", True), ("gru", "0", True),
+                     ("gru", "1", True), ("lstm_nfg", "0", False), ("gru_fug", "0", False)]
+    lstm = data["models"][0]["runs"][-1]
+    assert any(p["scores"][0]["study"] for p in lstm["perturbations"])  # the C3 table's scores
+    assert data["report"] == "report.html" and len(html) < 1_000_000
+
+
 def test_tables_carry_run_keys_and_flags(finished):
     tables = finished / "results" / "tables"
     runs = pd.read_csv(tables / "runs.csv")

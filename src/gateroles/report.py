@@ -423,8 +423,10 @@ def which_lines_hold(lines: list[dict]) -> list[dict]:
 
 
 def render(*, config: dict, sections: list[str], tables: dict[str, str],
-           figures: dict[str, str], benchmarks: list[str], prov: dict) -> str:
-    """The report's HTML text from the aggregate tables and the figure PNGs.
+           figures: dict[str, str], benchmarks: list[str], prov: dict,
+           viewer: str | None = None) -> str:
+    """The report's HTML text from the aggregate tables and the figure PNGs; `viewer`: the
+    link (relative to the report) of the viewer page beside it (`gateroles.viewer`), if any.
 
     `sections`: the section modules (`gateroles.analyses.<name>.section`) in report order, as
     the rules files registered them; each `section(inputs)` returns its template's context,
@@ -441,7 +443,7 @@ def render(*, config: dict, sections: list[str], tables: dict[str, str],
         confidence_pct=f"{100 * config['analysis']['confidence']:g}",
         min_seeds=config["analysis"]["min_seeds"],
         answer=opening, sanity_table=html_table(opening["sanity"]),
-        sections=built,
+        sections=built, viewer=viewer,
         config_yaml=yaml.safe_dump(config, sort_keys=False, default_flow_style=None),
         provenance=prov, runtime_table=folded(html_table(runtime), "Job seconds per rule",
                                               len(runtime)),
