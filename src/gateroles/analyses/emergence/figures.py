@@ -103,9 +103,8 @@ def mechanism(push: pd.DataFrame, updates: pd.DataFrame) -> plt.Figure:
         gates = sorted(set(steps["gate"]))
         for row in (first, over):
             _gate_legend(row[-1], gates)
-    fig.suptitle(f"{task}: where the error pushes at each event (top: the first steps, "
-                 f"replayed) and what the gates become (bottom); GRU z near 1 keeps",
-                 y=1.0)
+    fig.suptitle(f"{task}: where the error pushes at each event (the first steps, replayed)\n"
+                 "and what the gates become over training (GRU: z near 1 keeps)", y=1.0)
     fig.tight_layout()
     return fig
 
