@@ -198,6 +198,15 @@ def _series(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame.set_index("seed")[column].astype(float)
 
 
+
+def _early_against_other_seed(group: pd.DataFrame, settings, why: str, keys: dict) -> dict:
+    """A prediction from the early pushes (`early`, step 0's `initial` beside it) against 0,
+    with the same prediction from another seed's pushes (`other`) as its negative control."""
+    row = stats.reference_row(_series(group, "early"), 0.0, +1, settings,
+                              initial=_series(group, "initial"), why=why, **keys)
+    control = stats.reference_row(_series(group, "other"), 0.0, +1, settings, why=why, **keys)
+    return stats.with_control(row, control, OTHER_SEED)
+
 def _verb(direction: int, event: str) -> str:
     return VERBS.get((direction, event), "its role")
 
@@ -336,11 +345,7 @@ def unit_rows(units: pd.DataFrame, settings: stats.Settings, n_shuffles: int) ->
                 "rival": RIVALS["units"],
                 "prediction": "the units whose role gates the first updates push most are "
                               "the memory-carrying units at the end"}
-        row = stats.reference_row(_series(group, "early"), 0.0, +1, settings,
-                                  initial=_series(group, "initial"), why=UNITS_WHY, **keys)
-        control = stats.reference_row(_series(group, "other"), 0.0, +1, settings,
-                                      why=UNITS_WHY, **keys)
-        rows.append(stats.with_control(row, control, OTHER_SEED))
+        rows.append(_early_against_other_seed(group, settings, UNITS_WHY, keys))
     return rows
 
 
@@ -412,11 +417,7 @@ def gate_rows(updates: pd.DataFrame, push: pd.DataFrame, outcome: pd.DataFrame,
                 "rival": RIVALS["gates"],
                 "prediction": f"the first updates predict whether {gate} ends up doing {role} "
                               f"(C1's share)"}
-        row = stats.reference_row(_series(group, "early"), 0.0, +1, settings,
-                                  initial=_series(group, "initial"), why=GATES_WHY, **keys)
-        control = stats.reference_row(_series(group, "other"), 0.0, +1, settings,
-                                      why=GATES_WHY, **keys)
-        rows.append(stats.with_control(row, control, OTHER_SEED))
+        rows.append(_early_against_other_seed(group, settings, GATES_WHY, keys))
     return rows
 
 
