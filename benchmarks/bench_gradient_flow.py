@@ -17,7 +17,6 @@ per model (step 0 and the last checkpoint).
 import argparse
 import os
 import statistics
-import time
 from functools import partial
 
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -25,6 +24,7 @@ for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from timing import timed  # noqa: E402
 
 from gateroles.analyses.gradient_flow import measure  # noqa: E402
 from gateroles.models import build_model  # noqa: E402
@@ -32,11 +32,6 @@ from gateroles.tasks import make_task  # noqa: E402
 
 torch.set_num_threads(1)
 
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def all_lags(model, arch, x, targets, kind, steps, max_lag):

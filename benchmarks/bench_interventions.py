@@ -19,13 +19,13 @@ Runs alternate and the median ratio is reported.
 import argparse
 import os
 import statistics
-import time
 
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[_name] = "1"
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from timing import timed  # noqa: E402
 
 from gateroles import interventions  # noqa: E402
 from gateroles.models import SPECS, build_model  # noqa: E402
@@ -47,11 +47,6 @@ def conditions_for(arch: str, n_conditions: int, n: int, t_len: int, hidden: int
         out.append({gate: (where, float(c % 2))})
     return out
 
-
-def timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main():

@@ -17,24 +17,19 @@ Runs alternate and the median ratio to the module's forward is reported.
 import argparse
 import os
 import statistics
-import time
 
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[_name] = "1"
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from timing import timed  # noqa: E402
 
 from gateroles import gates, interventions  # noqa: E402
 from gateroles.lens import Lens  # noqa: E402
 
 torch.set_num_threads(1)
 
-
-def timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main():

@@ -18,13 +18,13 @@ import argparse
 import io
 import os
 import statistics
-import time
 from dataclasses import replace
 
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[_name] = "1"
 
 import torch  # noqa: E402
+from timing import timed  # noqa: E402
 from torch import nn  # noqa: E402
 
 from gateroles.gates import extract  # noqa: E402
@@ -87,11 +87,6 @@ def variant_cost(splits, arch, settings, repeats):
               / timed(lambda: bare_loop(splits, "lstm", settings, 0)) for _ in range(repeats)]
     return statistics.median(ratios)
 
-
-def timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main():

@@ -19,12 +19,15 @@ JOB_MODULES = ["gateroles.training", "gateroles.extraction", "gateroles.report",
                                   "roles", "gradient_flow", "causal", "wiring")],
                "gateroles.analyses.wiring.rewire", "gateroles.analyses.wiring.behaviour",
                # a user's own model (workflow/rules/user_model.smk)
-               *[f"gateroles.own_model.{part}" for part in ("measure", "figures", "report")]]
+               *[f"gateroles.own_model.{part}" for part in ("measure", "figures", "report")],
+               # the viewers (workflow/rules/viewer.smk, user_model.smk)
+               "gateroles.viewer.study", "gateroles.viewer.user"]
 # Job modules that train, rebuild the models from their checkpoints (not only the gate file) or
 # run them (interventions): their code does depend on gateroles.models.
 MODEL_JOBS = ("gateroles.training", "gateroles.analyses.training.aggregate",
               "gateroles.analyses.gradient_flow.measure", "gateroles.analyses.causal.measure",
-              "gateroles.analyses.wiring.rewire", "gateroles.analyses.wiring.behaviour")
+              "gateroles.analyses.wiring.rewire", "gateroles.analyses.wiring.behaviour",
+              "gateroles.viewer.study")
 
 
 def test_every_gateroles_module_a_job_loads_is_a_declared_input():

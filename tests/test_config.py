@@ -82,6 +82,7 @@ BAD = [
     ("probes.n_sequences", 201, "probes.n_sequences", "at most 200"),
     ("information.n_sequences", 201, "information.n_sequences", "at most 200"),
     ("gradients.n_sequences", 201, "gradients.n_sequences", "at most 200"),
+    ("emergence.n_sequences", 201, "emergence.n_sequences", "at most 200"),
     ("causal.ablation_sequences", 101, "causal.ablation_sequences", "at most 100"),
     ("causal.verdict_k", 3, "causal.verdict_k", "not one of causal.unit_k"),
     ("causal.unit_k", [1, 4, 32], "causal.unit_k", "at most 31"),

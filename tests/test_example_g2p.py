@@ -91,6 +91,8 @@ def test_the_user_model_workflow_on_the_example(tmp_path):
     page = (tmp_path / "results" / "user_model" / "g2p_en" / "report.html").read_text()
     assert "Gate roles in g2p_en" in page and "encoder.l0.fwd.update" in page
     assert page.count("data:image/png;base64") == 4
+    viewer = (tmp_path / "results" / "user_model" / "g2p_en" / "viewer.html").read_text()
+    assert "(matched interchange)" in viewer and '"encoder":' in viewer
     assert not (tmp_path / "results" / "report.html").exists()  # the study is not built
     assert not (tmp_path / "results" / "runs").exists()
 
@@ -121,9 +123,11 @@ def test_a_user_model_config_is_checked_at_parse_time(tmp_path):
     assert "config key 'user_model.factory': cannot find module 'nowhere.module'" in message
 
 
-def test_the_docs_python_examples_run_as_written():
+def test_the_docs_python_examples_run_as_written(tmp_path, monkeypatch):
     text = (REPO / "docs" / "own-model.md").read_text()
     blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
-    assert len(blocks) == 2
+    assert len(blocks) == 3
+    monkeypatch.chdir(tmp_path)
     for block in blocks:
         exec(compile(block, "docs/own-model.md", "exec"), {})
+    assert "update = 1 at the end mark" in (tmp_path / "g2p_viewer.html").read_text()

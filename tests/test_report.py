@@ -214,6 +214,16 @@ def test_the_c8_sentence_says_whether_the_roles_sharpen_with_the_hold():
     assert answer["claims"][0]["name"] == "roles sharpen with hold length"
 
 
+def test_the_c7_sentence_says_how_the_roles_are_written_apart_from_the_role_claims():
+    answer = report.answer([evidence("C1", ["supported"] * 2, name="shares"),
+                            evidence("C7", ["supported", "inconclusive"], name="first push")])
+    assert ("Does the position decide which gate the error pushes, from the first updates? "
+            "first push: partly (2 primary predictions: 1 supported, 1 inconclusive).") in (
+        answer["sentences"])
+    assert answer["sentences"][0].startswith("Yes:")  # C7 is not one of the role claims
+    assert [c["claim"] for c in answer["claims"]] == ["C1", "C7"]
+
+
 def _study_config(*files: str) -> dict:
     """A config as the workflow sees it: config/config.yaml, the files merged in, defaults."""
     repo = Path(__file__).resolve().parents[1]

@@ -141,7 +141,8 @@ def on_slurm(study, slurm_env):
     result = snakemake(study.repo, workdir, study.config,
                        "--profile", str(study.repo / "profiles" / "slurm"),
                        "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "2",
-                       *table_targets(study.local), env=slurm_env, timeout=600)
+                       "--seconds-between-status-checks", "2",
+                       *table_targets(study.local), env=slurm_env, timeout=1200)
     assert result.returncode == 0, failure(result, workdir)
     return workdir
 

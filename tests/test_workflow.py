@@ -35,7 +35,7 @@ TINY = {
     # The analyses read at most the extracted sequences (the unit ablation: the second half),
     # and ablate groups of fewer units than the model has.
     "probes": {"n_sequences": 16}, "information": {"n_sequences": 16},
-    "gradients": {"n_sequences": 16},
+    "gradients": {"n_sequences": 16}, "emergence": {"n_sequences": 16},
     "causal": {"ablation_sequences": 8, "unit_k": [1, 4], "verdict_k": 4},
     "analysis": {"bootstrap_samples": 200},
     # Two negative controls, so the primary tests' control rows are made end to end.
@@ -51,7 +51,7 @@ def run(workdir, config, *args):
     path.write_text(yaml.safe_dump(config))
     return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path),
                            "--replace-workflow-config", *args],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=1200)
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +83,8 @@ def test_the_same_config_in_another_key_order_reruns_nothing(finished):
 @pytest.mark.slow
 def test_report_has_every_section_and_embedded_figures(finished):
     html = (finished / "results" / "report.html").read_text()
-    for section in ("summary", "tasks", "c1-roles", "c1-decodability", "c2", "c3", "c5", "c6", "c8",
-                    "c6-learnability", "saturation", "config", "provenance"):
+    for section in ("summary", "tasks", "c1-roles", "c1-decodability", "c2", "c3", "c5", "c6",
+                    "c6-learnability", "c7", "c8", "saturation", "config", "provenance"):
         assert f'id="{section}"' in html
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) >= 6
     for fig in ("c1_selectivity_heatmap", "c1_emergence", "c1_task_vs_control"):
@@ -100,6 +100,21 @@ def test_report_has_every_section_and_embedded_figures(finished):
 
 
 @pytest.mark.slow
+def test_the_viewer_sits_beside_the_report(finished):
+    """results/viewer.html: the main grid's models (every seed, perturbed at the last
+    checkpoint) and the first seed of the negative controls, linked from the report."""
+    assert 'href="viewer.html"' in (finished / "results" / "report.html").read_text()
+    html = (finished / "results" / "viewer.html").read_text()
+    data = json.JSONDecoder().raw_decode(html[html.index("const D = ") + 10:])[0]
+    shown = [(m["keys"]["arch"], m["keys"]["seed"], bool(m["runs"][-1]["perturbations"]))
+             for m in data["models"]]
+    assert shown == [("lstm", "0", True), ("lstm", "1", True), ("gru", "0", True),
+                     ("gru", "1", True), ("lstm_nfg", "0", False), ("gru_fug", "0", False)]
+    lstm = data["models"][0]["runs"][-1]
+    assert any(p["scores"][0]["study"] for p in lstm["perturbations"])  # the C3 table's scores
+    assert data["report"] == "report.html" and len(html) < 1_000_000
+
+
 def test_tables_carry_run_keys_and_flags(finished):
     tables = finished / "results" / "tables"
     runs = pd.read_csv(tables / "runs.csv")
@@ -116,6 +131,28 @@ def test_tables_carry_run_keys_and_flags(finished):
     # the learnability sweep's own models: every arm x seed x hold has a row (trained or not)
     holds = pd.read_csv(tables / "learnability_holds.csv")
     assert len(holds) == 4 and set(holds["n_seeds"]) == {2}
+
+
+@pytest.mark.slow
+def test_c7_tables_replay_training_and_attach_their_controls(finished):
+    tables = finished / "results" / "tables"
+    replay = pd.read_csv(tables / "c7_replay.csv")
+    assert len(replay) == 8 and (replay["max_abs_diff"] == 0).all()  # bit for bit
+    assert (replay["checked_step"] == 25).all()
+    push = pd.read_csv(tables / "c7_push.csv")
+    assert set(push.loc[push["arch"] == "lstm", "step"]) == {0, 25, 50}
+    # a control: step 0 and the end of the replayed window only
+    assert set(push.loc[push["arch"] == "lstm_nfg", "step"]) == {0, 25}
+    c7 = pd.read_csv(tables / "c7_verdicts.csv")
+    assert set(c7["claim"]) == {"C7"}
+    reset = c7[c7["prediction"] == "at step 0 the error at resets pushes forget toward closing "
+                                   "more than the other gates"].iloc[0]
+    assert reset["control"] == "lstm_nfg (no forget gate: held at 1)"
+    assert pd.notna(reset["control_verdict"])
+    update = c7[c7["prediction"].str.contains("update block's weight from the reset token")]
+    assert set(update["control"]) == {"gru_fug (update held at 0.5 in training)"}
+    html = (finished / "results" / "report.html").read_text()
+    assert 'id="fig-c7_mechanism"' in html and "how roles are written" in html
 
 
 @pytest.mark.slow
@@ -184,8 +221,9 @@ def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(finished_wiring
     for table in ("eta_contrast", "causal_matrix", "gate_mi"):
         frame = pd.read_csv(tables / f"{table}.csv")
         assert set(frame["arch"]) == {"lstm", "gru"} and set(frame["init"]) == {"default"}, table
-    shares = pd.read_csv(tables / "c1_shares.csv")  # the GRU's z-gated terms are not split
-    assert set(shares["arch"]) == {"lstm"} and set(shares["init"]) == {"default"}
+    # The GRU's z-gated terms are not split; lstm_nfg (f = 1) is the forget share's control.
+    shares = pd.read_csv(tables / "c1_shares.csv")
+    assert set(shares["arch"]) == {"lstm", "lstm_nfg"} and set(shares["init"]) == {"default"}
     assert set(pd.read_csv(tables / "gradient_efold.csv")["arch"]) == {
         "lstm", "gru", "lstm_nfg", "rnn", "gru_fug"}
     c4 = pd.read_csv(tables / "c4_verdicts.csv")

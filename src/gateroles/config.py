@@ -150,6 +150,7 @@ def _semantic_problems(config: dict) -> list[str]:
     at_most = {"probes.n_sequences": (n_extract, extracted),
                "information.n_sequences": (n_extract, extracted),
                "gradients.n_sequences": (n_extract, extracted),
+               "emergence.n_sequences": (n_extract, extracted),
                "causal.ablation_sequences": (n_extract - n_extract // 2,
                                              f"the second half of {extracted}")}
     for key, (limit, what) in at_most.items():

@@ -101,7 +101,7 @@ CSS = {"supported": "supported", "contradicted": "contradicted"}
 
 
 UNDECIDED = ("untestable", "insufficient seeds")
-ROLE_CLAIMS = ("C1", "C2", "C3", "C4")  # about roles; C5, C6 and C8 have their own sentences
+ROLE_CLAIMS = ("C1", "C2", "C3", "C4")  # about roles; C5-C8 have their own sentences
 UNDECIDED_WORDS = {"untestable": "untestable", "insufficient seeds": "with too few seeds"}
 
 
@@ -391,6 +391,9 @@ def answer_sentences(claims: list[dict]) -> list[str]:
         sentences.append(f"Are the gates' functions disentangled? {lines('C5')}.")
     if "C6" in by:
         sentences.append(f"Is the cell state a gradient highway? {lines('C6')}.")
+    if "C7" in by:
+        sentences.append(f"Does the position decide which gate the error pushes, from the first "
+                         f"updates? {lines('C7')}.")
     if "C8" in by:
         sentences.append(f"Do the roles sharpen as the memory must be held longer? "
                          f"{lines('C8')}.")
@@ -423,8 +426,10 @@ def which_lines_hold(lines: list[dict]) -> list[dict]:
 
 
 def render(*, config: dict, sections: list[str], tables: dict[str, str],
-           figures: dict[str, str], benchmarks: list[str], prov: dict) -> str:
-    """The report's HTML text from the aggregate tables and the figure PNGs.
+           figures: dict[str, str], benchmarks: list[str], prov: dict,
+           viewer: str | None = None) -> str:
+    """The report's HTML text from the aggregate tables and the figure PNGs; `viewer`: the
+    link (relative to the report) of the viewer page beside it (`gateroles.viewer`), if any.
 
     `sections`: the section modules (`gateroles.analyses.<name>.section`) in report order, as
     the rules files registered them; each `section(inputs)` returns its template's context,
@@ -441,7 +446,7 @@ def render(*, config: dict, sections: list[str], tables: dict[str, str],
         confidence_pct=f"{100 * config['analysis']['confidence']:g}",
         min_seeds=config["analysis"]["min_seeds"],
         answer=opening, sanity_table=html_table(opening["sanity"]),
-        sections=built,
+        sections=built, viewer=viewer,
         config_yaml=yaml.safe_dump(config, sort_keys=False, default_flow_style=None),
         provenance=prov, runtime_table=folded(html_table(runtime), "Job seconds per rule",
                                               len(runtime)),

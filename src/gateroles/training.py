@@ -19,6 +19,7 @@ check that passed it. Early stopping at that check is an option (`early_stop`), 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -150,7 +151,8 @@ def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def train(splits: dict[str, Task], arch: str, init: str, seed: int, settings: TrainSettings,
           progress=None, *, start_state: dict[str, torch.Tensor] | None = None,
-          frozen: tuple[str, ...] = ()) -> TrainResult:
+          frozen: tuple[str, ...] = (), observe: Callable[[int, nn.Module], None] | None = None
+          ) -> TrainResult:
     """Train for `settings.steps` steps (with `early_stop`, until the validation split is
     solved); checkpoint on the schedule and at the last step.
 
@@ -160,6 +162,11 @@ def train(splits: dict[str, Task], arch: str, init: str, seed: int, settings: Tr
     weights; a start that already passes the threshold has `steps_to_solve` 0. `frozen`: gates
     whose rows stay at their start values (`models.freeze_gates`: their gradient is zeroed, so
     Adam never moves them), e.g. a control that fine-tunes everything but the moved blocks.
+    `observe(step, model)`, when given, is called after every optimiser step, while each
+    parameter's `.grad` still holds the gradient the optimiser used (after clipping): a replay
+    of the first steps of a run (the same arguments give the same batches and weights) can
+    record what each step received and what Adam did with it
+    (`gateroles.analyses.emergence`).
 
     Raises FloatingPointError when the loss stops being finite. Progress lines go to
     `progress` (default: the current `sys.stderr`, which a workflow job points at its log).
@@ -194,6 +201,8 @@ def train(splits: dict[str, Task], arch: str, init: str, seed: int, settings: Tr
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), settings.clip)
         optimiser.step()
+        if observe is not None:
+            observe(step, model)
         loss_value = loss.item()
         if not np.isfinite(loss_value):
             raise FloatingPointError(

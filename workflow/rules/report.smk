@@ -1,4 +1,5 @@
-# The report: every registered section, the answer first (gateroles.report).
+# The report: every registered section, the answer first (gateroles.report), linking the
+# viewer (viewer.smk) that sits beside it.
 
 
 rule report_html:
@@ -7,6 +8,7 @@ rule report_html:
         code=lib("gateroles.report", *REPORT_SECTIONS),
         templates=code_deps.data_files("**/*.j2"),
         captions=code_deps.data_files("analyses/*/captions/*.rst"),
+        viewer="results/viewer.html",
     output:
         html="results/report.html",
         provenance="results/provenance.json",

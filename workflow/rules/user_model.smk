@@ -1,6 +1,7 @@
 # A user's own model (gateroles.own_model, docs/own-model.md): the role analyses on its events
-# and their report. Its rules exist only for a config with a `user_model` section, and then
-# `all` builds its report instead of the study's (Snakefile).
+# and their report, and the viewer of its gates (gateroles.viewer.user). Its rules exist only
+# for a config with a `user_model` section, and then `all` builds its report and viewer
+# instead of the study's (Snakefile).
 USER = config.get("user_model")
 USER_TARGETS = []
 
@@ -14,7 +15,7 @@ if USER:
         "attribution",
     ]
     USER_FIGURES = ["event_aligned", "event_units", "perturbation", "attribution"]
-    USER_TARGETS.append(f"{USER_DIR}/report.html")
+    USER_TARGETS += [f"{USER_DIR}/report.html", f"{USER_DIR}/viewer.html"]
 
     rule user_model_measure:
         input:
@@ -76,3 +77,24 @@ if USER:
             config=sections("user_model"),
         script:
             "../scripts/user_model_report.py"
+
+    rule user_model_viewer:
+        input:
+            code=lib("gateroles.viewer.user"),
+            page=code_deps.data_files("viewer/viewer.html"),
+            checkpoint=USER["checkpoint"],
+            inputs=USER["inputs"],
+            events=USER["events"],
+        output:
+            html=f"{USER_DIR}/viewer.html",
+        log:
+            f"results/logs/user_model/{USER['name']}/viewer.log",
+        benchmark:
+            f"results/benchmarks/user_model/{USER['name']}/viewer.tsv"
+        conda:
+            ENV
+        threads: 1
+        params:
+            config=sections("user_model", "viewer"),
+        script:
+            "../scripts/user_model_viewer.py"

@@ -12,7 +12,8 @@ html = report.render(
     config=params.config, sections=params.sections,
     tables={k: inp[k] for k in params.tables},
     figures={k: inp[k] for k in params.figures},
-    benchmarks=list(inp.benchmarks), prov=prov)
+    benchmarks=list(inp.benchmarks), prov=prov,
+    viewer=Path(inp.viewer).name if "viewer" in inp.keys() else None)
 with storage.atomic_path(snakemake.output.html) as tmp:
     tmp.write_text(html, encoding="utf-8")
 storage.write_json(prov, snakemake.output.provenance)

@@ -22,5 +22,6 @@ CLAIMS = {
     "C4": ("roles come from wiring", ("wiring",)),
     "C5": ("disentanglement", ("dependence",)),
     "C6": ("gradient highway", ("gradient_flow", "learnability")),
+    "C7": ("how roles are written", ("emergence",)),
     "C8": ("roles sharpen with hold length", ("holds",)),
 }

@@ -167,6 +167,17 @@ def behaviours(outputs: torch.Tensor, inputs: dict) -> dict[str, torch.Tensor]:
     return {name: (logp * mask).sum(1) / mask.sum(1).clamp(min=1) for name, mask in kinds.items()}
 
 
+def tokens(inputs: dict) -> dict[str, list[list[str]]]:
+    """The viewer's labels of each module's steps: the encoder's letters (`∎` the end mark)
+    and the decoder's input phoneme at each step (`<s>`, then the reference phonemes,
+    teacher-forced; none on padding), the config's `user_model.tokens`."""
+    letters = [["∎" if g == "</s>" else "" if g == "<pad>" else g
+                for g in (GRAPHEMES[i] for i in row)] for row in inputs["letters"].tolist()]
+    decoder = [["<s>", *("" if i == 0 else PHONEMES[i] for i in row[:-1])]
+               for row in inputs["targets"].tolist()]
+    return {"encoder": letters, "decoder": decoder}
+
+
 def write_example(folder: str | Path, n_words: int | None = None) -> dict[str, Path]:
     """The example's files in `folder`: `checkpoint.pt` (the state_dict), `inputs.npz`
     (letters, lengths, targets: the model's own greedy pronunciation then `</s>`) and

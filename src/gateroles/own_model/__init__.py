@@ -58,6 +58,7 @@ class Settings:
     confidence: float
     min_sequences: int
     seed: int
+    tokens: str = ""
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:

@@ -212,8 +212,15 @@ def _rng(*keys) -> np.random.Generator:
                                   for k in keys])
 
 
-def _conditions(data: Data, arch: str, roles: dict, free: dict, sanity: bool) -> list[dict]:
-    """Every perturbation of one model: its clamp, where, and the behaviours it is scored on."""
+def conditions(data: Data, arch: str, roles: dict, free: dict, sanity: bool = True
+               ) -> list[dict]:
+    """Every perturbation of one model whose free run (`interventions.forward`) is `free`:
+    per condition its `intervention`, `gate`, `value`, `event`, `condition`, the steps it
+    perturbs (`where`, `[N, T]`), what it puts there (`values`), the behaviours it is scored
+    on, its `size` (the mean |change| of the gate's activation at `where`; NaN where it
+    perturbs no step) and its `clamp` for `interventions.forward` (None for a perturbation
+    that changes no activation: the interchange of a constant gate, a clamp to the value a
+    gate is held at, or no step to perturb)."""
     interchanged = {g: np.take_along_axis(free[g], np.maximum(data.source, 0)[:, :, None],
                                           axis=1) for g in interchange_gates(arch)}
     has_source = data.source >= 0
@@ -235,6 +242,12 @@ def _conditions(data: Data, arch: str, roles: dict, free: dict, sanity: bool) ->
             out.append({"intervention": CLAMP, "gate": role_gate, "value": off, "event": role,
                         "condition": EVENT, "where": events, "values": np.float32(off),
                         "behaviours": list(data.behaviours)})
+    for c in out:
+        moved = np.abs(np.broadcast_to(c["values"], free[c["gate"]].shape)
+                       - free[c["gate"]])[c["where"]]
+        c["size"] = float(moved.mean()) if moved.size else np.nan
+        c["clamp"] = ({c["gate"]: (c["where"][:, :, None], c["values"])}
+                      if moved.size and moved.any() else None)
     return out
 
 
@@ -247,17 +260,11 @@ def perturbation_matrix(model, data: Data, arch: str, roles: dict, sanity: bool 
     """
     free = interventions.forward(model, data.inputs)
     base = data.errors(free["outputs"])
-    conditions = _conditions(data, arch, roles, free, sanity)
-    sizes, to_run = [], {}
-    for k, c in enumerate(conditions):
-        moved = np.abs(np.broadcast_to(c["values"], free[c["gate"]].shape)
-                       - free[c["gate"]])[c["where"]]
-        sizes.append(float(moved.mean()) if moved.size else np.nan)
-        if moved.size and moved.any():
-            to_run[k] = {c["gate"]: (c["where"][:, :, None], c["values"])}
+    perturbations = conditions(data, arch, roles, free, sanity)
+    to_run = {k: c["clamp"] for k, c in enumerate(perturbations) if c["clamp"] is not None}
     errors = run_errors(model, data, to_run) if to_run else {}
     rows = []
-    for k, c in enumerate(conditions):
+    for k, c in enumerate(perturbations):
         err = errors.get(k, base)
         for behaviour in c["behaviours"]:
             scored, lag = data.behaviours[behaviour], data.lags[behaviour][c["where"]]
@@ -267,7 +274,7 @@ def perturbation_matrix(model, data: Data, arch: str, roles: dict, sanity: bool 
                                                  "condition")}
                         | {"behaviour": behaviour, "metric": data.metric,
                            "n_perturbed": int(c["where"].sum()), "n_lagged": lagged.size,
-                           "size": sizes[k],
+                           "size": c["size"],
                            "mean_lag": float(lagged.mean()) if lagged.size else np.nan,
                            "n_scored": int(scored.sum()), "base_score": data.score(before),
                            "score": data.score(after), "damage": float(after - before)})

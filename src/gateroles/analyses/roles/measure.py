@@ -60,10 +60,10 @@ def memory_state(gates: dict[str, np.ndarray], arch: str) -> np.ndarray:
     return gates["cell" if SPECS[arch].cell == "lstm" else "hidden"]
 
 
-def memory_units(state: np.ndarray, memory: np.ndarray, share: float) -> np.ndarray:
-    """Indices of the units whose state carries the memory variable best: the largest share
-    of their variance explained by the variable (eta squared over its values; squared
-    correlation for a continuous one), the top `share` of the units (at least one)."""
+def memory_score(state: np.ndarray, memory: np.ndarray) -> np.ndarray:
+    """Per unit `[H]`: how well its state carries the memory variable, the share of its
+    variance explained by the variable (eta squared over its values; squared correlation for a
+    continuous one); 0 for a unit that never varies."""
     x = state.reshape(-1, state.shape[-1]).astype(np.float64)
     m = memory.reshape(-1)
     total = x.var(axis=0)
@@ -79,8 +79,14 @@ def memory_units(state: np.ndarray, memory: np.ndarray, share: float) -> np.ndar
         cov = centred @ (x - x.mean(axis=0)) / len(m)
         explained = cov ** 2 / max(centred.var(), 1e-12)
     with np.errstate(divide="ignore", invalid="ignore"):
-        eta2 = np.where(total > 0, explained / total, 0.0)
-    k = max(1, int(round(share * x.shape[1])))
+        return np.where(total > 0, explained / total, 0.0)
+
+
+def memory_units(state: np.ndarray, memory: np.ndarray, share: float) -> np.ndarray:
+    """Indices of the units whose state carries the memory variable best (`memory_score`),
+    the top `share` of the units (at least one)."""
+    eta2 = memory_score(state, memory)
+    k = max(1, int(round(share * eta2.size)))
     return np.argsort(-eta2, kind="stable")[:k]
 
 
