@@ -66,7 +66,8 @@ def test_a_registered_toy_task_is_in_every_table_and_the_schema(toy):
     np.testing.assert_array_equal(task.factors["recall"], mask)
     assert set(task.variables) == {"is_store", "is_query", "memory"}
     assert toy.SPEC.uses == ("training", "saturation", "dependence", "gradient_flow",
-                             "event_locking", "decodability", "roles", "causal", "wiring")
+                             "event_locking", "decodability", "roles", "causal", "wiring",
+                             "emergence", "holds")
     schema = load_schema(SCHEMA)["properties"]
     assert schema["task_params"]["properties"][name]["properties"]["n_values"]["default"] == 3
     assert schema["training"]["properties"]["steps"]["properties"][name]["default"] == 60
@@ -86,8 +87,8 @@ def test_a_task_that_lacks_what_an_analysis_needs_is_an_error_naming_both(toy):
                                          "analysis needs.*hold_recall"):
         tasks.require("toy_recall", "learnability")
     with pytest.raises(ValueError, match="'adding' lacks a store and a query event "
-                                         "\\(events\\) and a hold parameter .*hold_intervals"):
-        tasks.require("adding", "hold_intervals")
+                                         "\\(events\\), which the holds analysis needs"):
+        tasks.require("adding", "holds")
     tasks.require("toy_recall", "causal")
     tasks.require("hold_recall@300", "learnability")
     with pytest.raises(ValueError, match="unknown analysis 'nope'"):

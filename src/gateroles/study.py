@@ -67,11 +67,20 @@ def cells(config: dict, main_only: bool = False) -> list[Cell]:
 
 
 def control_cells(config: dict) -> list[Cell]:
-    """The negative controls' cells (`controls` section): every control architecture on every
-    control task, default init (`architectures.CONTROLS` says which test each one controls)."""
+    """The negative controls' cells (`controls` section), default init
+    (`architectures.CONTROLS` says which test each one controls): every control architecture
+    on every control task, then the keep-gate controls (`hold_architectures`) on every hold
+    task (`name@H`) of the main grid, the controls of the tests that sweep the hold."""
+    from gateroles import tasks
+
     c = config.get("controls") or {}
-    return [Cell(task, arch, "default") for task in c.get("tasks", ())
-            for arch in c.get("architectures", ())]
+    out = [Cell(task, arch, "default") for task in c.get("tasks", ())
+           for arch in c.get("architectures", ())]
+    holds = [task for task in (config.get("study") or {}).get("tasks", ())
+             if tasks.get(task).has_hold]
+    out += [Cell(task, arch, "default") for task in holds
+            for arch in c.get("hold_architectures", ())]
+    return list(dict.fromkeys(out))
 
 
 def wiring_cells(config: dict) -> list[Cell]:

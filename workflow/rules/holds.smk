@@ -15,9 +15,7 @@ FIGURES += [f for name in HOLDS_FIGURES for f in figure_outputs(name)]
 # and QUERY events; the gradient at the store comes from gradient_flow's tables of the same
 # cells). The role trends: the hold tasks' analysis cells and negative controls, from roles'
 # and causal's tables.
-MEMORY_CELLS = [
-    c for c in GRADIENT_CELLS if {"store", "query"} <= set(task_registry.EVENTS[c.task])
-]
+MEMORY_CELLS = [c for c in GRADIENT_CELLS if not task_registry.get(c.task).lacks("holds")]
 HOLD_CELLS = [c for c in ANALYSIS_CELLS if task_registry.get(c.task).has_hold]
 HOLD_CONTROL_CELLS = [c for c in CONTROL_CELLS if task_registry.get(c.task).has_hold]
 RULE_CELLS["holds"] = MEMORY_CELLS

@@ -261,10 +261,12 @@ ANALYSIS_NEEDS: dict[str, tuple[tuple[str, Callable[[TaskSpec], bool]], ...]] = 
                 lambda s: any(s.needs.values())),),
     # C4's variants are scored on any task; its dissociations where the task declares them.
     "wiring": (),
-    # The hold analyses (store-to-query intervals, `hold_intervals`; the hold sweep).
-    "hold_intervals": (("a store and a query event (events)",
-                        lambda s: {"store", "query"} <= set(s.events)),
-                       ("a hold parameter (params: hold)", lambda s: s.has_hold)),
+    # C7: the push at each event the task has.
+    "emergence": (("an event (events: store, reset or query)", lambda s: bool(s.events)),),
+    # C8 (and C6's gradient at the store): the store-to-query intervals (`hold_intervals`);
+    # its role trends need a hold parameter too (tasks `name@H`).
+    "holds": (("a store and a query event (events)",
+               lambda s: {"store", "query"} <= set(s.events)),),
     "learnability": (("a hold parameter (params: hold)", lambda s: s.has_hold),),
 }
 
