@@ -93,7 +93,7 @@ def test_the_default_study_shows_every_main_seed_and_one_seed_of_the_rest():
     models = shown(config)
     main = [(r, p) for r, p in models if r.arch in ("lstm", "gru") and r.init == "default"
             and r.task in config["study"]["tasks"]]
-    assert all(p for _, p in main) and len(main) == 4 * 2 * 5
+    assert all(p for _, p in main) and len(main) == len(config["study"]["tasks"]) * 2 * 5
     assert {r.seed for r, p in models if not p} == {0}
     assert Settings.from_config(config) == Settings()
 

@@ -215,13 +215,20 @@ def test_grid_adds_the_c4_cells_once_and_main_only_leaves_them_out():
     assert study.Cell("reset_recall", "lstm", "forget_bias_1") not in cells
     assert study.Cell("count_reset", "gru", "default") in main  # already there: not repeated
     no_wiring = config(tasks=[], forget_bias_tasks=[])
-    no_wiring["controls"]["tasks"] = []
+    no_wiring["controls"].update(tasks=[], hold_architectures=[])
     assert study.cells(no_wiring) == study.cells(no_wiring, main_only=True)
-    # the negative controls' cells: each control architecture on each control task, once
+    # the negative controls' cells: each control architecture on each control task, and the
+    # keep gate's controls on each hold task of the main grid, once
     only_controls = config(tasks=[], forget_bias_tasks=[])
+    controls = only_controls["controls"]
+    holds = [t for t in only_controls["study"]["tasks"] if "@" in t]
+    assert holds and set(holds).isdisjoint(controls["tasks"])
     added = set(study.cells(only_controls)) - set(study.cells(only_controls, main_only=True))
-    assert added == {study.Cell(t, a, "default") for t in only_controls["controls"]["tasks"]
-                     for a in only_controls["controls"]["architectures"]}
+    assert added == ({study.Cell(t, a, "default") for t in controls["tasks"]
+                      for a in controls["architectures"]}
+                     | {study.Cell(t, a, "default") for t in holds
+                        for a in controls["hold_architectures"]})
+    assert study.Cell(holds[0], "lstm_nig", "default") not in added  # not a keep-gate control
 
 
 def test_a_wiring_task_outside_the_study_is_a_config_error():
