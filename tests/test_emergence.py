@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
-from gateroles import extraction, interventions, stats
+from gateroles import extraction, interventions, stats, tasks
 from gateroles.analyses.emergence import Settings, aggregate, measure
 from gateroles.config import validate
 from gateroles.models import RecurrentModel, build_model
@@ -350,8 +350,9 @@ def test_across_hold_lengths_the_slope_of_the_early_share_is_decided():
     assert set(table["hold"]) == {10.0, 40.0, 160.0} and set(table["family"]) == {"hold_recall"}
     assert len(verdicts) == 1 and verdicts[0]["change"] > 0
     assert verdicts[0]["task"] == "hold_recall@H"
-    assert aggregate.hold_length("reset_recall")[0] == "reset_recall"
-    assert np.isnan(aggregate.hold_length("reset_recall")[1])
+    assert tasks.hold_of("reset_recall")[0] == "reset_recall"
+    assert np.isnan(tasks.hold_of("reset_recall")[1])
+    assert tasks.hold_of("hold_armed@15") == ("hold_armed", 15.0)
 
 
 def synthetic_push(arch: str, role_push: dict, other_push: float, seeds=range(5)):

@@ -83,6 +83,7 @@ __all__ = [
     "DISSOCIATION_GATES", "EVENTS", "HOLD_INTERVAL_COLUMNS", "MEMORY", "NEEDS", "ROLES",
     "ROLE_CONTEXTS", "TASK_NAMES", "Budget", "Int", "Probability", "Task", "TaskSpec",
     "TaskTable", "base_name", "default_params", "dissociations", "get", "hold_intervals",
+    "hold_of",
     "hold_marks", "length_for", "lookup", "make_splits", "make_task", "parse_name", "register",
     "require",
     "specs", "unregister",
@@ -302,6 +303,19 @@ def dissociations(gate: str) -> TaskTable:
 
 
 # --------------------------------------------------------------------------- parameters
+
+
+def hold_of(name: str) -> tuple[str, float]:
+    """(registered task, hold H) of a task name: ``hold_recall@30`` -> ("hold_recall", 30.0),
+    a task with a ``hold`` parameter at its default hold, NaN for a task without one (or a
+    name the registry does not know, e.g. a user model's: (name, NaN))."""
+    try:
+        base, hold = parse_name(name)
+    except ValueError:
+        return name, float("nan")
+    if hold is None:
+        hold = default_params(base).get("hold", float("nan"))
+    return base, float(hold)
 
 
 def default_params(name: str) -> dict:

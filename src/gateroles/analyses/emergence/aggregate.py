@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gateroles import stats
+from gateroles import stats, tasks
 from gateroles.analyses.emergence import PLURAL, cell_roles, early_checkpoint
 from gateroles.architectures import SPECS
 from gateroles.study import CELL_KEYS
@@ -516,11 +516,6 @@ def where_the_push_goes(push: pd.DataFrame, updates: pd.DataFrame,
     return pd.DataFrame(rows, columns=columns)
 
 
-def hold_length(task: str) -> tuple[str, float]:
-    """`hold_recall@200` -> ("hold_recall", 200.0); a task without a hold -> (task, NaN)."""
-    base, at, hold = task.partition("@")
-    return (base, float(hold)) if at and hold.isdigit() else (task, np.nan)
-
 
 def hold_rows(updates: pd.DataFrame, settings: stats.Settings) -> tuple[pd.DataFrame,
                                                                            list[dict]]:
@@ -532,7 +527,7 @@ def hold_rows(updates: pd.DataFrame, settings: stats.Settings) -> tuple[pd.DataF
     columns = ["family", "arch", "init", "event", "gate", "seed", "hold", "early"]
     if table.empty:
         return pd.DataFrame(columns=columns), []
-    parsed = table["task"].map(hold_length)
+    parsed = table["task"].map(tasks.hold_of)
     table = table.assign(family=[p[0] for p in parsed], hold=[p[1] for p in parsed])
     table = table[np.isfinite(table["hold"])]
     rows = []

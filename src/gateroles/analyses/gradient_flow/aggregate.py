@@ -90,13 +90,7 @@ def hold_of(task: str) -> float:
     for a task without one."""
     from gateroles import tasks
 
-    try:
-        base, hold = tasks.parse_name(task)
-    except ValueError:
-        return np.nan
-    if hold is not None:
-        return float(hold)
-    return float(tasks.default_params(base).get("hold", np.nan))
+    return tasks.hold_of(task)[1]
 
 
 def relative_norms(by_lag: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gateroles import stats
+from gateroles import stats, tasks
 from gateroles.analyses.gradient_flow import DIRECT_STATE
 from gateroles.analyses.holds import ALL_UNITS, ERASE, KEEP, MEMORY_UNITS, Settings
 from gateroles.architectures import ROLE_GATES, SPECS
@@ -68,22 +68,12 @@ BY_HOLD_COLUMNS = ["task", "base", "hold", "arch", "init", "cells", "measure", "
                    "ci_low", "ci_high", "n_seeds", "n_unsolved"]
 
 
-def hold_of(task: str) -> tuple[str, float]:
-    """(registered task, hold H) of a task name (`name@H`, or a task's default hold); NaN for a
-    task without a hold."""
-    from gateroles import tasks
-
-    base, hold = tasks.parse_name(task)
-    if hold is None:
-        hold = tasks.default_params(base).get("hold", np.nan)
-    return base, float(hold)
-
 
 def _long(frame: pd.DataFrame, measure: str, value: str) -> pd.DataFrame:
     """Rows of `frame` (per model, with `phase`) as `values` rows of one measure."""
     if frame.empty:
         return pd.DataFrame(columns=VALUE_COLUMNS)
-    holds = {t: hold_of(t) for t in frame["task"].unique()}
+    holds = {t: tasks.hold_of(t) for t in frame["task"].unique()}
     return pd.DataFrame({
         "task": frame["task"], "base": frame["task"].map(lambda t: holds[t][0]),
         "hold": frame["task"].map(lambda t: holds[t][1]), "arch": frame["arch"],
