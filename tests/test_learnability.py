@@ -194,6 +194,7 @@ def test_a_real_sweep_stops_each_seed_at_its_first_hold_not_learned():
         probes: {n_sequences: 16}
         information: {n_sequences: 16}
         gradients: {n_sequences: 16}
+        emergence: {n_sequences: 16}
         causal: {ablation_sequences: 8, unit_k: [1], verdict_k: 1}
         training: {batch_size: 16, steps: {hold_recall: 30}, eval_every: 10,
                    solved_threshold: {hold_recall: 0.6}}
