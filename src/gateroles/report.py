@@ -284,12 +284,16 @@ def counts_sentence(verdicts: pd.DataFrame, what: str = "predictions") -> str:
 def family_sentence(verdicts: pd.DataFrame, shown: pd.DataFrame, elsewhere: str) -> str:
     """Which Holm family the counted rows of `shown` (some lines of evidence of a claim's
     verdict table `verdicts`, index kept) belong to, in words: with the claim's other counted
-    rows (`elsewhere`: where the page shows them), one family per claim (`stats.FAMILIES`)."""
+    rows (`elsewhere`: where the page shows them), one family per claim (`stats.FAMILIES`);
+    '' where `shown` counts none."""
     if verdicts.empty:
         return ""
     claim = verdicts["claim"].iloc[0]
     counted = verdicts[(verdicts["test"] == PRIMARY) & verdicts["counted"].astype(bool)]
-    others = int((~counted.index.isin(shown.index)).sum())
+    here = counted.index.isin(shown.index)
+    if not here.any():
+        return ""
+    others = int((~here).sum())
     if not others:
         return f"The counted ones are one Holm family, claim {claim}'s."
     return (f"The counted ones are one Holm family, claim {claim}'s, with its {others} other "

@@ -24,7 +24,7 @@ def c6_other_rows(wildcards):
     one: C6 is one Holm family, so its one verdict table is adjusted here over both."""
     if not config["learnability"]["tasks"]:
         return {}
-    return {"learnability": "results/tables/learnability_predictions.csv"}
+    return {"learnability": ["results/tables/learnability_predictions.csv"]}
 
 
 rule gradient_flow:

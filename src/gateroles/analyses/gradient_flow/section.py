@@ -148,7 +148,7 @@ def result_sentences(c6: pd.DataFrame, intervals: pd.DataFrame,
         return ["No model solved its task, so no C6 prediction could be decided."]
     family = report.family_sentence(c6 if claim is None else claim, c6,
                                     "the learnability sweep's, below")
-    out = [f"{report.counts_sentence(c6)} {family}"]
+    out = [" ".join(filter(None, (report.counts_sentence(c6), family)))]
     out += line_sentences(c6) + reversal_sentences(c6)
     unsolved = c6[c6["n_seeds"] == 0]
     if len(unsolved):

@@ -90,7 +90,7 @@ def section(inputs: Inputs) -> dict:
     longest, holds = inputs.table("learnability_longest"), inputs.table("learnability_holds")
     family = report.family_sentence(claim, c6, "the gradient's, above")
     sentences = (longest_sentences(longest, holds)
-                 + ([f"{report.counts_sentence(c6)} {family}"]
+                 + ([" ".join(filter(None, (report.counts_sentence(c6), family)))]
                     if len(c6) else ["No learnability prediction could be made (the sweep "
                                      "lacks lstm, or both lstm_ffg and rnn)."])
                  + verdict_sentences(c6))
