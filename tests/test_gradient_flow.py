@@ -7,9 +7,11 @@ import pytest
 import torch
 
 from gateroles import gatefile, report, stats, storage
+from gateroles.analyses import learnability
 from gateroles.analyses.gradient_flow import Settings, figures, section
 from gateroles.analyses.gradient_flow import aggregate as agg
 from gateroles.analyses.gradient_flow import measure as gf
+from gateroles.analyses.learnability import aggregate as learnability_agg
 from gateroles.models import build_model, checkpoint_payload
 from gateroles.pipeline import RunInputs
 from gateroles.study import Run
@@ -609,6 +611,56 @@ def test_a_reversal_that_holm_hides_is_still_said():
     assert section.verdict_words(c6).iloc[0] == "inconclusive; contradicted (unadjusted)"
     said = section.reversal_sentences(c6)[0]
     assert "contradicted before Holm (inconclusive after)" in said and "wholly below 0" in said
+
+
+def _learnability_rows(lstm, rnn, nfg):
+    """The learnability sweep's C6 rows (before Holm) from each seed's reach."""
+    reach = pd.DataFrame([{"task": "hold_recall", "arch": arch, "init": "default", "seed": s,
+                           "reach": r}
+                          for arch, values in (("lstm", lstm), ("rnn", rnn), ("lstm_nfg", nfg))
+                          for s, r in enumerate(values)])
+    return stats.prediction_table(learnability_agg.verdict_rows(reach, STATS))
+
+
+def test_c6_is_one_holm_family_over_the_gradient_and_the_learnability_rows():
+    """The learnability prediction (reach of lstm minus rnn: 1, 1, 1, 0, 2; one-sided p about
+    0.017) is supported in a family of its own. C6's verdict table joins it with the
+    gradient's five counted rows, one a reversal (p near 1): one family of six, where Holm
+    doubles its p and it is inconclusive; every counted row's p_adjusted is Holm over all six,
+    and both sections count and show their own rows, naming the other's."""
+    learn = _learnability_rows([2, 2, 2, 1, 3], [1] * 5, [1] * 5)
+    assert len(learn) == 1 and learn["counted"].all()
+    p = learn["p_value"].iloc[0]
+    assert 0.0125 < p < 0.025
+    assert stats.verdict_table(learn, STATS)["verdict"].tolist() == [stats.SUPPORTED]
+    values = {**HIGHWAY, **FLAT,
+              ("lstm", "jacobian", "cell", "log10_store"): (-3.1, [-0.2, -0.5, -0.1, -0.4, -0.3])}
+    gradient = c6_table(values)
+    table = agg.c6_verdicts(_store_table(values), SETTINGS, STATS, learn)
+    assert len(table) == len(gradient) + 1 and table["counted"].sum() == 6
+    row = table[table["evidence"] == learnability.EVIDENCE].iloc[0]
+    assert row["verdict_unadjusted"] == stats.SUPPORTED and row["verdict"] == stats.INCONCLUSIVE
+    assert row["p_adjusted"] == pytest.approx(2 * p)
+    counted = table[table["counted"]]
+    np.testing.assert_allclose(counted["p_adjusted"], stats.holm(counted["p_value"]))
+    # the gradient's rows: the same p as in their own table, adjusted in the larger family
+    keys = ["evidence", "arch"]
+    both = gradient.merge(table, on=keys, suffixes=("_own", ""))
+    np.testing.assert_allclose(both["p_value"], both["p_value_own"])
+    assert (both["p_adjusted"] >= both["p_adjusted_own"]).all()
+    assert (both["p_adjusted"] > both["p_adjusted_own"]).any()
+    # the gradient's section shows its own rows only and names the other counted one
+    own = section.own_rows(table)
+    assert len(own) == len(gradient) and learnability.EVIDENCE not in set(own["evidence"])
+    assert {line["evidence"] for line in section.claims(own)} == set(gradient["evidence"])
+    first = section.result_sentences(own, pd.DataFrame(), table)[0]
+    assert first.endswith("The counted ones are one Holm family, claim C6's, with its 1 other "
+                          "counted prediction (the learnability sweep's, below).")
+    assert section.result_sentences(gradient, pd.DataFrame())[0].endswith(
+        "The counted ones are one Holm family, claim C6's.")
+    # without a sweep the table is the gradient's alone
+    pd.testing.assert_frame_equal(agg.c6_verdicts(_store_table(values), SETTINGS, STATS, None),
+                                  gradient)
 
 
 def test_c6_uses_solved_seeds_only_and_pairs_architectures_by_seed():

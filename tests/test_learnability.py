@@ -49,6 +49,11 @@ def _aggregate(reach):
     return agg.aggregate({"sweeps": _sweeps(reach)}, None, SETTINGS, STATS)
 
 
+def _c6(out):
+    """C6's verdict table as the gradient's aggregate writes it from these rows alone."""
+    return stats.join_verdicts([out["predictions"]], STATS)
+
+
 def test_settings_sort_each_task_by_hold():
     s = Settings(tasks=("hold_recall@45", "hold_armed@3", "hold_recall@5", "hold_recall@15"),
                  architectures=("lstm", "gru"), lstm_inits=("chrono",))
@@ -80,7 +85,9 @@ def test_a_learned_forget_gate_that_reaches_further_is_supported_and_counted():
     control, lstm_nfg, reaches no further than either: supported and counted."""
     out = _aggregate({"lstm": [3, 3, 3, 3, 4, 3], "lstm_ffg": [1, 1, 1, 2, 1, 1],
                       "rnn": [1, 1, 1, 1, 1, 2], "lstm_nfg": [1, 1, 2, 1, 1, 1]})
-    c6 = out["c6_learnability"].set_index("prediction")
+    # written before Holm: C6's one verdict table adjusts them with the gradient's rows
+    assert "p_adjusted" not in out["predictions"].columns
+    c6 = _c6(out).set_index("prediction")
     for other, (prediction, _) in PREDICTIONS.items():
         row = c6.loc[prediction]
         assert row["verdict"] == stats.SUPPORTED and row["counted"], other
@@ -96,7 +103,7 @@ def test_a_reach_that_keeping_alone_gives_is_not_counted():
     prediction is supported but its negative control is too, so it is not a test."""
     out = _aggregate({"lstm": [3, 3, 3, 4, 3], "lstm_ffg": [1, 1, 2, 1, 1],
                       "rnn": [1, 1, 1, 1, 2], "lstm_nfg": [3, 3, 4, 3, 4]})
-    c6 = out["c6_learnability"]
+    c6 = _c6(out)
     assert (c6["verdict_unadjusted"] == stats.SUPPORTED).all()
     assert (c6["control_verdict"] == stats.SUPPORTED).all() and not c6["counted"].any()
     line = report.evidence_row(c6, "C6", "the longest hold learned")
@@ -105,16 +112,16 @@ def test_a_reach_that_keeping_alone_gives_is_not_counted():
 
 def test_equal_reach_is_untestable_and_a_shorter_one_contradicted():
     same = _aggregate({"lstm": [2] * 5, "lstm_ffg": [2] * 5, "rnn": [3, 3, 4, 3, 3],
-                       "lstm_nfg": [1] * 5})["c6_learnability"].set_index("prediction")
+                       "lstm_nfg": [1] * 5})["predictions"].set_index("prediction")
     assert same.loc[PREDICTIONS["lstm_ffg"][0], "verdict"] == stats.UNTESTABLE
     assert same.loc[PREDICTIONS["rnn"][0], "verdict"] == stats.CONTRADICTED
 
 
 def test_without_the_control_nothing_counts_and_without_lstm_nothing_is_predicted():
-    c6 = _aggregate({"lstm": [3] * 5, "rnn": [1] * 5})["c6_learnability"]
+    c6 = _aggregate({"lstm": [3] * 5, "rnn": [1] * 5})["predictions"]
     assert len(c6) == 1 and c6.iloc[0]["control"].endswith("(not run)")
     assert not c6["counted"].any()
-    assert _aggregate({"gru": [3] * 5, "rnn": [1] * 5})["c6_learnability"].empty
+    assert _aggregate({"gru": [3] * 5, "rnn": [1] * 5})["predictions"].empty
 
 
 def test_section_and_figure_say_what_the_tables_hold(tmp_path):
@@ -126,13 +133,54 @@ def test_section_and_figure_say_what_the_tables_hold(tmp_path):
     assert sentences == ["hold_recall, holds 5, 15, 45, 135 steps, a budget of 100 steps: the "
                          "longest hold every seed learned, lstm 45; lstm_ffg 5; rnn 5; "
                          "lstm_nfg 5."]
-    words = section.verdict_sentences(out["c6_learnability"])
+    words = section.verdict_sentences(_c6(out))
     assert words[0].startswith("hold_recall: a learned forget gate learns longer holds than "
                                "one held at 0.5: supported (counted); reach of lstm minus the "
                                "other, 2.00 [")
     assert "6 of 6 seeds above 0" in words[0] and "lstm_nfg in place of lstm" in words[0]
     empty = figures.FIGURES["c6_learnability"]({"holds": pd.DataFrame()}, SETTINGS)
     assert "no learnability sweep" in empty.axes[0].texts[0].get_text()
+
+
+def _gradient_row(effect):
+    """A counted C6 row of another line of evidence (the gradient's), 5 seeds."""
+    zero = pd.Series(0.0, index=range(5))
+    trained = pd.Series(effect + np.array([0.1, -0.1, 0.2, -0.2, 0.0]), index=range(5))
+    row = stats.prediction_row(trained, zero, +1, STATS, claim="C6", evidence="gradient",
+                               prediction=f"g{effect}", task="reset_recall", arch="lstm",
+                               init="default")
+    control = stats.prediction_row(trained - effect, zero, +1, STATS, claim="C6",
+                                   task="reset_recall", arch="lstm_ffg", init="default")
+    return stats.with_control(row, control, "lstm_ffg")
+
+
+def test_the_section_reads_its_rows_of_c6s_one_verdict_table(tmp_path):
+    """C6's verdict table holds the gradient's rows and these, adjusted as one Holm family:
+    the section shows and counts only its own, each with the p that family gives it, and says
+    which family they belong to."""
+    out = _aggregate({"lstm": [3, 3, 3, 3, 4, 3], "lstm_ffg": [1, 1, 1, 2, 1, 1],
+                      "rnn": [1, 1, 1, 1, 1, 2], "lstm_nfg": [1, 1, 2, 1, 1, 1]})
+    gradient = stats.prediction_table([_gradient_row(1.0), _gradient_row(2.0),
+                                       _gradient_row(0.0)])
+    c6 = stats.join_verdicts([gradient, out["predictions"]], STATS)
+    assert c6["counted"].sum() == 5
+    np.testing.assert_allclose(c6["p_adjusted"], stats.holm(c6["p_value"]))
+    paths = {"c6": tmp_path / "c6.csv", "learnability_longest": tmp_path / "longest.csv",
+             "learnability_holds": tmp_path / "holds.csv"}
+    for name, table in (("c6", c6), ("learnability_longest", out["longest"]),
+                        ("learnability_holds", out["holds"])):
+        table.to_csv(paths[name], index=False)
+    fig = figures.FIGURES["c6_learnability"]({"holds": out["holds"]}, SETTINGS)
+    figures.plots.save(fig, str(tmp_path / "f.png"), str(tmp_path / "f.pdf"))
+    config = {"learnability": {"lstm_inits": []}}
+    built = section.section(report.Inputs(config, {k: str(v) for k, v in paths.items()},
+                                          {"c6_learnability": str(tmp_path / "f.png")}))
+    [line] = built["claims"]
+    assert line["evidence"] == section.EVIDENCE and line["n_predictions"] == 2
+    assert "g1.0" not in built["verdict_table"] and "one held at 0.5" in built["verdict_table"]
+    assert ("Of 2 counted primary predictions: 2 supported. The counted ones are one Holm "
+            "family, claim C6's, with its 3 other counted predictions (the gradient's, above)."
+            in built["sentences"])
 
 
 def test_a_real_sweep_stops_each_seed_at_its_first_hold_not_learned():

@@ -530,3 +530,30 @@ def test_the_verdict_table_is_holm_adjusted_within_each_claim_not_across_claims(
     table = stats.verdict_table(rows, SETTINGS)
     assert table["p_adjusted"].tolist() == [0.04, 0.02, 0.04]
     assert table["verdict"].tolist() == ["inconclusive", "supported", "inconclusive"]
+
+
+def test_a_claim_from_two_analyses_is_one_holm_family():
+    """Each analysis's table alone holds one counted prediction at p = 0.02 (< 0.025):
+    supported in a family of its own. Joined, they are one family of two (Holm: 0.04) and
+    neither is supported; joining tables adjusted before gives the same (each row is
+    re-decided from its verdict before Holm). The rows before Holm carry no adjusted p."""
+    def rows(prediction):
+        return [{"claim": "C6", "prediction": prediction, "task": "t", "arch": "lstm",
+                 "init": "default", "test": "primary", "verdict": "supported",
+                 "p_value": 0.02, "p_opposite": 0.98, "n_seeds": 5,
+                 "control_verdict": "inconclusive"}]
+    gradient, learnability = stats.prediction_table(rows("g")), stats.prediction_table(rows("l"))
+    assert "p_adjusted" not in gradient.columns and gradient["counted"].all()
+    for alone in (gradient, learnability):
+        table = stats.verdict_table(alone, SETTINGS)
+        assert table["verdict"].tolist() == ["supported"]
+    joined = stats.join_verdicts([gradient, learnability, None], SETTINGS)
+    assert joined["prediction"].tolist() == ["g", "l"]
+    assert joined["p_adjusted"].tolist() == [0.04, 0.04]
+    assert joined["verdict"].tolist() == ["inconclusive", "inconclusive"]
+    assert joined["verdict_unadjusted"].tolist() == ["supported", "supported"]
+    adjusted = [stats.verdict_table(t, SETTINGS) for t in (gradient, learnability)]
+    again = stats.join_verdicts(adjusted, SETTINGS)
+    pd.testing.assert_frame_equal(again, joined)
+    assert stats.join_verdicts([joined], SETTINGS)["verdict"].tolist() == ["inconclusive"] * 2
+    assert stats.join_verdicts([None], SETTINGS).empty

@@ -97,6 +97,13 @@ def test_report_has_every_section_and_embedded_figures(finished):
     forget = c2[c2["prediction"] == "forget drops at reset (mean over units)"].iloc[0]
     assert forget["control"] == "lstm_nfg (forget held at 1 in training)"
     assert pd.notna(forget["control_verdict"])  # the control cell's rows reached the aggregate
+    # C6 is one Holm family: its one verdict table holds the learnability sweep's rows too
+    tables = finished / "results" / "tables"
+    learned = pd.read_csv(tables / "learnability_predictions.csv")
+    assert "p_adjusted" not in learned.columns  # before Holm: adjusted in c6_verdicts.csv
+    c6 = pd.read_csv(tables / "c6_verdicts.csv")
+    assert set(learned["prediction"]) <= set(c6["prediction"])
+    assert not (tables / "c6_learnability.csv").exists()
 
 
 @pytest.mark.slow

@@ -109,8 +109,12 @@ def measure_cell(module: str, config: dict, cell: Cell, seeds: list[int],
 
 
 def with_solved(paths: list[str], runs: pd.DataFrame) -> pd.DataFrame:
-    """Stack per-cell tables and attach each model's `solved` flag from the runs table."""
+    """Stack per-cell tables and attach each model's `solved` flag from the runs table. A table
+    not keyed by model (without the run columns: e.g. another analysis's verdict rows of the
+    same claim) is stacked as it is."""
     table = pd.concat([storage.read_csv(p) for p in paths], ignore_index=True)
+    if not set(RUN_KEYS) <= set(table.columns):
+        return table
     return table.merge(runs[RUN_KEYS + ["solved"]], on=RUN_KEYS, how="left")
 
 

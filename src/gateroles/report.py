@@ -281,6 +281,25 @@ def counts_sentence(verdicts: pd.DataFrame, what: str = "predictions") -> str:
     return text
 
 
+def family_sentence(verdicts: pd.DataFrame, shown: pd.DataFrame, elsewhere: str) -> str:
+    """Which Holm family the counted rows of `shown` (some lines of evidence of a claim's
+    verdict table `verdicts`, index kept) belong to, in words: with the claim's other counted
+    rows (`elsewhere`: where the page shows them), one family per claim (`stats.FAMILIES`);
+    '' where `shown` counts none."""
+    if verdicts.empty:
+        return ""
+    claim = verdicts["claim"].iloc[0]
+    counted = verdicts[(verdicts["test"] == PRIMARY) & verdicts["counted"].astype(bool)]
+    here = counted.index.isin(shown.index)
+    if not here.any():
+        return ""
+    others = int((~here).sum())
+    if not others:
+        return f"The counted ones are one Holm family, claim {claim}'s."
+    return (f"The counted ones are one Holm family, claim {claim}'s, with its {others} other "
+            f"counted prediction{'s' if others != 1 else ''} ({elsewhere}).")
+
+
 def caption_text(name: str, config: dict) -> str:
     """Figure `name`'s caption, `analyses/<analysis>/captions/<name>.rst` (figure names are
     unique), rendered with the run's config, whitespace collapsed.

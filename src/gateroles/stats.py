@@ -552,18 +552,49 @@ def counted(table: pd.DataFrame) -> pd.Series:
     return (table["test"] == PRIMARY) & table["control_verdict"].isin(CONTROL_FAILS)
 
 
-def verdict_table(rows: list[dict], settings: Settings) -> pd.DataFrame:
-    """Rows of `prediction_row` / `reference_row` as a table with `counted` set, Holm-adjusted
-    within each claim's counted primary predictions (one family per claim; the sanity checks
-    and the uncounted primaries are adjusted within their own families, so neither changes
-    the counted ones): `p_adjusted`, `verdict` re-decided at the adjusted level,
-    `verdict_unadjusted` kept. A negative control is judged unadjusted: the stricter choice,
-    since a control that passes drops its prediction."""
+# The Holm families of a verdict table: each claim's counted primary predictions are one (the
+# sanity checks and the uncounted primaries are families of their own, so neither changes the
+# counted ones).
+FAMILIES = ["claim", "test", "counted"]
+
+
+def prediction_table(rows) -> pd.DataFrame:
+    """Rows of `prediction_row` / `reference_row` (dicts, or a frame of them) as a table
+    (`VERDICT_COLUMNS`) with `counted` set and the verdicts *before* Holm: the rows an
+    analysis hands to the one that writes its claim's verdict table (`join_verdicts`)."""
     table = pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+    if len(table):
+        table["counted"] = counted(table)
+    return table
+
+
+def verdict_table(rows, settings: Settings) -> pd.DataFrame:
+    """Rows of `prediction_row` / `reference_row` as a table with `counted` set, Holm-adjusted
+    within each claim's counted primary predictions (`FAMILIES`: one family per claim; the
+    sanity checks and the uncounted primaries are adjusted within their own families, so
+    neither changes the counted ones): `p_adjusted`, `verdict` re-decided at the adjusted
+    level, `verdict_unadjusted` kept. A negative control is judged unadjusted: the stricter
+    choice, since a control that passes drops its prediction."""
+    table = prediction_table(rows)
     if table.empty:
         return table.assign(p_adjusted=[], p_opposite_adjusted=[], verdict_unadjusted=[])
-    table["counted"] = counted(table)
-    return adjust_verdicts(table, settings.confidence, by=["claim", "test", "counted"])
+    return adjust_verdicts(table, settings.confidence, by=FAMILIES)
+
+
+def join_verdicts(tables: Sequence[pd.DataFrame | None], settings: Settings) -> pd.DataFrame:
+    """One verdict table from the rows of several analyses (`prediction_table`s, or verdict
+    tables already adjusted; None: none), adjusted as `verdict_table` does over their union:
+    a claim decided by more than one analysis is still one Holm family. A row adjusted before
+    is re-decided from its verdict before Holm (`verdict_unadjusted`), so joining adjusted
+    tables is valid."""
+    frames = []
+    for table in tables:
+        if table is None or table.empty:
+            continue
+        if "verdict_unadjusted" in table.columns:
+            table = table.assign(verdict=table["verdict_unadjusted"])
+        frames.append(table.reindex(columns=VERDICT_COLUMNS))
+    return verdict_table(pd.concat(frames, ignore_index=True) if frames else [], settings)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,14 @@ RULE_CELLS["gradient_flow"] = GRADIENT_CELLS
 SINGLE_RULES += ["aggregate_gradient_flow"] + [f"fig_{name}" for name in C6_FIGURES]
 
 
+def c6_other_rows(wildcards):
+    """Claim C6's rows from the learnability sweep (learnability.smk), where the config runs
+    one: C6 is one Holm family, so its one verdict table is adjusted here over both."""
+    if not config["learnability"]["tasks"]:
+        return {}
+    return {"learnability": ["results/tables/learnability_predictions.csv"]}
+
+
 rule gradient_flow:
     input:
         code=lib("gateroles.analyses.gradient_flow.measure"),
@@ -49,6 +57,7 @@ rule gradient_flow:
 
 rule aggregate_gradient_flow:
     input:
+        unpack(c6_other_rows),
         code=lib("gateroles.analyses.gradient_flow.aggregate"),
         runs="results/tables/runs.csv",
         by_lag=per_cell(cell_table("gradient_flow", "by_lag"), GRADIENT_CELLS),

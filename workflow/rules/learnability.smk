@@ -1,7 +1,9 @@
 # Claim C6, the highway functionally: the longest hold each architecture learns
 # (gateroles.analyses.learnability). Its own models: one job per task x architecture x init
 # trains every seed at each hold of the task's sweep (config `learnability`), nothing else
-# reads them, and they keep no checkpoints.
+# reads them, and they keep no checkpoints. Its predictions (before Holm) join C6's one verdict
+# table, results/tables/c6_verdicts.csv (aggregate_gradient_flow: one Holm family per claim),
+# which its report section reads too.
 from gateroles.analyses.learnability import Settings as LearnabilitySettings
 
 LEARNABILITY = LearnabilitySettings.from_config(config)
@@ -11,7 +13,6 @@ SWEEP_FILES = [f"results/learnability/{arm}/sweep.csv" for arm in SWEEP_ARMS]
 if SWEEPS:
     REPORT_SECTIONS.append("gateroles.analyses.learnability.section")
     REPORT_TABLES.update(
-        learnability_verdicts="results/tables/c6_learnability.csv",
         learnability_longest="results/tables/learnability_longest.csv",
         learnability_holds="results/tables/learnability_holds.csv",
     )
@@ -54,7 +55,7 @@ rule aggregate_learnability:
         reach="results/tables/learnability_reach.csv",
         holds="results/tables/learnability_holds.csv",
         longest="results/tables/learnability_longest.csv",
-        c6_learnability="results/tables/c6_learnability.csv",
+        predictions="results/tables/learnability_predictions.csv",
     log:
         log("aggregate_learnability", per_cell_job=False),
     benchmark:

@@ -14,7 +14,9 @@ and a rules file `workflow/rules/<analysis>.smk`. See CONTRIBUTING.md, "How to a
 """
 
 # Claim -> (its name, the analyses whose verdict rows decide it). The report's answer table
-# lists the claims in this order.
+# lists the claims in this order. A claim's counted primary predictions are one Holm family
+# however many analyses give it rows: C6's verdict table (results/tables/c6_verdicts.csv) is
+# written once, by gradient_flow's aggregate, over its rows and learnability's.
 CLAIMS = {
     "C1": ("role emergence", ("roles", "decodability")),
     "C2": ("event-locked dynamics", ("event_locking",)),

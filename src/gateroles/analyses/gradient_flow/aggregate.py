@@ -11,8 +11,11 @@ prediction is primary (`PREDICTIONS`: what it says, `RIVALS`: what the competing
 predicts instead) and runs beside its negative control, the same prediction on the
 architecture whose keep gate was held at 0.5 in training (`HIGHWAY_CONTROLS`: `lstm_ffg`,
 `gru_fug`; the direct path is a product of 0.5s there by construction), default init, same
-task; only the plain `lstm` / `gru` rows have one. The counted ones are one Holm family (claim
-C6, `stats.verdict_table`). Per task (each hold length its own) and init, in decades (log10):
+task; only the plain `lstm` / `gru` rows have one. The counted ones are one Holm family with
+those of the learnability sweep (`gateroles.analyses.learnability`, where the config runs it):
+claim C6's one family, and its one verdict table, written here (`c6_verdicts`,
+`stats.join_verdicts`) over both analyses' rows. Per task (each hold length its own) and init,
+in decades (log10):
 
 * P1 (LSTM family with a forget gate): from lag 1 back to the store, the cell's gradient keeps
   more than the hidden state's: kept(dc) - kept(dh) > 0, kept = log10 ||g(store)|| - log10
@@ -252,12 +255,14 @@ def c6_rows(store: pd.DataFrame, settings: Settings, stats_settings: stats.Setti
     return rows
 
 
-def c6_verdicts(store: pd.DataFrame, settings: Settings, stats_settings: stats.Settings
-                ) -> pd.DataFrame:
+def c6_verdicts(store: pd.DataFrame, settings: Settings, stats_settings: stats.Settings,
+                learnability: pd.DataFrame | None = None) -> pd.DataFrame:
     """The C6 verdict table: every prediction on the plain `lstm` / `gru` beside its negative
     control (the same prediction, default init, same task, on `HIGHWAY_CONTROLS`' architecture;
     "(not run)" where the config did not train it); the controls' own rows are not rows of
-    the table; predictions on other architectures have no control (shown, not counted)."""
+    the table; predictions on other architectures have no control (shown, not counted).
+    `learnability`: the learnability sweep's C6 rows (its `predictions`), None where the
+    config runs no sweep; they join the table, and its counted rows are one Holm family."""
     rows = c6_rows(store, settings, stats_settings)
     controls = {(r["task"], r["kind"], r["gated"]): r for r in rows
                 if r["gated"] in HIGHWAY_CONTROLS.values() and r["init"] == "default"}
@@ -275,14 +280,16 @@ def c6_verdicts(store: pd.DataFrame, settings: Settings, stats_settings: stats.S
                 + (f", in place of {gated})" if row["kind"] == "P3" else ")"))
         out.append(stats.with_control(row, controls.get((row["task"], row["kind"], control)),
                                       name))
-    return stats.verdict_table(out, stats_settings)
+    return stats.join_verdicts([stats.prediction_table(out), learnability], stats_settings)
 
 
 def aggregate(tables, runs, settings: Settings, stats_settings: stats.Settings
               ) -> dict[str, pd.DataFrame]:
+    """`tables["learnability"]`, where the config sweeps: the learnability sweep's C6 rows,
+    which join C6's one verdict table (`c6_verdicts`)."""
     efold, store = tables["efold"], tables["interval_store"]
     return {"by_lag": relative_norms(tables["by_lag"]), "efold": efold,
             "summary": efold_summary(efold, stats_settings.confidence),
             "interval_lag": tables["interval_lag"], "interval_store": store,
             "intervals": interval_summary(store, stats_settings.confidence),
-            "c6": c6_verdicts(store, settings, stats_settings)}
+            "c6": c6_verdicts(store, settings, stats_settings, tables.get("learnability"))}

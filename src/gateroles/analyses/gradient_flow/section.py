@@ -134,11 +134,21 @@ def share_sentence(intervals: pd.DataFrame) -> list[str]:
     return out
 
 
-def result_sentences(c6: pd.DataFrame, intervals: pd.DataFrame) -> list[str]:
-    """The findings in words, each from a row of the tables."""
+def own_rows(c6: pd.DataFrame) -> pd.DataFrame:
+    """The rows of C6's verdict table this section shows: its own lines of evidence (the
+    table also holds the learnability sweep's rows, one Holm family with these)."""
+    return c6[c6["evidence"].isin(EVIDENCE.values())] if len(c6) else c6
+
+
+def result_sentences(c6: pd.DataFrame, intervals: pd.DataFrame,
+                     claim: pd.DataFrame | None = None) -> list[str]:
+    """The findings in words, each from a row of the tables. `c6`: this section's rows
+    (`own_rows`) of C6's verdict table `claim` (default: `c6` is the whole table)."""
     if c6.empty:
         return ["No model solved its task, so no C6 prediction could be decided."]
-    out = [report.counts_sentence(c6) + " The counted ones are one Holm family."]
+    family = report.family_sentence(c6 if claim is None else claim, c6,
+                                    "the learnability sweep's, below")
+    out = [" ".join(filter(None, (report.counts_sentence(c6), family)))]
     out += line_sentences(c6) + reversal_sentences(c6)
     unsolved = c6[c6["n_seeds"] == 0]
     if len(unsolved):
@@ -229,7 +239,8 @@ def interval_table(intervals: pd.DataFrame, clamp_value: float) -> pd.DataFrame:
 
 
 def section(inputs: Inputs) -> dict:
-    c6 = inputs.table("c6")
+    claim = inputs.table("c6")  # C6's one verdict table: these lines and the learnability's
+    c6 = own_rows(claim)
     summary = inputs.table("c6_efold")
     intervals = inputs.table("c6_intervals")
     gradients = inputs.config["gradients"]
@@ -244,7 +255,7 @@ def section(inputs: Inputs) -> dict:
             "picks": gradients["picks_per_sequence"],
             "interval_picks": gradients["interval_picks"],
             "memory_units": inputs.config["roles"]["memory_units"],
-            "sentences": result_sentences(c6, intervals),
+            "sentences": result_sentences(c6, intervals, claim),
             "verdict_table": report.folded(html_table(report.verdict_table(shown, 2)),
                                            "C6 predictions", len(c6)),
             "interval_table": report.folded(html_table(table), "Gradients across holds",

@@ -1,5 +1,9 @@
 """C6's learnability across seeds: each seed's reach, each architecture's longest hold learned
-by every seed, and the primary predictions with their negative control (package docstring)."""
+by every seed, and the primary predictions with their negative control (package docstring).
+
+The predictions are written before Holm (`predictions`, `stats.prediction_table`): claim C6 is
+one Holm family, so its verdict table (`results/tables/c6_verdicts.csv`) is written once, by
+the gradient's aggregate (`gradient_flow.aggregate.c6_verdicts`), over these rows and its own."""
 
 from __future__ import annotations
 
@@ -108,10 +112,11 @@ def verdict_rows(reach: pd.DataFrame, stats_settings: stats.Settings) -> list[di
 def aggregate(tables: dict, runs: pd.DataFrame | None, settings: Settings,
               stats_settings: stats.Settings) -> dict[str, pd.DataFrame]:
     """`tables["sweeps"]`: the sweep tables stacked (the sweeps train their own models, so
-    there is no runs table to read: `runs` is None)."""
+    there is no runs table to read: `runs` is None). `predictions`: the verdict rows before
+    Holm, which C6's one verdict table adjusts together with the gradient's (module
+    docstring)."""
     sweeps = tables["sweeps"]
     reach = reach_table(sweeps)
     holds = hold_table(sweeps)
     return {"reach": reach, "holds": holds, "longest": longest_table(reach, holds),
-            "c6_learnability": stats.verdict_table(verdict_rows(reach, stats_settings),
-                                                   stats_settings)}
+            "predictions": stats.prediction_table(verdict_rows(reach, stats_settings))}

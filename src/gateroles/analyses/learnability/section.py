@@ -1,4 +1,5 @@
-"""The C6 learnability section: the longest hold each architecture learns, and the verdicts.
+"""The C6 learnability section: the longest hold each architecture learns, and the verdicts
+(its rows of C6's one verdict table, adjusted with the gradient's as one Holm family).
 
 Every sentence that states a result is written here from the aggregate tables.
 """
@@ -77,11 +78,19 @@ def holds_display(holds: pd.DataFrame) -> pd.DataFrame:
         "mean test score of those trained": holds["test_score"].map(lambda x: fmt(x, 3))})
 
 
+def own_rows(claim: pd.DataFrame) -> pd.DataFrame:
+    """This section's rows of C6's one verdict table (`c6_verdicts.csv`, written by the
+    gradient's aggregate over both analyses' rows: one Holm family)."""
+    return claim[claim["evidence"] == EVIDENCE] if len(claim) else claim
+
+
 def section(inputs: Inputs) -> dict:
-    c6 = inputs.table("learnability_verdicts")
+    claim = inputs.table("c6")
+    c6 = own_rows(claim)
     longest, holds = inputs.table("learnability_longest"), inputs.table("learnability_holds")
+    family = report.family_sentence(claim, c6, "the gradient's, above")
     sentences = (longest_sentences(longest, holds)
-                 + ([report.counts_sentence(c6) + " The counted ones are one Holm family."]
+                 + ([" ".join(filter(None, (report.counts_sentence(c6), family)))]
                     if len(c6) else ["No learnability prediction could be made (the sweep "
                                      "lacks lstm, or both lstm_ffg and rnn)."])
                  + verdict_sentences(c6))
