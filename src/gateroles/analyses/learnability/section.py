@@ -42,10 +42,7 @@ def verdict_sentences(c6: pd.DataFrame) -> list[str]:
     """Each prediction's verdict, its effect and its negative control, in words."""
     out = []
     for _, r in c6.iterrows():
-        ran = isinstance(r["control_verdict"], str) and r["control_verdict"]
-        interval = ci(r["control_change"], r["control_ci_low"], r["control_ci_high"], 2)
-        control = (f"control ({r['control']}): {interval}, {r['control_verdict']}" if ran
-                   else f"control: {r['control']}")
+        control = f"negative control {report._control_text(r, 2)}"
         out.append(f"{r['task']}: {r['prediction']}: {r['verdict']} "
                    f"({'counted' if r['counted'] else 'not counted'}); reach of lstm minus "
                    f"the other, {ci(r['change'], r['change_ci_low'], r['change_ci_high'], 2)} "
