@@ -1,12 +1,13 @@
 """Reproducible anywhere, survives faults and bad input (issue 5).
 
 Every workflow run here uses a private copy of the workflow (so a test may edit a script) and
-the tiny config with every default written out. The SLURM test brings up a real single-node
-cluster (tools/slurm-cluster.sh), makes every table there and checks that they and every
-per-model file equal a local run's, byte for byte (figures and report are left to the local run).
+the tiny config with every default written out: the tiny study itself is run once per session
+(tests/conftest.py's `tiny_study`, shared with tests/test_workflow.py). The SLURM test brings up
+a real single-node cluster (tools/slurm-cluster.sh), makes every table there and checks that
+they and every per-model file equal a local run's, byte for byte (figures and report are left
+to the local run).
 """
 
-import copy
 import fcntl
 import importlib.util
 import os
@@ -23,45 +24,16 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 import yaml
+from study_runs import REPO, SCHEMA, failure, full, snakemake
 from test_config import BAD, _set
 from test_workflow import TINY
 
 from gateroles import report
 from gateroles.config import ConfigError, load_schema, validate
 
-REPO = Path(__file__).resolve().parents[1]
-SCHEMA = REPO / "config" / "schema.yaml"
-COPIED = ("Snakefile", "workflow", "config", "src/gateroles", "profiles", "envs")
 CLUSTER = REPO / "tools" / "slurm-cluster.sh"
 # Files that record how a run went rather than what it found.
 NOT_RESULTS = ("logs/", "benchmarks/", "report.html", "provenance.json")
-
-
-def full(config: dict) -> dict:
-    """The config with every default written out (a remote job re-reads it from the file)."""
-    return validate(copy.deepcopy(config), SCHEMA)
-
-
-def copy_workflow(dest: Path) -> Path:
-    for item in COPIED:
-        source, target = REPO / item, dest / item
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    return dest
-
-
-def snakemake(repo: Path, workdir: Path, config: Path, *args, env=None, timeout=900, **kw):
-    """Snakemake on `repo`'s workflow; its jobs import `gateroles` from `repo` too (so a copy is
-    immune to edits of the checkout while the tests run)."""
-    env = {**(env or os.environ), "PYTHONPATH": os.pathsep.join(
-        [str(repo / "src"), *filter(None, [(env or os.environ).get("PYTHONPATH")])])}
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory",
-         str(workdir), "--configfile", str(config), "--replace-workflow-config", *args],
-        capture_output=True, text=True, timeout=timeout, env=env, **kw)
 
 
 def result_files(workdir: Path) -> dict[str, bytes]:
@@ -84,26 +56,10 @@ def assert_same_results(reference: Path, other: Path) -> None:
     assert not differ, f"result files differ from the reference run: {differ}"
 
 
-def failure(result, workdir: Path | None = None) -> str:
-    """The end of Snakemake's output, and of every job log left behind (SLURM keeps failed ones)."""
-    text = result.stdout[-3000:] + "\n" + result.stderr[-5000:]
-    for log in sorted((workdir / "results" / "logs").rglob("*.log")) if workdir else []:
-        if "Traceback" in (content := log.read_text(errors="replace")):
-            text += f"\n--- {log}:\n{content[-3000:]}"
-    return text
-
-
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    """The tiny study run once, locally, from a private copy of the workflow."""
-    root = tmp_path_factory.mktemp("robust")
-    repo = copy_workflow(root / "repo")
-    config = root / "tiny.yaml"
-    config.write_text(yaml.safe_dump(full(TINY)))
-    local = root / "local"
-    result = snakemake(repo, local, config, "--cores", "2", "-q")
-    assert result.returncode == 0, failure(result, local)
-    return SimpleNamespace(root=root, repo=repo, config=config, local=local)
+def study(tiny_study):
+    """The tiny study, run once per session from a private copy of the workflow (conftest)."""
+    return tiny_study
 
 
 # --- reproducibility and SLURM -----------------------------------------------------------------
@@ -296,12 +252,13 @@ def test_editing_one_figure_module_reruns_that_figure_only(study):
     figures (and the report), not the tables or the training."""
     assert planned_rules(snakemake(study.repo, study.local, study.config, "-n")) == {}
     script = study.repo / "src" / "gateroles" / "analyses" / "saturation" / "figures.py"
-    original = script.read_text()
+    original, times = script.read_text(), script.stat()
     try:
         script.write_text(original + "\n# a changed figure script\n")
         result = snakemake(study.repo, study.local, study.config, "-n")
-    finally:
+    finally:  # the shared study's code as it was, its time too (or its figure would rerun)
         script.write_text(original)
+        os.utime(script, ns=(times.st_atime_ns, times.st_mtime_ns))
     assert result.returncode == 0, failure(result)
     assert set(planned_rules(result)) - {"all"} == {"fig_saturation", "report_html"}, \
         planned_rules(result)
