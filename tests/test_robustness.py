@@ -3,9 +3,10 @@
 Every workflow run here uses a private copy of the workflow (so a test may edit a script) and
 the tiny config with every default written out: the tiny study itself is run once per session
 (tests/conftest.py's `tiny_study`, shared with tests/test_workflow.py). The SLURM test brings up
-a real single-node cluster (tools/slurm-cluster.sh), makes every table there and checks that
-they and every per-model file equal a local run's, byte for byte (figures and report are left
-to the local run).
+a real single-node cluster (tools/slurm-cluster.sh) and makes there a representative part of
+the study (SLURM_TARGETS: one cell's every per-model file, one per-model analysis and its
+aggregate, so every model is trained and two cells' gates extracted on the cluster), and checks
+that every file it made equals the local run's, byte for byte.
 """
 
 import fcntl
@@ -43,15 +44,24 @@ def result_files(workdir: Path) -> dict[str, bytes]:
             if not name.startswith(NOT_RESULTS)}
 
 
-def table_targets(workdir: Path) -> list[str]:
-    return [f"results/tables/{p.name}" for p in sorted((workdir / "results/tables").glob("*"))]
+# What the second run of the tiny config (on SLURM) makes: one cell's every per-model file
+# (training, gate extraction) and one per-model analysis on it, with that analysis's aggregate,
+# which needs the runs table (every model of the study trained) and the analysis on the other
+# cell of the main grid. Ten jobs: train (4 cells), extract_gates and saturation (2 cells),
+# runs_table, aggregate_saturation.
+CELL_DIR = "results/runs/reset_recall/lstm/default"
+SLURM_TARGETS = [*(f"{CELL_DIR}/seed{seed}/{name}" for seed in TINY["study"]["seeds"]
+                   for name in ("checkpoints.pt", "train_log.csv", "test.json", "gates.npz")),
+                 f"{CELL_DIR}/saturation/saturation.csv",
+                 "results/tables/saturation.csv", "results/tables/saturation_summary.csv"]
 
 
-def assert_same_results(reference: Path, other: Path) -> None:
-    """Every result file of `other` (which made at least all tables) equals the reference's."""
+def assert_same_results(reference: Path, other: Path, targets: list[str]) -> None:
+    """Every result file of `other` (which made at least `targets`, and more than them: their
+    inputs) equals the reference's, byte for byte."""
     expected, got = result_files(reference), result_files(other)
-    tables = [name for name in expected if name.startswith("tables/")]
-    assert tables and set(tables) <= set(got) <= set(expected)
+    made = {target.removeprefix("results/") for target in targets}
+    assert made <= set(got) <= set(expected) and len(got) > len(made), sorted(got)
     differ = [name for name in got if expected[name] != got[name]]
     assert not differ, f"result files differ from the reference run: {differ}"
 
@@ -98,14 +108,14 @@ def on_slurm(study, slurm_env):
                        "--profile", str(study.repo / "profiles" / "slurm"),
                        "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "2",
                        "--seconds-between-status-checks", "2",
-                       *table_targets(study.local), env=slurm_env, timeout=1200)
+                       *SLURM_TARGETS, env=slurm_env, timeout=1200)
     assert result.returncode == 0, failure(result, workdir)
     return workdir
 
 
 @pytest.mark.slow
 def test_slurm_run_gives_the_local_results(study, on_slurm):
-    assert_same_results(study.local, on_slurm)
+    assert_same_results(study.local, on_slurm, SLURM_TARGETS)
     assert list((on_slurm / ".snakemake").glob("**/*")), "no trace of the SLURM run"
 
 
@@ -116,15 +126,17 @@ def second_run(study, request):
         return request.getfixturevalue("on_slurm")
     except pytest.skip.Exception:
         again = study.root / "again"
-        result = snakemake(study.repo, again, study.config, "--cores", "2",
-                           *table_targets(study.local))
+        result = snakemake(study.repo, again, study.config, "--cores", "2", *SLURM_TARGETS)
         assert result.returncode == 0, failure(result)
         return again
 
 
 @pytest.mark.slow
 def test_same_config_twice_gives_byte_identical_results(study, second_run):
-    assert_same_results(study.local, second_run)
+    """Every file the second run made (SLURM_TARGETS and their inputs: every model's
+    checkpoints, training log and test score, two cells' gate files, the saturation tables and
+    the runs table) equals the first run's, byte for byte."""
+    assert_same_results(study.local, second_run, SLURM_TARGETS)
 
 
 def test_provenance_is_its_own_file_and_tables_carry_no_host_or_time(study):
