@@ -1,7 +1,10 @@
-"""Shared test helpers: a gate file built from synthetic arrays."""
+"""Shared test helpers: a gate file built from synthetic arrays, and the tiny study run once."""
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import yaml
 
 from gateroles import gatefile
 from gateroles.pipeline import RunInputs
@@ -35,3 +38,23 @@ def gate_file(tmp_path):
         return write_gate_file(tmp_path / f"gates{next(counter)}.npz", factors, gates_per_step,
                                **kwargs)
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory):
+    """The tiny study (tests/test_workflow.py's TINY, every default written out) run once per
+    session, locally, from a private copy of the workflow (`repo`: immune to edits of the
+    checkout). tests/test_workflow.py and tests/test_robustness.py share it: a test that
+    changes the study works on a copy of `local`, and one that edits the copy's code puts it
+    back, contents and times (a newer file would rerun its jobs for the tests after it)."""
+    from study_runs import copy_workflow, failure, full, snakemake
+    from test_workflow import TINY
+
+    root = tmp_path_factory.mktemp("tiny")
+    repo = copy_workflow(root / "repo")
+    config = root / "tiny.yaml"
+    config.write_text(yaml.safe_dump(full(TINY)))
+    local = root / "local"
+    result = snakemake(repo, local, config, "--cores", "2", "-q", timeout=1800)
+    assert result.returncode == 0, failure(result, local)
+    return SimpleNamespace(root=root, repo=repo, config=config, local=local)

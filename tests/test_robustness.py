@@ -1,12 +1,14 @@
 """Reproducible anywhere, survives faults and bad input (issue 5).
 
 Every workflow run here uses a private copy of the workflow (so a test may edit a script) and
-the tiny config with every default written out. The SLURM test brings up a real single-node
-cluster (tools/slurm-cluster.sh), makes every table there and checks that they and every
-per-model file equal a local run's, byte for byte (figures and report are left to the local run).
+the tiny config with every default written out: the tiny study itself is run once per session
+(tests/conftest.py's `tiny_study`, shared with tests/test_workflow.py). The SLURM test brings up
+a real single-node cluster (tools/slurm-cluster.sh) and makes there a representative part of
+the study (SLURM_TARGETS: one cell's every per-model file, one per-model analysis and its
+aggregate, so every model is trained and two cells' gates extracted on the cluster), and checks
+that every file it made equals the local run's, byte for byte.
 """
 
-import copy
 import fcntl
 import importlib.util
 import os
@@ -23,45 +25,16 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 import yaml
+from study_runs import REPO, SCHEMA, failure, full, snakemake
 from test_config import BAD, _set
 from test_workflow import TINY
 
 from gateroles import report
 from gateroles.config import ConfigError, load_schema, validate
 
-REPO = Path(__file__).resolve().parents[1]
-SCHEMA = REPO / "config" / "schema.yaml"
-COPIED = ("Snakefile", "workflow", "config", "src/gateroles", "profiles", "envs")
 CLUSTER = REPO / "tools" / "slurm-cluster.sh"
 # Files that record how a run went rather than what it found.
 NOT_RESULTS = ("logs/", "benchmarks/", "report.html", "provenance.json")
-
-
-def full(config: dict) -> dict:
-    """The config with every default written out (a remote job re-reads it from the file)."""
-    return validate(copy.deepcopy(config), SCHEMA)
-
-
-def copy_workflow(dest: Path) -> Path:
-    for item in COPIED:
-        source, target = REPO / item, dest / item
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    return dest
-
-
-def snakemake(repo: Path, workdir: Path, config: Path, *args, env=None, timeout=900, **kw):
-    """Snakemake on `repo`'s workflow; its jobs import `gateroles` from `repo` too (so a copy is
-    immune to edits of the checkout while the tests run)."""
-    env = {**(env or os.environ), "PYTHONPATH": os.pathsep.join(
-        [str(repo / "src"), *filter(None, [(env or os.environ).get("PYTHONPATH")])])}
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory",
-         str(workdir), "--configfile", str(config), "--replace-workflow-config", *args],
-        capture_output=True, text=True, timeout=timeout, env=env, **kw)
 
 
 def result_files(workdir: Path) -> dict[str, bytes]:
@@ -71,39 +44,32 @@ def result_files(workdir: Path) -> dict[str, bytes]:
             if not name.startswith(NOT_RESULTS)}
 
 
-def table_targets(workdir: Path) -> list[str]:
-    return [f"results/tables/{p.name}" for p in sorted((workdir / "results/tables").glob("*"))]
+# What the second run of the tiny config (on SLURM) makes: one cell's every per-model file
+# (training, gate extraction) and one per-model analysis on it, with that analysis's aggregate,
+# which needs the runs table (every model of the study trained) and the analysis on the other
+# cell of the main grid. Ten jobs: train (4 cells), extract_gates and saturation (2 cells),
+# runs_table, aggregate_saturation.
+CELL_DIR = "results/runs/reset_recall/lstm/default"
+SLURM_TARGETS = [*(f"{CELL_DIR}/seed{seed}/{name}" for seed in TINY["study"]["seeds"]
+                   for name in ("checkpoints.pt", "train_log.csv", "test.json", "gates.npz")),
+                 f"{CELL_DIR}/saturation/saturation.csv",
+                 "results/tables/saturation.csv", "results/tables/saturation_summary.csv"]
 
 
-def assert_same_results(reference: Path, other: Path) -> None:
-    """Every result file of `other` (which made at least all tables) equals the reference's."""
+def assert_same_results(reference: Path, other: Path, targets: list[str]) -> None:
+    """Every result file of `other` (which made at least `targets`, and more than them: their
+    inputs) equals the reference's, byte for byte."""
     expected, got = result_files(reference), result_files(other)
-    tables = [name for name in expected if name.startswith("tables/")]
-    assert tables and set(tables) <= set(got) <= set(expected)
+    made = {target.removeprefix("results/") for target in targets}
+    assert made <= set(got) <= set(expected) and len(got) > len(made), sorted(got)
     differ = [name for name in got if expected[name] != got[name]]
     assert not differ, f"result files differ from the reference run: {differ}"
 
 
-def failure(result, workdir: Path | None = None) -> str:
-    """The end of Snakemake's output, and of every job log left behind (SLURM keeps failed ones)."""
-    text = result.stdout[-3000:] + "\n" + result.stderr[-5000:]
-    for log in sorted((workdir / "results" / "logs").rglob("*.log")) if workdir else []:
-        if "Traceback" in (content := log.read_text(errors="replace")):
-            text += f"\n--- {log}:\n{content[-3000:]}"
-    return text
-
-
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    """The tiny study run once, locally, from a private copy of the workflow."""
-    root = tmp_path_factory.mktemp("robust")
-    repo = copy_workflow(root / "repo")
-    config = root / "tiny.yaml"
-    config.write_text(yaml.safe_dump(full(TINY)))
-    local = root / "local"
-    result = snakemake(repo, local, config, "--cores", "2", "-q")
-    assert result.returncode == 0, failure(result, local)
-    return SimpleNamespace(root=root, repo=repo, config=config, local=local)
+def study(tiny_study):
+    """The tiny study, run once per session from a private copy of the workflow (conftest)."""
+    return tiny_study
 
 
 # --- reproducibility and SLURM -----------------------------------------------------------------
@@ -142,14 +108,14 @@ def on_slurm(study, slurm_env):
                        "--profile", str(study.repo / "profiles" / "slurm"),
                        "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "2",
                        "--seconds-between-status-checks", "2",
-                       *table_targets(study.local), env=slurm_env, timeout=1200)
+                       *SLURM_TARGETS, env=slurm_env, timeout=1200)
     assert result.returncode == 0, failure(result, workdir)
     return workdir
 
 
 @pytest.mark.slow
 def test_slurm_run_gives_the_local_results(study, on_slurm):
-    assert_same_results(study.local, on_slurm)
+    assert_same_results(study.local, on_slurm, SLURM_TARGETS)
     assert list((on_slurm / ".snakemake").glob("**/*")), "no trace of the SLURM run"
 
 
@@ -160,15 +126,17 @@ def second_run(study, request):
         return request.getfixturevalue("on_slurm")
     except pytest.skip.Exception:
         again = study.root / "again"
-        result = snakemake(study.repo, again, study.config, "--cores", "2",
-                           *table_targets(study.local))
+        result = snakemake(study.repo, again, study.config, "--cores", "2", *SLURM_TARGETS)
         assert result.returncode == 0, failure(result)
         return again
 
 
 @pytest.mark.slow
 def test_same_config_twice_gives_byte_identical_results(study, second_run):
-    assert_same_results(study.local, second_run)
+    """Every file the second run made (SLURM_TARGETS and their inputs: every model's
+    checkpoints, training log and test score, two cells' gate files, the saturation tables and
+    the runs table) equals the first run's, byte for byte."""
+    assert_same_results(study.local, second_run, SLURM_TARGETS)
 
 
 def test_provenance_is_its_own_file_and_tables_carry_no_host_or_time(study):
@@ -296,12 +264,13 @@ def test_editing_one_figure_module_reruns_that_figure_only(study):
     figures (and the report), not the tables or the training."""
     assert planned_rules(snakemake(study.repo, study.local, study.config, "-n")) == {}
     script = study.repo / "src" / "gateroles" / "analyses" / "saturation" / "figures.py"
-    original = script.read_text()
+    original, times = script.read_text(), script.stat()
     try:
         script.write_text(original + "\n# a changed figure script\n")
         result = snakemake(study.repo, study.local, study.config, "-n")
-    finally:
+    finally:  # the shared study's code as it was, its time too (or its figure would rerun)
         script.write_text(original)
+        os.utime(script, ns=(times.st_atime_ns, times.st_mtime_ns))
     assert result.returncode == 0, failure(result)
     assert set(planned_rules(result)) - {"all"} == {"fig_saturation", "report_html"}, \
         planned_rules(result)

@@ -1,4 +1,8 @@
-"""End to end: the workflow on a tiny config in a temporary directory."""
+"""End to end: the workflow on a tiny config in a temporary directory.
+
+The tiny study (TINY) is run once per session from a private copy of the workflow
+(tests/conftest.py's `tiny_study`, shared with tests/test_robustness.py): Snakemake runs on it
+go through that copy (`run(..., repo=)`), whose paths its jobs' code inputs name."""
 
 import copy
 import html
@@ -21,7 +25,6 @@ from gateroles import report
 from gateroles.config import validate
 
 REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
 
 TINY = {
     "study": {"tasks": ["reset_recall"], "architectures": ["lstm", "gru"], "seeds": [0, 1]},
@@ -46,20 +49,33 @@ TINY = {
 }
 
 
-def run(workdir, config, *args):
+def _env(repo):
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(repo / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def run(workdir, config, *args, repo=REPO):
+    """Snakemake on `repo`'s workflow (the checkout, or the tiny study's private copy), whose
+    jobs import `gateroles` from `repo` too."""
     path = workdir / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
-    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(path),
+    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"),
+                           "--directory", str(workdir), "--configfile", str(path),
                            "--replace-workflow-config", *args],
-                          capture_output=True, text=True, timeout=1200)
+                          capture_output=True, text=True, timeout=1200,
+                          env=_env(repo))
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("study")
-    result = run(workdir, TINY, "--cores", "2", "-q")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return workdir
+def finished(tiny_study):
+    """The tiny study's working directory (run once per session: tests/conftest.py)."""
+    return tiny_study.local
+
+
+@pytest.fixture(scope="module")
+def study_repo(tiny_study):
+    """The private copy of the workflow the tiny study ran from."""
+    return tiny_study.repo
 
 
 def _reversed_keys(value):
@@ -69,13 +85,15 @@ def _reversed_keys(value):
 
 
 @pytest.mark.slow
-def test_the_same_config_in_another_key_order_reruns_nothing(finished):
+def test_the_same_config_in_another_key_order_reruns_nothing(finished, study_repo):
     """Merging a --configfile reorders keys; equal values must not rerun a finished study."""
     path = finished / "reordered.yaml"
     path.write_text(yaml.safe_dump(_reversed_keys(TINY), sort_keys=False))
-    result = subprocess.run([*SNAKEMAKE, "--directory", str(finished), "--configfile",
-                             str(path), "--replace-workflow-config", "-n"],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-s",
+                             str(study_repo / "Snakefile"), "--directory", str(finished),
+                             "--configfile", str(path), "--replace-workflow-config", "-n"],
+                            capture_output=True, text=True, timeout=600,
+                            env=_env(study_repo))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Nothing to be done" in result.stdout + result.stderr
 
@@ -254,8 +272,9 @@ def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(finished_wiring
 
 
 @pytest.mark.slow
-def test_second_run_has_nothing_to_do(finished):
-    result = run(finished, TINY, "--cores", "2", "-n")
+def test_second_run_has_nothing_to_do(finished, study_repo):
+    """The study ran with every default written out: the short config reruns nothing either."""
+    result = run(finished, TINY, "--cores", "2", "-n", repo=study_repo)
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
 
@@ -382,7 +401,7 @@ def test_bad_config_fails_at_parse_time_naming_the_key(tmp_path):
     assert not (tmp_path / "results").exists()  # no job ran
 
 
-def _with_verdicts(finished, tmp_path, primary, sanity="supported"):
+def _with_verdicts(finished, repo, tmp_path, primary, sanity="supported"):
     """A copy of the finished study whose every verdict table says `primary` on every primary
     prediction (each beside a negative control that failed, so all count) and `sanity` on
     every sanity check, its report re-rendered from those tables."""
@@ -398,20 +417,20 @@ def _with_verdicts(finished, tmp_path, primary, sanity="supported"):
             table["control_verdict"] = np.where(is_primary, "inconclusive", "")
             table["counted"] = is_primary
             table.to_csv(path, index=False)
-    result = run(work, TINY, "results/report.html", "--cores", "2")
+    result = run(work, TINY, "results/report.html", "--cores", "2", repo=repo)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = (work / "results" / "report.html").read_text()
     return html[html.index('id="summary"'):html.index("</table>", html.index('id="summary"'))]
 
 
 @pytest.mark.slow
-def test_the_answer_follows_the_tables(finished, tmp_path):
+def test_the_answer_follows_the_tables(finished, study_repo, tmp_path):
     """Render the report from tables with opposite outcomes: the answer's words change. The
     flipped tables, every primary test failing while every sanity check passes, answer no."""
-    supported = _with_verdicts(finished, tmp_path, "supported")
-    contradicted = _with_verdicts(finished, tmp_path, "contradicted")
+    supported = _with_verdicts(finished, study_repo, tmp_path, "supported")
+    contradicted = _with_verdicts(finished, study_repo, tmp_path, "contradicted")
     assert "Yes:" in supported and "Yes:" not in contradicted
     assert "No:" in contradicted and "No:" not in supported
-    failing = _with_verdicts(finished, tmp_path, "inconclusive", sanity="supported")
+    failing = _with_verdicts(finished, study_repo, tmp_path, "inconclusive", sanity="supported")
     assert "No:" in failing and "Yes:" not in failing and "In part" not in failing
     assert supported.count(">supported<") > 3 and contradicted.count(">contradicted<") > 3
