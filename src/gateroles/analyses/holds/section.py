@@ -48,7 +48,7 @@ def memory_sentences(by_hold: pd.DataFrame, threshold: float) -> list[str]:
     out = []
     for (base, arch), rows in data.groupby(["base", "arch"], sort=True):
         parts = []
-        for (task, hold), here in rows.groupby(["task", "hold"], sort=True, dropna=False):
+        for (hold, task), here in rows.groupby(["hold", "task"], sort=True, dropna=False):
             if not (here["measure"] == "saturated").any():
                 continue
             seeds = int(here.loc[here["measure"] == "saturated", "n_seeds"].max())
