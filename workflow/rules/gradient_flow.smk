@@ -19,12 +19,13 @@ RULE_CELLS["gradient_flow"] = GRADIENT_CELLS
 SINGLE_RULES += ["aggregate_gradient_flow"] + [f"fig_{name}" for name in C6_FIGURES]
 
 
-def c6_other_rows(wildcards):
-    """Claim C6's rows from the learnability sweep (learnability.smk), where the config runs
-    one: C6 is one Holm family, so its one verdict table is adjusted here over both."""
-    if not config["learnability"]["tasks"]:
-        return {}
-    return {"learnability": ["results/tables/learnability_predictions.csv"]}
+# Claim C6's rows from the learnability sweep (learnability.smk), where the config runs one:
+# C6 is one Holm family, so its one verdict table is adjusted here over both.
+C6_OTHER_ROWS = (
+    {"learnability": ["results/tables/learnability_predictions.csv"]}
+    if config["learnability"]["tasks"]
+    else {}
+)
 
 
 rule gradient_flow:
@@ -57,7 +58,7 @@ rule gradient_flow:
 
 rule aggregate_gradient_flow:
     input:
-        unpack(c6_other_rows),
+        unpack(lambda wildcards: C6_OTHER_ROWS),
         code=lib("gateroles.analyses.gradient_flow.aggregate"),
         runs="results/tables/runs.csv",
         by_lag=per_cell(cell_table("gradient_flow", "by_lag"), GRADIENT_CELLS),
