@@ -350,6 +350,8 @@ def test_across_hold_lengths_the_slope_of_the_early_share_is_decided():
     assert set(table["hold"]) == {10.0, 40.0, 160.0} and set(table["family"]) == {"hold_recall"}
     assert len(verdicts) == 1 and verdicts[0]["change"] > 0
     assert verdicts[0]["task"] == "hold_recall@H"
+    assert verdicts[0]["prediction"] == ("the first updates push forget at resets more, the "
+                                         "longer the hold")
     assert tasks.hold_of("reset_recall")[0] == "reset_recall"
     assert np.isnan(tasks.hold_of("reset_recall")[1])
     assert tasks.hold_of("hold_armed@15") == ("hold_armed", 15.0)

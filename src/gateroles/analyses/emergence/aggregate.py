@@ -545,7 +545,8 @@ def hold_rows(updates: pd.DataFrame, settings: stats.Settings) -> tuple[pd.DataF
             why="the per-seed slope on log H vs 0 (no step-0 version)", claim=CLAIM,
             evidence="the early push across hold lengths", task=f"{family}@H", arch=arch,
             init=init, rival="the push toward the role does not depend on the hold length",
-            prediction=f"the first updates push {gate} at {event}s more, the longer the hold",
+            prediction=(f"the first updates push {gate} at {PLURAL[event]} more, the longer "
+                        f"the hold"),
             note="shown, not counted: no negative control"))
     return table[columns], rows
 
