@@ -247,13 +247,14 @@ class TaskSpec:
 # ((what, in words, whether a spec has it), ...). `TaskSpec.lacks` says what a task lacks;
 # `gateroles.tasks.require` turns it into an error naming the task and the analysis (the
 # config's per-analysis task lists are checked with it at parse time).
+_AN_EVENT = ("an event (events: store, reset or query)", lambda s: bool(s.events))
 ANALYSIS_NEEDS: dict[str, tuple[tuple[str, Callable[[TaskSpec], bool]], ...]] = {
     "training": (),
     "saturation": (),
     "dependence": (),
     "gradient_flow": (),
-    "event_locking": (("an event (events: store, reset or query)", lambda s: bool(s.events)),),
-    "decodability": (("an event (events: store, reset or query)", lambda s: bool(s.events)),),
+    "event_locking": (_AN_EVENT,),
+    "decodability": (_AN_EVENT,),
     "roles": (("a memory variable (memory)", lambda s: s.memory is not None),
               ("a store or a reset event (events)",
                lambda s: bool({"store", "reset"} & set(s.events)))),
@@ -262,7 +263,7 @@ ANALYSIS_NEEDS: dict[str, tuple[tuple[str, Callable[[TaskSpec], bool]], ...]] = 
     # C4's variants are scored on any task; its dissociations where the task declares them.
     "wiring": (),
     # C7: the push at each event the task has.
-    "emergence": (("an event (events: store, reset or query)", lambda s: bool(s.events)),),
+    "emergence": (_AN_EVENT,),
     # C8 (and C6's gradient at the store): the store-to-query intervals (`hold_intervals`);
     # its role trends need a hold parameter too (tasks `name@H`).
     "holds": (("a store and a query event (events)",

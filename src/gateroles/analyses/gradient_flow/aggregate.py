@@ -42,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gateroles import stats
+from gateroles import stats, tasks
 from gateroles.analyses.gradient_flow import (
     ALL_UNITS,
     DIRECT_STATE,
@@ -87,13 +87,6 @@ INTERVAL_SUMMARY_COLUMNS = CELL_KEYS + [
     "n_seeds", "n_unsolved"] + [f"{v}{suffix}" for v in INTERVAL_VALUES
                                 for suffix in ("", "_ci_low", "_ci_high")]
 
-
-def hold_of(task: str) -> float:
-    """The hold H of a task `name@H` (or a task with a `hold` parameter at its default), NaN
-    for a task without one."""
-    from gateroles import tasks
-
-    return tasks.hold_of(task)[1]
 
 
 def relative_norms(by_lag: pd.DataFrame) -> pd.DataFrame:
@@ -145,7 +138,7 @@ def interval_summary(store: pd.DataFrame, confidence: float) -> pd.DataFrame:
     rows = []
     for values, group in phases[phases["solved"].astype(bool)].groupby(keys, sort=True):
         row = dict(zip(keys, values, strict=True))
-        row.update(hold=hold_of(row["task"]), store_lag=float(group["store_lag"].mean()),
+        row.update(hold=tasks.hold_of(row["task"])[1], store_lag=float(group["store_lag"].mean()),
                    n_picks=float(group["n_picks"].mean()), n_seeds=int(group["seed"].nunique()))
         for value in INTERVAL_VALUES:
             mean, lo, hi = stats.mean_ci(group[value], confidence)
