@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from study_runs import snakemake
 
 from gateroles import report
 from gateroles.config import validate
@@ -49,21 +50,12 @@ TINY = {
 }
 
 
-def _env(repo):
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(repo / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
-
-
 def run(workdir, config, *args, repo=REPO):
     """Snakemake on `repo`'s workflow (the checkout, or the tiny study's private copy), whose
-    jobs import `gateroles` from `repo` too."""
+    jobs import `gateroles` from `repo` too, with `config` written to the working directory."""
     path = workdir / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
-    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"),
-                           "--directory", str(workdir), "--configfile", str(path),
-                           "--replace-workflow-config", *args],
-                          capture_output=True, text=True, timeout=1200,
-                          env=_env(repo))
+    return snakemake(repo, workdir, path, *args, timeout=1200)
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +81,7 @@ def test_the_same_config_in_another_key_order_reruns_nothing(finished, study_rep
     """Merging a --configfile reorders keys; equal values must not rerun a finished study."""
     path = finished / "reordered.yaml"
     path.write_text(yaml.safe_dump(_reversed_keys(TINY), sort_keys=False))
-    result = subprocess.run([sys.executable, "-m", "snakemake", "-s",
-                             str(study_repo / "Snakefile"), "--directory", str(finished),
-                             "--configfile", str(path), "--replace-workflow-config", "-n"],
-                            capture_output=True, text=True, timeout=600,
-                            env=_env(study_repo))
+    result = snakemake(study_repo, finished, path, "-n", timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Nothing to be done" in result.stdout + result.stderr
 
