@@ -26,20 +26,12 @@ wildcard_constraints:
     init="|".join(INIT_ARMS),
 
 
-# Shared stages first, then one rules file per analysis (each registers its report section,
-# tables and figures), then the report.
+# The shared stages (training, gate extraction, the rewired models, the learnability sweep),
+# then every analysis's rules, made from its declaration, then the viewer and the report.
 include: "workflow/rules/training.smk"
-include: "workflow/rules/roles.smk"
-include: "workflow/rules/decodability.smk"
-include: "workflow/rules/event_locking.smk"
-include: "workflow/rules/causal.smk"
-include: "workflow/rules/wiring.smk"
-include: "workflow/rules/dependence.smk"
-include: "workflow/rules/gradient_flow.smk"
-include: "workflow/rules/holds.smk"
+include: "workflow/rules/rewire.smk"
 include: "workflow/rules/learnability.smk"
-include: "workflow/rules/emergence.smk"
-include: "workflow/rules/saturation.smk"
+include: "workflow/rules/analyses.smk"
 include: "workflow/rules/viewer.smk"
 include: "workflow/rules/report.smk"
 # A user's own model: a config with a `user_model` section builds its report instead.
@@ -54,4 +46,4 @@ rule all:
 
 rule figures:
     input:
-        FIGURES,
+        [f for _, name, _ in PLAN.figures() for f in figure_outputs(name)],

@@ -1,5 +1,6 @@
 # Config validation (at parse time), the study grid and path helpers shared by every rules file.
 from gateroles import code_deps, study
+from gateroles.analyses import ANALYSES, declare
 from gateroles.config import validate
 
 validate(config, REPO / "config" / "schema.yaml")
@@ -7,19 +8,11 @@ validate(config, REPO / "config" / "schema.yaml")
 ENV = "../../envs/gateroles.yaml"
 SEEDS = config["study"]["seeds"]
 CELLS = study.cells(config)
-# The cells the per-model analyses of claims C1, C2, C3, C5 and saturation run on and decide:
-# the main grid, without the cells only claim C4 adds (they would enlarge each claim's Holm
-# family with models the claim is not about), unless `wiring.all_analyses`. C4 and C6 register
-# the extra cells they read (wiring.smk, gradient_flow.smk).
-ANALYSIS_CELLS = CELLS if config["wiring"]["all_analyses"] else study.cells(config, True)
-# The negative controls (config `controls`): the same primary tests run on these cells, where
-# the role is absent by construction. An analysis with primary tests runs on both.
-CONTROL_CELLS = study.control_cells(config)
-TESTED_CELLS = list(dict.fromkeys(ANALYSIS_CELLS + CONTROL_CELLS))
+# Every analysis's jobs, from its declaration (gateroles.analyses.declare; each package's
+# jobs.py): the cells each per-model job runs on, each aggregate's inputs, figures, report.
+GRID = declare.Grid.from_config(config)
+PLAN = declare.Plan(declare.load(ANALYSES), GRID)
 CELL = "{task}/{arch}/{init}"
-# The cells whose gate files carry the sigmoid gates' logits: each analysis that reads them
-# adds its cells (dependence.smk); elsewhere they would be a third of the file, unread.
-LOGIT_CELLS = set()
 
 
 def per_seed(name):
@@ -45,15 +38,6 @@ def per_cell(pattern, cells=None):
         pattern.format(task=c.task, arch=c.arch, init=c.init)
         for c in (CELLS if cells is None else cells)
     ]
-
-
-def control_inputs(analysis, *tables):
-    """The aggregate's inputs `control_<table>`: `analysis`'s per-cell `tables` of the negative
-    controls' cells (none when the config runs no controls)."""
-    inputs = {
-        f"control_{table}": per_cell(cell_table(analysis, table), CONTROL_CELLS) for table in tables
-    }
-    return lambda wildcards: inputs if CONTROL_CELLS else {}
 
 
 def lib(*modules):
@@ -93,33 +77,48 @@ def sorted_keys(value):
     return value
 
 
-# What the report reads. Each rules file registers its own section, tables, figures and rules
-# (for the runtime table), so adding an analysis does not mean editing the report rule.
-REPORT_SECTIONS = []
-REPORT_TABLES = {}
-REPORT_FIGURES = {}
-FIGURES = []
-CELL_RULES = []
-RULE_CELLS = {}  # per-cell rules that run on some cells only: rule -> its cells
-SINGLE_RULES = []
-OTHER_BENCHMARKS = []  # benchmark files of jobs that are neither per cell nor single
-
-
 def benchmark_files():
     """Benchmark files of every job upstream of the report (runtime of each step)."""
-    files = [f for name in CELL_RULES for f in per_cell(bench(name))]
-    files += [f for name, cells in RULE_CELLS.items() for f in per_cell(bench(name), cells)]
-    return files + [bench(name, per_cell_job=False) for name in SINGLE_RULES] + OTHER_BENCHMARKS
+    per_cell_rules = {"train": CELLS, "extract_gates": CELLS}
+    if "wiring" in PLAN.analyses:
+        per_cell_rules.update(rewire=REWIRE_CELLS, extract_rewire=REWIRE_CELLS)
+    per_cell_rules.update(
+        {job.rule: job.cells for job in PLAN.per_cell_jobs() if job.analysis.name in PLAN.analyses}
+    )
+    files = [f for rule, cells in per_cell_rules.items() for f in per_cell(bench(rule), cells)]
+    single = ["runs_table", "viewer"] + [f"aggregate_{name}" for name in PLAN.analyses]
+    single += [f"fig_{name}" for _, name, _ in PLAN.figures()]
+    return files + [bench(rule, per_cell_job=False) for rule in single] + SWEEP_BENCHMARKS
 
 
 def report_inputs(wildcards):
     # One namespace for the report rule's inputs: a table and a figure of one name would
     # silently hand the section the figure's path as its table.
-    clash = sorted(set(REPORT_TABLES) & set(REPORT_FIGURES))
+    tables, figures = PLAN.report_tables(), PLAN.report_figures()
+    clash = sorted(set(tables) & set(figures))
     if clash:
         raise ValueError(f"report inputs named both a table and a figure: {clash}")
-    return {**REPORT_TABLES, **REPORT_FIGURES, "benchmarks": benchmark_files()}
+    return {**tables, **figures, "benchmarks": benchmark_files()}
 
 
 def figure_outputs(name):
     return [f"results/figures/{name}.png", f"results/figures/{name}.pdf"]
+
+
+def table_path(analysis, name):
+    """An aggregate output of `analysis` (`runs`: the runs table)."""
+    return "results/tables/runs.csv" if name == "runs" else analysis.table_path(name)
+
+
+def measure_config(job):
+    """A per-model job's config: its analysis's sections and its per-cell flags."""
+    base = sections(*job.analysis.sections, *job.spec.sections)
+    if not job.spec.flags:
+        return base
+    return lambda w: {
+        **base,
+        **{
+            flag: decide(GRID, study.Cell(w.task, w.arch, w.init))
+            for flag, decide in job.spec.flags.items()
+        },
+    }

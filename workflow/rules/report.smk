@@ -5,7 +5,7 @@
 rule report_html:
     input:
         unpack(report_inputs),
-        code=lib("gateroles.report", *REPORT_SECTIONS),
+        code=lib("gateroles.report", *PLAN.sections()),
         templates=code_deps.data_files("**/*.j2"),
         captions=code_deps.data_files("analyses/*/captions/*.rst"),
         viewer="results/viewer.html",
@@ -19,8 +19,8 @@ rule report_html:
     threads: 1
     params:
         config=sorted_keys(config),
-        sections=REPORT_SECTIONS,
-        tables=list(REPORT_TABLES),
-        figures=list(REPORT_FIGURES),
+        sections=PLAN.sections(),
+        tables=list(PLAN.report_tables()),
+        figures=list(PLAN.report_figures()),
     script:
         "../scripts/report_html.py"

@@ -1,12 +1,6 @@
-# Tasks and training (gateroles.training, gateroles.extraction, gateroles.analyses.training):
-# every seed of a grid cell trained in one job, its gates extracted in another, the runs table
-# (solved flags, read by every aggregate), and the training curves.
-REPORT_SECTIONS.append("gateroles.analyses.training.section")
-REPORT_TABLES.update(runs="results/tables/runs.csv", solved="results/tables/solved_by_task.csv")
-REPORT_FIGURES.update(training_curves="results/figures/training_curves.png")
-FIGURES += figure_outputs("training_curves")
-CELL_RULES += ["train", "extract_gates"]
-SINGLE_RULES += ["runs_table", "aggregate_training", "fig_training_curves"]
+# Tasks and training (gateroles.training, gateroles.extraction), the shared stages: every seed
+# of a grid cell trained in one job, its gates extracted in another, and the runs table (solved
+# flags, read by every aggregate). The training curves are an analysis (analyses/training).
 
 
 rule train:
@@ -55,7 +49,7 @@ rule extract_gates:
     params:
         seeds=SEEDS,
         config=sections("data", "task_params", "extraction"),
-        logits=lambda w: study.Cell(w.task, w.arch, w.init) in LOGIT_CELLS,
+        logits=lambda w: study.Cell(w.task, w.arch, w.init) in PLAN.logit_cells(),
     script:
         "../scripts/extract_gates.py"
 
@@ -78,51 +72,3 @@ rule runs_table:
         config=sections("analysis"),
     script:
         "../scripts/runs_table.py"
-
-
-rule aggregate_training:
-    input:
-        code=lib("gateroles.analyses.training.aggregate"),
-        runs="results/tables/runs.csv",
-        train_log=per_run("train_log.csv"),
-    output:
-        training="results/tables/training_curves.csv",
-    log:
-        log("aggregate_training", per_cell_job=False),
-    benchmark:
-        bench("aggregate_training", per_cell_job=False)
-    conda:
-        ENV
-    threads: 1
-    params:
-        module="gateroles.analyses.training.aggregate",
-        config=sections("analysis"),
-    script:
-        "../scripts/aggregate.py"
-
-
-rule fig_training_curves:
-    input:
-        code=lib("gateroles.analyses.training.figures"),
-        training="results/tables/training_curves.csv",
-        runs="results/tables/runs.csv",
-    output:
-        png=report(
-            "results/figures/training_curves.png",
-            caption=caption("training", "training_curves"),
-            category="Training",
-        ),
-        pdf="results/figures/training_curves.pdf",
-    log:
-        log("fig_training_curves", per_cell_job=False),
-    benchmark:
-        bench("fig_training_curves", per_cell_job=False)
-    conda:
-        ENV
-    threads: 1
-    params:
-        module="gateroles.analyses.training.figures",
-        name="training_curves",
-        config={},
-    script:
-        "../scripts/figure.py"

@@ -10,7 +10,6 @@ VIEWER_CAUSAL = per_cell(
     cell_table("causal", "matrix"),
     list(dict.fromkeys(run.cell for run, perturb in VIEWER_SHOWN if perturb)),
 )
-SINGLE_RULES.append("viewer")
 
 
 rule viewer:

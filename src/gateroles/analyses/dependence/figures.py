@@ -189,7 +189,7 @@ def c5_unit_factor_mi(unit_factor: pd.DataFrame) -> plt.Figure:
 # Figure name -> function(tables, settings); tables are named as in the rules file.
 # Each reads one table, passed as `table`.
 FIGURES = {
-    "c5_gate_mi": lambda tables, settings: c5_gate_mi(tables["table"], settings.main_bins),
-    "c5_disentanglement": lambda tables, settings: c5_disentanglement(tables["table"]),
-    "c5_unit_factor_mi": lambda tables, settings: c5_unit_factor_mi(tables["table"]),
+    "c5_gate_mi": lambda tables, settings: c5_gate_mi(tables["gate_mi"], settings.main_bins),
+    "c5_disentanglement": lambda tables, settings: c5_disentanglement(tables["disentanglement"]),
+    "c5_unit_factor_mi": lambda tables, settings: c5_unit_factor_mi(tables["unit_factor"]),
 }

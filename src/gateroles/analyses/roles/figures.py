@@ -113,6 +113,6 @@ def context(table: pd.DataFrame) -> plt.Figure:
 
 
 FIGURES = {
-    "c1_attribution": lambda tables, settings: attribution(tables["table"]),
-    "c1_context": lambda tables, settings: context(tables["table"]),
+    "c1_attribution": lambda tables, settings: attribution(tables["shares"]),
+    "c1_context": lambda tables, settings: context(tables["context"]),
 }
