@@ -7,17 +7,14 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from gateroles import code_deps
+from gateroles.analyses import ANALYSES, declare
 
-# Every module a workflow job runs (the `lib(...)` of each rule).
+# Every module a workflow job runs (the `lib(...)` of each rule): the analyses' from their
+# declarations, and the shared stages'.
 JOB_MODULES = ["gateroles.training", "gateroles.extraction", "gateroles.report",
-               *[f"gateroles.analyses.{analysis}.{part}"
-                 for analysis in ("training", "event_locking", "saturation", "decodability",
-                                  "dependence", "roles", "gradient_flow", "causal", "wiring")
-                 for part in ("aggregate", "figures", "section")],
-               *[f"gateroles.analyses.{analysis}.measure"
-                 for analysis in ("event_locking", "saturation", "decodability", "dependence",
-                                  "roles", "gradient_flow", "causal", "wiring")],
-               "gateroles.analyses.wiring.rewire", "gateroles.analyses.wiring.behaviour",
+               *[module for analysis in declare.load(ANALYSES).values()
+                 for module in analysis.modules()],
+               "gateroles.analyses.wiring.rewire", "gateroles.analyses.learnability.measure",
                # a user's own model (workflow/rules/user_model.smk)
                *[f"gateroles.own_model.{part}" for part in ("measure", "figures", "report")],
                # the viewers (workflow/rules/viewer.smk, user_model.smk)
@@ -27,6 +24,8 @@ JOB_MODULES = ["gateroles.training", "gateroles.extraction", "gateroles.report",
 MODEL_JOBS = ("gateroles.training", "gateroles.analyses.training.aggregate",
               "gateroles.analyses.gradient_flow.measure", "gateroles.analyses.causal.measure",
               "gateroles.analyses.wiring.rewire", "gateroles.analyses.wiring.behaviour",
+              # C7 replays the first steps of training; the learnability sweep trains
+              "gateroles.analyses.emergence.measure", "gateroles.analyses.learnability.measure",
               "gateroles.viewer.study")
 
 

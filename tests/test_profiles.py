@@ -9,6 +9,8 @@ import yaml
 from snakemake.cli import parse_args
 from snakemake.utils import available_cpu_count
 
+from gateroles.analyses import ANALYSES, declare
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -19,9 +21,11 @@ def options(*args: str):
 
 
 def rule_names() -> set[str]:
+    """The rules written out in the rules files and those made from the analyses' declarations."""
     files = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
-    return {name for path in files for name in re.findall(r"^rule (\w+):", path.read_text(),
-                                                            re.MULTILINE)}
+    written = {name for path in files for name in re.findall(r"^rule (\w+):", path.read_text(),
+                                                               re.MULTILINE)}
+    return written | {name for a in declare.load(ANALYSES).values() for name in a.rules()}
 
 
 def test_the_default_profile_is_loaded_by_itself():

@@ -148,6 +148,19 @@ class Analysis:
             return output
         return f"{TABLES}/{self.aggregate.outputs[output]}.csv"
 
+    def modules(self) -> list[str]:
+        """Every module its jobs run (the report runs its `section`)."""
+        parts = [spec.module for spec in self.per_cell]
+        parts += ["aggregate"] if self.aggregate else []
+        parts += ["figures"] if self.figures else []
+        return [f"{self.package}.{part}" for part in [*parts, "section"]]
+
+    def rules(self) -> list[str]:
+        """The names of the rules made from it (every figure it may draw)."""
+        names = [spec.rule or self.name for spec in self.per_cell]
+        names += [f"aggregate_{self.name}"] if self.aggregate else []
+        return names + [f"fig_{figure}" for figure in self.figures]
+
     def figures_drawn(self, grid: Grid) -> dict[str, Figure]:
         drawn = {name: f if isinstance(f, Figure) else Figure(tuple(f))
                  for name, f in self.figures.items()}
