@@ -7,7 +7,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from gateroles import code_deps
-from gateroles.analyses import ANALYSES, declare
+from gateroles.analyses import declare
+from gateroles.analyses.registry import ANALYSES
 
 # Every module a workflow job runs (the `lib(...)` of each rule): the analyses' from their
 # declarations, and the shared stages'.

@@ -9,7 +9,8 @@ import yaml
 from snakemake.cli import parse_args
 from snakemake.utils import available_cpu_count
 
-from gateroles.analyses import ANALYSES, declare
+from gateroles.analyses import declare
+from gateroles.analyses.registry import ANALYSES
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,7 @@
 # Config validation (at parse time), the study grid and path helpers shared by every rules file.
 from gateroles import code_deps, study
-from gateroles.analyses import ANALYSES, declare
+from gateroles.analyses import declare
+from gateroles.analyses.registry import ANALYSES
 from gateroles.config import validate
 
 validate(config, REPO / "config" / "schema.yaml")

@@ -12,13 +12,9 @@ Each analysis package holds, side by side, everything about one measurement:
 * `jobs.py`: `JOBS`, what its jobs read and write (`gateroles.analyses.declare`), from which
   workflow/rules/analyses.smk makes its rules;
 
-and one line in `ANALYSES` below. See CONTRIBUTING.md, "How to add an analysis".
+and one line in `gateroles.analyses.registry.ANALYSES`. See CONTRIBUTING.md, "How to add an
+analysis".
 """
-
-# Every analysis the workflow runs, in the report's order (each one's `jobs.JOBS` declares its
-# jobs; an analysis the config does not run is left out by its declaration).
-ANALYSES = ("training", "roles", "decodability", "event_locking", "causal", "wiring",
-            "dependence", "gradient_flow", "holds", "learnability", "emergence", "saturation")
 
 # Claim -> (its name, the analyses whose verdict rows decide it). The report's answer table
 # lists the claims in this order. A claim's counted primary predictions are one Holm family
