@@ -1,16 +1,26 @@
 """The report states no finding in fixed text: its answer follows the tables."""
 
+import ast
+import importlib
+import re
+import sys
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 import jinja2
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 from snakemake.utils import update_config
 
 from gateroles import report
+from gateroles.analyses import CLAIMS
 from gateroles.config import validate
+
+NAMES = {claim: name for claim, (name, _) in CLAIMS.items()}  # the registry, as the rule passes it
+WRITERS = report.answer_writers([importlib.import_module(f"gateroles.analyses.{a}.section")
+                                 for _, analyses in CLAIMS.values() for a in analyses])
 
 CONTROL = {"control": "lstm_nfg", "control_change": -0.2, "control_ci_low": -0.3,
            "control_ci_high": -0.1, "control_verdict": "contradicted", "counted": True}
@@ -34,34 +44,43 @@ def evidence(claim, verdicts, name="x"):
     return report.evidence_row(rows_of(claim, verdicts, name), claim, name)
 
 
+def answer_of(lines):
+    """The answer from lines of evidence, with the study's claims and their sentences."""
+    return report.answer(lines, NAMES, WRITERS)
+
+
+def texts(answer: dict) -> list[str]:
+    return [sentence.text for sentence in answer["sentences"]]
+
+
 def test_opposite_verdicts_give_opposite_answers():
-    yes = report.answer([evidence("C1", ["supported"] * 3), evidence("C2", ["supported"] * 2)])
-    no = report.answer([evidence("C1", ["contradicted"] * 3),
+    yes = answer_of([evidence("C1", ["supported"] * 3), evidence("C2", ["supported"] * 2)])
+    no = answer_of([evidence("C1", ["contradicted"] * 3),
                         evidence("C2", ["contradicted"] * 2)])
-    assert yes["sentences"][0].startswith("Yes")
-    assert no["sentences"][0].startswith("No")
+    assert yes["sentences"][0].text.startswith("Yes")
+    assert no["sentences"][0].text.startswith("No")
     assert yes["sentences"] != no["sentences"]
     assert [c["verdict"] for c in yes["claims"]] == ["supported", "supported"]
     assert [c["verdict"] for c in no["claims"]] == ["contradicted", "contradicted"]
 
 
 def test_mixed_and_undecided_answers():
-    mixed = report.answer([evidence("C1", ["supported", "inconclusive"]),
+    mixed = answer_of([evidence("C1", ["supported", "inconclusive"]),
                            evidence("C2", ["contradicted"])])
-    assert mixed["sentences"][0].startswith("In part")
+    assert mixed["sentences"][0].text.startswith("In part")
     assert mixed["claims"][0]["verdict"] == "mixed"
-    undecided = report.answer([evidence("C1", ["insufficient seeds"]),
+    undecided = answer_of([evidence("C1", ["insufficient seeds"]),
                                evidence("C2", ["untestable"])])
-    assert undecided["sentences"][0].startswith("Not decided")
+    assert undecided["sentences"][0].text.startswith("Not decided")
 
 
 def test_supported_and_contradicted_claims_answer_in_part_not_yes():
     """One role claim supported and one contradicted is not "Yes" (every line of evidence)."""
-    split = report.answer([evidence("C1", ["supported"] * 3),
+    split = answer_of([evidence("C1", ["supported"] * 3),
                            evidence("C2", ["contradicted"] * 2)])
-    assert split["sentences"][0].startswith("In part")
-    half = report.answer([evidence("C1", ["supported"]), evidence("C3", ["inconclusive"])])
-    assert half["sentences"][0].startswith("In part")
+    assert split["sentences"][0].text.startswith("In part")
+    half = answer_of([evidence("C1", ["supported"]), evidence("C3", ["inconclusive"])])
+    assert half["sentences"][0].text.startswith("In part")
 
 
 def test_overall_verdict_of_undecided_rows_prefers_untestable():
@@ -101,17 +120,17 @@ def test_a_claim_with_a_mixed_line_or_lines_in_other_words_is_mixed_not_unsuppor
 
 def groups(answer: dict) -> dict[str, str]:
     """The answer's role lines of evidence, heading -> its items joined."""
-    return {g["heading"]: "; ".join(g["items"]) for g in answer["role_lines"]}
+    return {g["heading"]: "; ".join(g["items"]) for g in answer["sentences"][0].groups}
 
 
 def test_the_answer_names_the_lines_that_hold_and_those_that_do_not():
     strong = evidence("C2", ["supported"] * 3 + ["inconclusive"], name="clamps")
     weak = evidence("C1", ["supported", "inconclusive", "contradicted"], name="probes")
-    answer = report.answer([weak, strong])
-    assert answer["sentences"][0].startswith("In part")
+    answer = answer_of([weak, strong])
+    assert answer["sentences"][0].text.startswith("In part")
     assert groups(answer) == {"Most predictions hold for": "clamps (C2: 3 of 4)",
                               "Half or fewer hold for": "probes (C1: 1 of 3, 1 contradicted)"}
-    flipped = report.answer([evidence("C1", ["supported"] * 3, name="probes"),
+    flipped = answer_of([evidence("C1", ["supported"] * 3, name="probes"),
                              evidence("C2", ["inconclusive"] * 4, name="clamps")])
     assert groups(flipped) == {"Most predictions hold for": "probes (C1: 3 of 3)",
                                "Half or fewer hold for": "clamps (C2: 0 of 4)"}
@@ -123,12 +142,12 @@ def test_untestable_predictions_are_named_not_counted_as_failures():
     probes = evidence("C1", ["supported", "inconclusive"] + ["untestable"] * 6, name="probes")
     ceiling = evidence("C4", ["untestable"] * 3 + ["insufficient seeds"], name="scores")
     clamps = evidence("C3", ["supported"] * 3 + ["insufficient seeds"], name="clamps")
-    assert groups(report.answer([probes, clamps, ceiling])) == {
+    assert groups(answer_of([probes, clamps, ceiling])) == {
         "Most predictions hold for": "clamps (C3: 3 of 3; 1 more with too few seeds)",
         "Half or fewer hold for": "probes (C1: 1 of 2; 6 more untestable)",
         "Untestable here": "scores (C4: 3 untestable, 1 with too few seeds)"}
     tested = evidence("C1", ["supported"] * 2 + ["inconclusive"] * 6, name="probes")
-    assert groups(report.answer([tested])) == {"Half or fewer hold for": "probes (C1: 2 of 8)"}
+    assert groups(answer_of([tested])) == {"Half or fewer hold for": "probes (C1: 2 of 8)"}
 
 
 def test_the_evidence_row_reports_the_weakest_prediction():
@@ -168,7 +187,7 @@ def test_only_primary_predictions_with_a_failing_control_are_counted():
     assert [t.split(" (")[0] for t in row["not_a_test"]] == ["passes its control"]
     assert [t.split(" (")[0] for t in row["uncontrolled"]] == ["no control"]
     assert len(row["sanity"]) == 3
-    answer = report.answer([row])
+    answer = answer_of([row])
     assert answer["n_sanity"] == 3 and list(answer["sanity"]["check"]) == ["blinds"] * 3
     assert answer["not_a_test"][0][0] == "C3"
 
@@ -184,44 +203,161 @@ def test_failing_primary_tests_answer_no_whatever_the_sanity_checks_say():
                           rows_of(claim, ["supported"] * 4, "e", test="sanity")],
                          ignore_index=True)
         lines.append(report.evidence_row(rows, claim, "e"))
-    answer = report.answer(lines)
-    assert answer["sentences"][0].startswith("No")
+    answer = answer_of(lines)
+    assert answer["sentences"][0].text.startswith("No")
     assert all(c["verdict"] != "supported" for c in answer["claims"])
     assert all(line["n_supported"] == 0 for line in lines)
-    only_inconclusive = report.answer([report.evidence_row(pd.concat(
+    only_inconclusive = answer_of([report.evidence_row(pd.concat(
         [rows_of("C1", ["inconclusive"] * 3, "e"), rows_of("C1", ["supported"], "e",
                                                           test="sanity")]), "C1", "e")])
-    assert only_inconclusive["sentences"][0].startswith("No")
-    sanity_only = report.answer([report.evidence_row(rows_of("C1", ["supported"] * 3, "e",
+    assert only_inconclusive["sentences"][0].text.startswith("No")
+    sanity_only = answer_of([report.evidence_row(rows_of("C1", ["supported"] * 3, "e",
                                                              test="sanity"), "C1", "e")])
-    assert sanity_only["sentences"][0].startswith("Not decided")
+    assert sanity_only["sentences"][0].text.startswith("Not decided")
     assert sanity_only["claims"] == [] and sanity_only["n_sanity"] == 3
 
 
 def test_the_c5_and_c6_sentences_carry_their_counts():
-    answer = report.answer([evidence("C6", ["supported"] * 2 + ["inconclusive"], name="lags"),
+    answer = answer_of([evidence("C6", ["supported"] * 2 + ["inconclusive"], name="lags"),
                             evidence("C5", ["dependent"] * 4, name="pairs")])
     assert ("Is the cell state a gradient highway? lags: partly (3 primary predictions: 2 "
-            "supported, 1 inconclusive).") in answer["sentences"]
+            "supported, 1 inconclusive).") in texts(answer)
     assert ("Are the gates' functions disentangled? pairs: dependent (4 primary predictions: "
-            "4 dependent).") in answer["sentences"]
+            "4 dependent).") in texts(answer)
 
 
 def test_the_c8_sentence_says_whether_the_roles_sharpen_with_the_hold():
-    answer = report.answer([evidence("C8", ["inconclusive"] * 2, name="share trend")])
+    answer = answer_of([evidence("C8", ["inconclusive"] * 2, name="share trend")])
     assert ("Do the roles sharpen as the memory must be held longer? share trend: not shown "
-            "either way (2 primary predictions: 2 inconclusive).") in answer["sentences"]
+            "either way (2 primary predictions: 2 inconclusive).") in texts(answer)
     assert answer["claims"][0]["name"] == "roles sharpen with hold length"
 
 
 def test_the_c7_sentence_says_how_the_roles_are_written_apart_from_the_role_claims():
-    answer = report.answer([evidence("C1", ["supported"] * 2, name="shares"),
+    answer = answer_of([evidence("C1", ["supported"] * 2, name="shares"),
                             evidence("C7", ["supported", "inconclusive"], name="first push")])
     assert ("Does the position decide which gate the error pushes, from the first updates? "
             "first push: partly (2 primary predictions: 1 supported, 1 inconclusive).") in (
-        answer["sentences"])
-    assert answer["sentences"][0].startswith("Yes:")  # C7 is not one of the role claims
+        texts(answer))
+    assert answer["sentences"][0].text.startswith("Yes:")  # C7 is not one of the role claims
     assert [c["claim"] for c in answer["claims"]] == ["C1", "C7"]
+
+
+# Lines of evidence (claim, verdicts: Supported, Inconclusive, Contradicted, Untestable, too
+# Few seeds, Dependent, iNdependent; line) and the answer's words for them before the
+# sentences moved to the claims' sections: they must read the same.
+LETTERS = {"Y": "supported", "I": "inconclusive", "C": "contradicted", "U": "untestable",
+           "F": "insufficient seeds", "D": "dependent", "N": "independent"}
+EVERY_CLAIM = [("C1", "YYYI", "shares"), ("C1", "YIUUU", "contexts"), ("C2", "YY", "events"),
+               ("C3", "YCF", "interchanges"), ("C4", "UUF", "scores"), ("C5", "DDDD", "pairs"),
+               ("C5", "DN", "given"), ("C6", "YYI", "lags"), ("C6", "C", "learned"),
+               ("C7", "YI", "first push"), ("C8", "II", "share trend")]
+EVERY_CLAIM_HTML = (
+    '<h2 id="summary">The answer</h2>\n<p>In part: the gates come to play the roles their '
+    'positions name by some primary tests and not by others.</p>\n<ul>\n<li><strong>Most '
+    'predictions hold for:</strong>\nshares (C1: 3 of 4); events (C2: 2 of 2).</li>\n<li>'
+    '<strong>Half or fewer hold for:</strong>\ncontexts (C1: 1 of 2; 3 more untestable); '
+    'interchanges (C3: 1 of 2, 1 contradicted; 1 more with too few seeds).</li>\n<li><strong>'
+    'Untestable here:</strong>\nscores (C4: 2 untestable, 1 with too few seeds).</li>\n</ul>\n'
+    '<p>Are the gates&#39; functions disentangled? pairs: dependent (4 primary predictions: 4 '
+    'dependent); given: partly (2 primary predictions: 1 dependent, 1 independent).</p>\n\n'
+    '<p>Is the cell state a gradient highway? lags: partly (3 primary predictions: 2 '
+    'supported, 1 inconclusive); learned: no: the opposite holds (1 primary prediction: 1 '
+    'contradicted).</p>\n\n<p>Does the position decide which gate the error pushes, from the '
+    'first updates? first push: partly (2 primary predictions: 1 supported, 1 inconclusive).'
+    '</p>\n\n<p>Do the roles sharpen as the memory must be held longer? share trend: not shown '
+    'either way (2 primary predictions: 2 inconclusive).</p>\n\n\n')
+FIRST_SENTENCES = {
+    (("C1", "YY", "shares"), ("C2", "Y", "events"), ("C4", "YU", "scores")):
+        "Yes: in these runs the gates come to play the roles their positions name, by every "
+        "primary test decided, each failing on its negative control.",
+    (("C1", "CC", "shares"), ("C2", "C", "events")):
+        "No: where the primary tests decide, they go against the gates playing the roles their "
+        "positions name.",
+    (("C1", "CI", "shares"), ("C3", "I", "interchanges")):
+        "No: no primary test in these runs shows the gates playing the roles their positions "
+        "name.",
+    (("C1", "F", "shares"), ("C2", "U", "events")):
+        "Not decided: in these runs no primary test of the gates' roles could be decided (too "
+        "few solved seeds, no negative control that ran, or measures that cannot tell the "
+        "hypotheses apart).",
+    (("C5", "N", "pairs"), ("C8", "Y", "share trend")):
+        "Not decided: these runs hold no primary test of the gates' roles.",
+}
+
+
+def lines_of(spec) -> list[dict]:
+    return [evidence(claim, [LETTERS[v] for v in verdicts], line)
+            for claim, verdicts, line in spec]
+
+
+def render_answer(tmp_path, monkeypatch, claims: dict, section: ModuleType) -> str:
+    """The report page from one section module (its `section` and `ANSWERS`), cut from the
+    answer's heading to its table; the section's own template is empty."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "templates").symlink_to(report.ROOT / "templates")
+    (root / "section.html.j2").write_text("")
+    monkeypatch.setattr(report, "ROOT", root)
+    monkeypatch.setitem(sys.modules, section.__name__, section)
+    pd.DataFrame({"task": ["t"], "solved": [True]}).to_csv(tmp_path / "runs.csv", index=False)
+    html = report.render(
+        config={"study": {"seeds": [0]}, "analysis": {"confidence": 0.95, "min_seeds": 3}},
+        claims=claims, sections=[section.__name__], tables={"runs": str(tmp_path / "runs.csv")},
+        figures={}, benchmarks=[], prov={"config_hash": "", "git_commit": "", "python": "",
+                                         "packages": {}})
+    start = html.index('<h2 id="summary">')
+    return html[start:html.index("<table>", start)]
+
+
+def toy_section(name: str, lines: list[dict], answers: dict) -> ModuleType:
+    section = ModuleType(name)
+    section.section = lambda inputs: {"template": "section.html.j2", "claims": lines}
+    section.ANSWERS = answers
+    return section
+
+
+def test_the_answer_reads_as_before_the_sentences_moved_to_the_claims(tmp_path, monkeypatch):
+    """The same tables give the same words, the page's HTML included, now that each claim's
+    sentence comes from its analysis's section."""
+    page = render_answer(tmp_path, monkeypatch, NAMES,
+                         toy_section("every_claim", lines_of(EVERY_CLAIM), WRITERS))
+    assert page == EVERY_CLAIM_HTML
+    for spec, first in FIRST_SENTENCES.items():
+        assert texts(answer_of(lines_of(spec)))[0] == first
+
+
+def test_a_new_claim_brings_its_own_sentence(tmp_path, monkeypatch):
+    """A claim registered with its sentence appears in the answer, after the study's claims
+    in registry order, with nothing in the report changed; a claim without one fails."""
+    def toy_answer(claims):
+        return report.asked("Do toy gates toy?", claims)
+
+    toy = [evidence("T9", ["supported", "inconclusive"], "toy line")]
+    claims = {**NAMES, "T9": "toy claim"}
+    both = report.answer(lines_of([("C5", "D", "pairs")]) + toy, claims,
+                         {**WRITERS, "T9": toy_answer})
+    assert texts(both)[1:] == [
+        "Are the gates' functions disentangled? pairs: dependent (1 primary prediction: 1 "
+        "dependent).",
+        "Do toy gates toy? toy line: partly (2 primary predictions: 1 supported, 1 "
+        "inconclusive)."]
+    assert [c["claim"] for c in both["claims"]] == ["C5", "T9"]
+    page = render_answer(tmp_path, monkeypatch, claims,
+                         toy_section("toy_claim", toy, {"T9": toy_answer}))
+    assert "<p>Do toy gates toy? toy line: partly (2 primary predictions" in page
+    with pytest.raises(ValueError, match="T9"):
+        report.answer(toy, claims, WRITERS)
+
+
+def test_the_report_names_no_claim_and_imports_no_analysis():
+    source = Path(report.__file__).read_text()
+    assert not re.findall(r"\bC\d\b", source)
+    imported = [node.module or "" for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(ast.parse(source))
+                 if isinstance(node, ast.Import) for alias in node.names]
+    assert not [name for name in imported if name.startswith("gateroles.analyses")]
 
 
 def _study_config(*files: str) -> dict:

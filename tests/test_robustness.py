@@ -356,7 +356,7 @@ def test_no_free_text_in_the_config_schema():
 def test_config_text_in_the_report_is_escaped(study, monkeypatch):
     config = full(TINY)
     config["study"]["note"] = "<script>alert('x')</script>"  # what no schema lets through
-    html = report.render(config=config, sections=[],
+    html = report.render(config=config, claims={}, sections=[],
                          tables={"runs": study.local / "results/tables/runs.csv"},
                          figures={}, benchmarks=[], prov=report.provenance(config, REPO))
     assert "<script>alert" not in html

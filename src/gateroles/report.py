@@ -1,10 +1,12 @@
 """The report shell: the self-contained HTML page that collects the analyses' sections.
 
 Each analysis renders its own section (`gateroles.analyses.<name>.section`, registered in its
-rules file); this module holds the page around them (summary of claims, configuration,
-provenance, runtimes) and the formatting helpers the sections share. Everything shown comes
-from the tables the workflow wrote; the report computes nothing new except formatting. Config
-text is HTML-escaped (Jinja autoescape; tables via pandas' escaping).
+rules file); this module holds the page around them (the answer assembled from the claims'
+rows and sentences, configuration, provenance, runtimes) and the formatting helpers the
+sections share. It names no claim and imports no analysis: the caller passes the claims
+registry and the section modules in. Everything shown comes from the tables the workflow
+wrote; the report computes nothing new except formatting. Config text is HTML-escaped (Jinja
+autoescape; tables via pandas' escaping).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import importlib
 import importlib.metadata
 import platform
 import subprocess
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
+from typing import NamedTuple
 
 import jinja2
 import numpy as np
@@ -101,7 +105,6 @@ CSS = {"supported": "supported", "contradicted": "contradicted"}
 
 
 UNDECIDED = ("untestable", "insufficient seeds")
-ROLE_CLAIMS = ("C1", "C2", "C3", "C4")  # about roles; C5-C8 have their own sentences
 UNDECIDED_WORDS = {"untestable": "untestable", "insufficient seeds": "with too few seeds"}
 
 
@@ -109,7 +112,7 @@ def overall_verdict(verdicts) -> str:
     """One verdict from several: the common verdict of the decided rows (e.g. every one
     supported -> supported); a mixture of contradicted, inconclusive and not supported -> not
     supported; any other mixture (some supported, a line itself mixed, or lines answering in
-    other words, such as C5's dependent / independent) -> mixed; with none decided:
+    other words, such as dependent / independent) -> mixed; with none decided:
     untestable if any row is, else insufficient seeds / not decided."""
     verdicts = list(verdicts)
     tested = [v for v in verdicts if v not in UNDECIDED]
@@ -347,25 +350,48 @@ PHRASES = {"supported": "yes", "contradicted": "no: the opposite holds",
            "dependent": "dependent", "not shown": "not shown either way"}
 
 
-def answer(evidence: list[dict]) -> dict:
-    """The report's opening: one row per claim (in `analyses.CLAIMS` order) with its lines of
-    evidence, and sentences generated from their verdicts."""
-    from gateroles.analyses import CLAIMS
+class Sentence(NamedTuple):
+    """One sentence of the report's answer, with `groups` (`which_lines_hold`) listed under it."""
 
-    claims = []
-    for claim, (name, _) in CLAIMS.items():
+    text: str
+    groups: Sequence[dict] = ()
+
+
+# A claim's sentence: written from the answer-table rows of the claims it answers (those with
+# a line of evidence, registry order; maybe none), or None to say nothing.
+Writer = Callable[[list[dict]], Sentence | None]
+
+
+def answer_writers(modules: list[ModuleType]) -> dict[str, Writer]:
+    """Claim -> the function writing its sentence, from the `ANSWERS` of the section modules
+    (the section of the analysis that owns a claim maps it; one function may answer several
+    claims together)."""
+    writers: dict[str, Writer] = {}
+    for module in modules:
+        for claim, write in getattr(module, "ANSWERS", {}).items():
+            if writers.setdefault(claim, write) is not write:
+                raise ValueError(f"two sentences for claim {claim!r}: {module.__name__} maps "
+                                 f"it and so does {writers[claim].__module__}")
+    return writers
+
+
+def answer(evidence: list[dict], claims: Mapping[str, str],
+           writers: Mapping[str, Writer]) -> dict:
+    """The report's opening: one row per claim of the registry `claims` (claim -> its name, in
+    the answer table's order) with its lines of evidence, and the sentences written from their
+    verdicts by `writers` (`answer_sentences`)."""
+    rows = []
+    for claim, name in claims.items():
         # a line with sanity checks only is not a line of evidence (its checks are listed apart)
         lines = [row for row in evidence if row["claim"] == claim and row["n_primary"]]
         if not lines:
             continue
         deciding = [row["verdict"] for row in lines if row["n_predictions"]]
         verdict = overall_verdict(deciding) if deciding else "not decided"
-        claims.append({"claim": claim, "name": name, "verdict": verdict,
-                       "css": CSS.get(verdict, ""), "lines": lines})
-    role_lines = [row for c in claims if c["claim"] in ROLE_CLAIMS for row in c["lines"]]
+        rows.append({"claim": claim, "name": name, "verdict": verdict,
+                     "css": CSS.get(verdict, ""), "lines": lines})
     every_line = list(evidence)
-    return {"claims": claims, "sentences": answer_sentences(claims),
-            "role_lines": which_lines_hold(role_lines),
+    return {"claims": rows, "sentences": answer_sentences(rows, list(claims), writers),
             "not_a_test": [(row["claim"], text) for row in every_line
                            for text in row["not_a_test"]],
             "uncontrolled": [(row["claim"], text) for row in every_line
@@ -374,57 +400,39 @@ def answer(evidence: list[dict]) -> dict:
             "n_sanity": sum(len(row["sanity"]) for row in every_line)}
 
 
-def answer_sentences(claims: list[dict]) -> list[str]:
-    """Two or three sentences answering the question from the claims' verdicts."""
-    by = {c["claim"]: c for c in claims}
+def answer_sentences(rows: list[dict], order: list[str],
+                     writers: Mapping[str, Writer]) -> list[Sentence]:
+    """The answer's sentences: each writer once, at the first claim of `order` it answers,
+    given the rows of its claims present (it may still answer with none: 'not decided'). A
+    claim with rows and no writer is an error: a new claim must say what it found."""
+    silent = [row["claim"] for row in rows if row["claim"] not in writers]
+    if silent:
+        raise ValueError(f"no sentence for claim(s) {silent}: map each in the `ANSWERS` of "
+                         f"the section of the analysis that owns it")
+    out = []
+    for write in dict.fromkeys(writers[claim] for claim in order if claim in writers):
+        sentence = write([row for row in rows if writers.get(row["claim"]) is write])
+        if sentence is not None:
+            out.append(sentence)
+    return out
 
-    def lines(claim: str) -> str:
-        return "; ".join(f"{row['evidence']}: {PHRASES.get(row['verdict'], row['verdict'])} "
-                         f"({row['basis']})" for row in by[claim]["lines"])
 
-    sentences = []
-    role_claims = [c for c in ROLE_CLAIMS if c in by]
-    if not role_claims:
-        sentences.append("Not decided: these runs hold no primary test of the gates' roles.")
-    else:
-        verdicts = [by[c]["verdict"] for c in role_claims]
-        decided = [v for v in verdicts if v not in (*UNDECIDED, "not decided")]
-        if not decided:
-            lead = ("Not decided: in these runs no primary test of the gates' roles could be "
-                    "decided (too few solved seeds, no negative control that ran, or measures "
-                    "that cannot tell the hypotheses apart)")
-        elif all(v == "supported" for v in decided):
-            lead = ("Yes: in these runs the gates come to play the roles their positions name, "
-                    "by every primary test decided, each failing on its negative control")
-        elif any(v in ("supported", "mixed") for v in decided):
-            lead = ("In part: the gates come to play the roles their positions name by some "
-                    "primary tests and not by others")
-        elif "contradicted" in decided:
-            lead = ("No: where the primary tests decide, they go against the gates playing the "
-                    "roles their positions name")
-        else:
-            lead = ("No: no primary test in these runs shows the gates playing the roles their "
-                    "positions name")
-        sentences.append(f"{lead}.")
-    if "C5" in by:
-        sentences.append(f"Are the gates' functions disentangled? {lines('C5')}.")
-    if "C6" in by:
-        sentences.append(f"Is the cell state a gradient highway? {lines('C6')}.")
-    if "C7" in by:
-        sentences.append(f"Does the position decide which gate the error pushes, from the first "
-                         f"updates? {lines('C7')}.")
-    if "C8" in by:
-        sentences.append(f"Do the roles sharpen as the memory must be held longer? "
-                         f"{lines('C8')}.")
-    return sentences
+def asked(question: str, rows: list[dict]) -> Sentence | None:
+    """'question line: its verdict in words (basis); ...' over the lines of the claims' `rows`
+    (the answer table's); None without any."""
+    if not rows:
+        return None
+    lines = "; ".join(f"{line['evidence']}: {PHRASES.get(line['verdict'], line['verdict'])} "
+                      f"({line['basis']})" for row in rows for line in row["lines"])
+    return Sentence(f"{question} {lines}.")
 
 
 def which_lines_hold(lines: list[dict]) -> list[dict]:
-    """The role claims' lines of evidence grouped by the share of their tested predictions
-    supported, each group `{"heading", "items"}`: "Most predictions hold for" (A (C2: 14 of
-    16), ...), "Half or fewer hold for" (B (C1: 2 of 18; 10 more untestable)), "Untestable
-    here" (C (C1: 4 untestable)). Untestable predictions and those with too few seeds are
-    named, not counted as failures; empty groups are left out."""
+    """Lines of evidence (`evidence_row`) grouped by the share of their tested predictions
+    supported, each group `{"heading", "items"}`: "Most predictions hold for" (A (its claim:
+    14 of 16), ...), "Half or fewer hold for" (B (its claim: 2 of 18; 10 more untestable)),
+    "Untestable here" (C (its claim: 4 untestable)). Untestable predictions and those with too
+    few seeds are named, not counted as failures; empty groups are left out."""
     def undecided(row, more: str = "") -> str:
         return ", ".join(f"{n}{more} {UNDECIDED_WORDS[v]}" for v, n in row["undecided"].items())
 
@@ -444,20 +452,24 @@ def which_lines_hold(lines: list[dict]) -> list[dict]:
     return [{"heading": heading, "items": items} for heading, items in groups if items]
 
 
-def render(*, config: dict, sections: list[str], tables: dict[str, str],
-           figures: dict[str, str], benchmarks: list[str], prov: dict,
+def render(*, config: dict, claims: Mapping[str, str], sections: list[str],
+           tables: dict[str, str], figures: dict[str, str], benchmarks: list[str], prov: dict,
            viewer: str | None = None) -> str:
     """The report's HTML text from the aggregate tables and the figure PNGs; `viewer`: the
     link (relative to the report) of the viewer page beside it (`gateroles.viewer`), if any.
 
-    `sections`: the section modules (`gateroles.analyses.<name>.section`) in report order, as
-    the rules files registered them; each `section(inputs)` returns its template's context,
-    with `claims`: its rows of the answer table (`evidence_row`).
+    `claims`: the claims registry, claim -> its name in the answer table's order. `sections`:
+    the section modules (`gateroles.analyses.<name>.section`) in report order, as the rules
+    files registered them; each `section(inputs)` returns its template's context, with
+    `claims`: its rows of the answer table (`evidence_row`); a module's `ANSWERS` maps the
+    claims it owns to their sentences (`answer_writers`).
     """
     inputs = Inputs(config, tables, figures)
-    built = [importlib.import_module(name).section(inputs) for name in sections]
+    modules = [importlib.import_module(name) for name in sections]
+    built = [module.section(inputs) for module in modules]
     runtime = runtime_table(benchmarks)
-    opening = answer([row for section in built for row in section["claims"]])
+    opening = answer([row for section in built for row in section["claims"]], claims,
+                     answer_writers(modules))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     return env.get_template("templates/report.html.j2").render(

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from gateroles import pipeline, report, storage
+from gateroles.analyses import CLAIMS
 
 pipeline.start(snakemake.threads, snakemake.log[0])
 inp, params = snakemake.input, snakemake.params
@@ -10,6 +11,7 @@ repo = Path(snakemake.scriptdir).resolve().parents[1]
 prov = report.provenance(params.config, repo)
 html = report.render(
     config=params.config, sections=params.sections,
+    claims={claim: name for claim, (name, _) in CLAIMS.items()},
     tables={k: inp[k] for k in params.tables},
     figures={k: inp[k] for k in params.figures},
     benchmarks=list(inp.benchmarks), prov=prov,

@@ -21,6 +21,7 @@ from gateroles.analyses.causal.aggregate import (
     VS_OTHERS,
     VS_QUIET,
 )
+from gateroles.analyses.roles.section import role_answer
 from gateroles.report import Inputs, ci, cis, evidence_row, fmt, html_table
 
 # A swap "does almost nothing" when the upper end of its trained damage interval is below this
@@ -252,3 +253,6 @@ def section(inputs: Inputs) -> dict:
         "swap_table": fold(swap_table(swaps, c3), "Block swaps"),
         "figures": inputs.figures("causal_matrix", "causal_null"),
     }
+
+
+ANSWERS = {CLAIM: role_answer}  # answered with the other role claims, in one sentence

@@ -203,3 +203,11 @@ def section(inputs: Inputs) -> dict:
             "info": info,
             "figures": inputs.figures("c5_gate_mi", "c5_disentanglement",
                                       "c5_unit_factor_mi")}
+
+
+def answer(claims: list[dict]) -> report.Sentence | None:
+    """Claim C5 in the report's answer: the question, then each line's verdict in words."""
+    return report.asked("Are the gates' functions disentangled?", claims)
+
+
+ANSWERS = {"C5": answer}  # claim -> its sentence in the report's answer

@@ -140,3 +140,12 @@ def section(inputs: Inputs) -> dict:
             "n_shuffles": config["n_shuffles"],
             "memory_units": inputs.config["roles"]["memory_units"],
             "figures": inputs.figures("c7_mechanism")}
+
+
+def answer(claims: list[dict]) -> report.Sentence | None:
+    """Claim C7 in the report's answer: the question, then each line's verdict in words."""
+    return report.asked("Does the position decide which gate the error pushes, from the "
+                        "first updates?", claims)
+
+
+ANSWERS = {"C7": answer}  # claim -> its sentence in the report's answer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateroles import report
 from gateroles.analyses.event_locking.aggregate import POPULATION, UNITS
+from gateroles.analyses.roles.section import role_answer
 from gateroles.report import Inputs, html_table
 
 
@@ -20,3 +21,6 @@ def section(inputs: Inputs) -> dict:
                                       "All C2 predictions", len(c2)),
             "unit_alpha": inputs.config["events"]["unit_alpha"],
             "figures": inputs.figures("event_averages")}
+
+
+ANSWERS = {"C2": role_answer}  # answered with the other role claims, in one sentence

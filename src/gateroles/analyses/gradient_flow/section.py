@@ -263,3 +263,12 @@ def section(inputs: Inputs) -> dict:
             "efold_table": html_table(efold), "n_efold": len(efold),
             "figures": inputs.figures("c6_interval_gradients", "c6_gradient_by_lag",
                                       "c6_gradient_paths")}
+
+
+def answer(claims: list[dict]) -> report.Sentence | None:
+    """Claim C6 in the report's answer (this section's lines and the learnability sweep's):
+    the question, then each line's verdict in words."""
+    return report.asked("Is the cell state a gradient highway?", claims)
+
+
+ANSWERS = {"C6": answer}  # claim -> its sentence in the report's answer

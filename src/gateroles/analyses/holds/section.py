@@ -135,3 +135,11 @@ def section(inputs: Inputs) -> dict:
             "hold_table": report.folded(html_table(table), "Measures by hold length",
                                         len(table), fold_above=0),
             "figures": inputs.figures("holds_memory", "holds_roles")}
+
+
+def answer(claims: list[dict]) -> report.Sentence | None:
+    """Claim C8 in the report's answer: the question, then each line's verdict in words."""
+    return report.asked("Do the roles sharpen as the memory must be held longer?", claims)
+
+
+ANSWERS = {"C8": answer}  # claim -> its sentence in the report's answer

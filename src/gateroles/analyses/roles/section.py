@@ -20,3 +20,36 @@ def section(inputs: Inputs) -> dict:
                                    "All C1 role-test predictions", len(roles)),
             "memory_units": inputs.config["roles"]["memory_units"],
             "figures": inputs.figures("c1_attribution", "c1_context")}
+
+
+def role_answer(claims: list[dict]) -> report.Sentence:
+    """The answer's first sentence: do the gates come to play the roles their positions name?
+    Answered together by the claims that test it (each maps itself here in its section's
+    `ANSWERS`), from their verdicts (`claims`: their rows of the answer table), with their
+    lines of evidence listed under it by how many of their predictions hold."""
+    if not claims:
+        return report.Sentence("Not decided: these runs hold no primary test of the gates' "
+                               "roles.")
+    decided = [c["verdict"] for c in claims
+               if c["verdict"] not in (*report.UNDECIDED, "not decided")]
+    if not decided:
+        lead = ("Not decided: in these runs no primary test of the gates' roles could be "
+                "decided (too few solved seeds, no negative control that ran, or measures "
+                "that cannot tell the hypotheses apart)")
+    elif all(v == "supported" for v in decided):
+        lead = ("Yes: in these runs the gates come to play the roles their positions name, "
+                "by every primary test decided, each failing on its negative control")
+    elif any(v in ("supported", "mixed") for v in decided):
+        lead = ("In part: the gates come to play the roles their positions name by some "
+                "primary tests and not by others")
+    elif "contradicted" in decided:
+        lead = ("No: where the primary tests decide, they go against the gates playing the "
+                "roles their positions name")
+    else:
+        lead = ("No: no primary test in these runs shows the gates playing the roles their "
+                "positions name")
+    return report.Sentence(f"{lead}.", report.which_lines_hold(
+        [line for c in claims for line in c["lines"]]))
+
+
+ANSWERS = {"C1": role_answer}  # claim -> its sentence in the report's answer

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from gateroles import report, stats
+from gateroles.analyses.roles.section import role_answer
 from gateroles.analyses.wiring.aggregate import (
     DISSOCIATION,
     DISSOCIATIONS,
@@ -301,3 +302,6 @@ def section(inputs: Inputs) -> dict:
             "evidence": {"dissociation": DISSOCIATION, "writing": WRITING,
                          "positions": TWO_POSITIONS, "rewiring": REWIRING},
             "figures": inputs.figures(*figures)}
+
+
+ANSWERS = {"C4": role_answer}  # answered with the other role claims, in one sentence
