@@ -31,6 +31,7 @@ rule causal:
         log("causal"),
     benchmark:
         bench("causal")
+    priority: PRIORITY["read_gates"]
     conda:
         ENV
     threads: 1

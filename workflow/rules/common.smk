@@ -17,6 +17,12 @@ ANALYSIS_CELLS = CELLS if config["wiring"]["all_analyses"] else study.cells(conf
 CONTROL_CELLS = study.control_cells(config)
 TESTED_CELLS = list(dict.fromkeys(ANALYSIS_CELLS + CONTROL_CELLS))
 CELL = "{task}/{arch}/{init}"
+# The order in which ready jobs run (`priority:`). Gate files are temporary (deleted once every
+# job that reads them has run; re-made from the checkpoints when one must run again), so a
+# cell's readers come first, then rewiring (C4: it trains, but its cell's gates would wait for
+# it), then extraction, then training: a cell's gates exist only while its analyses run, and
+# the disk holds a few cells' gates at once, not the study's (docs/scaling.md).
+PRIORITY = {"train": 0, "extract": 1, "rewire": 2, "read_gates": 3}
 # The cells whose gate files carry the sigmoid gates' logits: each analysis that reads them
 # adds its cells (dependence.smk); elsewhere they would be a third of the file, unread.
 LOGIT_CELLS = set()

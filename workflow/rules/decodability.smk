@@ -24,6 +24,7 @@ rule decodability:
         log("decodability"),
     benchmark:
         bench("decodability")
+    priority: PRIORITY["read_gates"]
     conda:
         ENV
     threads: 1

@@ -25,6 +25,7 @@ rule dependence:
         log("dependence"),
     benchmark:
         bench("dependence")
+    priority: PRIORITY["read_gates"]
     conda:
         ENV
     threads: 1

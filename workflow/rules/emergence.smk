@@ -35,6 +35,7 @@ rule emergence:
         log("emergence"),
     benchmark:
         bench("emergence")
+    priority: PRIORITY["read_gates"]
     conda:
         ENV
     threads: 1

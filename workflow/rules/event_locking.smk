@@ -19,6 +19,7 @@ rule event_locking:
         log("event_locking"),
     benchmark:
         bench("event_locking")
+    priority: PRIORITY["read_gates"]
     conda:
         ENV
     threads: 1

@@ -42,6 +42,7 @@ rule gradient_flow:
         log("gradient_flow"),
     benchmark:
         bench("gradient_flow")
+    priority: PRIORITY["read_gates"]
     conda:
         ENV
     threads: 1

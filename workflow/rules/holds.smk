@@ -47,6 +47,7 @@ rule holds:
         log("holds"),
     benchmark:
         bench("holds")
+    priority: PRIORITY["read_gates"]
     conda:
         ENV
     threads: 1

@@ -20,6 +20,7 @@ rule roles:
         log("roles"),
     benchmark:
         bench("roles")
+    priority: PRIORITY["read_gates"]
     conda:
         ENV
     threads: 1

@@ -17,6 +17,7 @@ rule saturation:
         log("saturation"),
     benchmark:
         bench("saturation")
+    priority: PRIORITY["read_gates"]
     conda:
         ENV
     threads: 1

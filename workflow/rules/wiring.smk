@@ -80,6 +80,7 @@ rule behaviours:
         bench("behaviours")
     wildcard_constraints:
         init="default",
+    priority: PRIORITY["read_gates"]
     conda:
         ENV
     threads: 1
@@ -112,6 +113,7 @@ rule rewire:
     wildcard_constraints:
         arch="lstm",
         init="default",
+    priority: PRIORITY["rewire"]
     conda:
         ENV
     threads: config["resources"]["train_threads"]
@@ -132,8 +134,8 @@ rule extract_rewire:
         checkpoints=per_seed("rewire/checkpoints.pt"),
         frozen=per_seed("rewire/frozen.pt"),
     output:
-        gates=per_seed("rewire/gates.npz"),
-        frozen=per_seed("rewire/frozen_gates.npz"),
+        gates=temp(per_seed("rewire/gates.npz")),
+        frozen=temp(per_seed("rewire/frozen_gates.npz")),
     log:
         log("extract_rewire"),
     benchmark:
@@ -141,6 +143,7 @@ rule extract_rewire:
     wildcard_constraints:
         arch="lstm",
         init="default",
+    priority: PRIORITY["extract"]
     conda:
         ENV
     threads: 1
@@ -177,6 +180,7 @@ rule wiring:
     wildcard_constraints:
         arch="lstm",
         init="default",
+    priority: PRIORITY["read_gates"]
     conda:
         ENV
     threads: 1
