@@ -101,7 +101,8 @@ def test_the_default_study_shows_every_main_seed_and_one_seed_of_the_rest():
 # ---- the study's viewer ---------------------------------------------------------------------
 
 def _write_run(folder: Path, task, arch: str, seed: int) -> dict:
-    """A run's gate file and checkpoints: a fresh model at step 0, another draw at step 40."""
+    """A run's checkpoints: a fresh model at step 0, another draw at step 40 (the viewer makes
+    their gate file itself, from the config's data)."""
     h = 6
     models = {0: build_model(arch, task.input_size, h, task.n_outputs, "default", 40, seed),
               40: build_model(arch, task.input_size, h, task.n_outputs, "default", 40,
@@ -111,20 +112,21 @@ def _write_run(folder: Path, task, arch: str, seed: int) -> dict:
             if "weight" in name:  # saturating, as trained gates are (held rows stay 0)
                 p.mul_(3)
     folder.mkdir(parents=True, exist_ok=True)
-    gatefile.write(str(folder / "gates.npz"), gatefile.task_arrays(task, task.n_sequences),
-                   {s: gates.extract(m, task.inputs) for s, m in models.items()})
     meta = {"arch": arch, "input_size": task.input_size, "hidden_size": h,
             "n_outputs": task.n_outputs}
     save_torch(checkpoint_payload(meta, {s: m.state_dict() for s, m in models.items()}),
                folder / "checkpoints.pt")
-    return {"gates": str(folder / "gates.npz"), "checkpoints": str(folder / "checkpoints.pt")}
+    return {"checkpoints": str(folder / "checkpoints.pt")}
 
 
 @pytest.fixture(scope="module")
 def study_page(tmp_path_factory):
-    """A study viewer of an LSTM and a GRU (two seeds each, perturbed) and an LSTM variant."""
+    """A study viewer of an LSTM and a GRU (two seeds each, perturbed) and an LSTM variant, on
+    16 test sequences of 40 steps."""
     folder = tmp_path_factory.mktemp("viewer")
     config = _config(sequences=2, checkpoints=3, perturbed_sequences=1)
+    config["data"].update(length=40, n_train=16, n_validation=16, n_test=16)
+    config["extraction"]["n_sequences"] = 16
     models = []
     for seed in (0, 1):
         task = make_task("reset_recall", 16, 40, seed)

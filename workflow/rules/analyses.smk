@@ -17,6 +17,7 @@ for job in PLAN.per_cell_jobs():
             log(job.rule),
         benchmark:
             bench(job.rule)
+        priority: PRIORITY["read_gates"]
         conda:
             ENV
         threads: 1

@@ -14,6 +14,12 @@ CELLS = study.cells(config)
 GRID = declare.Grid.from_config(config)
 PLAN = declare.Plan(declare.load(ANALYSES), GRID)
 CELL = "{task}/{arch}/{init}"
+# The order in which ready jobs run (`priority:`). Gate files are temporary (deleted once every
+# job that reads them has run; re-made from the checkpoints when one must run again), so a
+# cell's readers come first, then rewiring (C4: it trains, but its cell's gates would wait for
+# it), then extraction, then training: a cell's gates exist only while its analyses run, and
+# the disk holds a few cells' gates at once, not the study's (docs/scaling.md).
+PRIORITY = {"train": 0, "extract": 1, "rewire": 2, "read_gates": 3}
 
 
 def per_seed(name):

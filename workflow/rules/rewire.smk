@@ -25,6 +25,7 @@ rule rewire:
     wildcard_constraints:
         arch="lstm",
         init="default",
+    priority: PRIORITY["rewire"]
     conda:
         ENV
     threads: config["resources"]["train_threads"]
@@ -45,8 +46,8 @@ rule extract_rewire:
         checkpoints=per_seed("rewire/checkpoints.pt"),
         frozen=per_seed("rewire/frozen.pt"),
     output:
-        gates=per_seed("rewire/gates.npz"),
-        frozen=per_seed("rewire/frozen_gates.npz"),
+        gates=temp(per_seed("rewire/gates.npz")),
+        frozen=temp(per_seed("rewire/frozen_gates.npz")),
     log:
         log("extract_rewire"),
     benchmark:
@@ -54,6 +55,7 @@ rule extract_rewire:
     wildcard_constraints:
         arch="lstm",
         init="default",
+    priority: PRIORITY["extract"]
     conda:
         ENV
     threads: 1

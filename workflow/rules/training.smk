@@ -14,6 +14,7 @@ rule train:
         log("train"),
     benchmark:
         bench("train")
+    priority: PRIORITY["train"]
     conda:
         ENV
     threads: config["resources"]["train_threads"]
@@ -35,11 +36,12 @@ rule extract_gates:
         code=lib("gateroles.extraction"),
         checkpoints=per_seed("checkpoints.pt"),
     output:
-        gates=per_seed("gates.npz"),
+        gates=temp(per_seed("gates.npz")),
     log:
         log("extract_gates"),
     benchmark:
         bench("extract_gates")
+    priority: PRIORITY["extract"]
     conda:
         ENV
     threads: 1

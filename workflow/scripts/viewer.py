@@ -9,9 +9,9 @@ from gateroles.viewer import study  # noqa: E402 - after the thread count is pin
 inp = snakemake.input
 causal = {path.split("/causal/")[0]: path for path in inp.causal}
 models = []
-for (task, arch, init, seed, perturb), gates, checkpoints in zip(
-        snakemake.params.shown, inp.gates, inp.checkpoints, strict=True):
+for (task, arch, init, seed, perturb), checkpoints in zip(
+        snakemake.params.shown, inp.checkpoints, strict=True):
     run = Run(task, arch, init, int(seed))
-    models.append({"run": run, "gates": gates, "checkpoints": checkpoints, "perturb": perturb,
+    models.append({"run": run, "checkpoints": checkpoints, "perturb": perturb,
                    "causal": causal.get(f"results/runs/{run.cell.path}") if perturb else None})
 study.write(snakemake.params.config, models, inp.runs, snakemake.output.html)

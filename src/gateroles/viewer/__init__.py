@@ -14,8 +14,8 @@ marked and the behaviours' scores before and after (on the shown sequences, and 
 study's sequences from the C3 table).
 
 - `viewer.page`: the page and its compact data (torch-free);
-- `viewer.study`: the study's viewer, one job over the gate files and checkpoints it needs
-  (`workflow/rules/viewer.smk`, `results/viewer.html`, linked from the report);
+- `viewer.study`: the study's viewer, one job over the checkpoints it needs (their gate files made
+  one at a time; `workflow/rules/viewer.smk`, `results/viewer.html`, linked from the report);
 - `viewer.user`: the same page from a lens run on a user's own model (`user.from_lens`, and
   the `user_model_viewer` rule beside the user model's report). It is not imported here, so
   that the study's viewer job does not depend on it (`code_deps`).

@@ -1,13 +1,19 @@
 """The study's viewer: every shown model's gates on a few held-out sequences (`viewer`).
 
-One job reads the gate files (the sequences, their events, and every unit's sort scores over
-all extracted sequences) and the checkpoints (the runs drawn: `interventions.forward` on the
-shown sequences at each chosen checkpoint, and the C3 perturbations, built by
-`causal.measure.conditions` as the causal analysis builds them), and the per-cell C3 tables
-for the perturbations' scores over the study's sequences.
+One job reads the checkpoints, from which it makes each shown model's gate file in turn, read
+and removed before the next (`extraction.extract_run`: the sequences, their events, and every
+unit's sort scores over all extracted sequences; the workflow's gate files are temporary, and
+reading them would keep every shown cell's on disk until the end of the study), and draws the
+runs
+(`interventions.forward` on the shown sequences at each chosen checkpoint, and the C3
+perturbations, built by `causal.measure.conditions` as the causal analysis builds them), and
+the per-cell C3 tables for the perturbations' scores over the study's sequences.
 """
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +23,7 @@ from gateroles.analyses.causal import CLAMP, EVENT, INTERCHANGE, measured_roles
 from gateroles.analyses.causal.measure import Data, as_plain_cell, conditions, event_response
 from gateroles.analyses.roles.measure import memory_score, memory_state
 from gateroles.architectures import spec
+from gateroles.extraction import extract_run
 from gateroles.gatefile import GateFile
 from gateroles.models import models_from_payload
 from gateroles.study import Run
@@ -229,9 +236,12 @@ def _note(runs_table: pd.DataFrame | None, run: Run) -> str:
             f"{float(r['test_score']):.3f}")
 
 
-def build(config: dict, models: list[dict], runs_table: str | None = None) -> dict:
-    """The page's data for `models` (dicts: `run`, `gates`, `checkpoints` paths, `perturb`,
-    `causal`: the cell's C3 matrix table or None), in order."""
+def build(config: dict, models: list[dict], runs_table: str | None = None,
+          scratch: str | None = None) -> dict:
+    """The page's data for `models` (dicts: `run`, its `checkpoints` path, `perturb`,
+    `causal`: the cell's C3 matrix table or None), in order; `config` has the sections the
+    gate files are made with (`data`, `task_params`, `extraction`), one at a time in a
+    temporary folder in `scratch` (the system's by default)."""
     settings = Settings.from_config(config)
     table = storage.read_csv(runs_table) if runs_table else None
     builder = Builder("Every gate on held-out sequences",
@@ -241,33 +251,43 @@ def build(config: dict, models: list[dict], runs_table: str | None = None) -> di
     matrices: dict[str, pd.DataFrame] = {}
     chosen: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
     for m in models:
-        run: Run = m["run"]
-        gates = GateFile(m["gates"])
-        key = (run.task, run.seed)
-        if key not in chosen:
-            rows = choose_sequences(gates.factors, gates.meta, gates.mask, settings.sequences)
-            chosen[key] = rows, gates.tokens[rows]
-            meta = gates.meta
-            factors = {k: v[rows] for k, v in gates.factors.items()}
-            builder.sequences(
-                f"{run.task}/seed{run.seed}", label=f"{run.task}, seed {run.seed}",
-                tokens=token_labels(meta, gates.tokens[rows], gates.inputs[rows], factors),
-                events={role: factors[f] for role, f in meta["events"].items()},
-                mask=gates.mask[rows], targets=gates.targets[rows],
-                behaviours={b: np.asarray(factors[f]).astype(bool)
-                            for b, f in meta.get("behaviours", {}).items()},
-                classes=class_names(meta))
-        rows, tokens = chosen[key]
-        if not np.array_equal(gates.tokens[rows], tokens):
-            raise ValueError(f"viewer: {m['gates']} holds other sequences than the other "
-                             f"models of {run.task}, seed {run.seed}")
-        matrix = None
-        if m.get("causal"):
-            matrix = matrices.setdefault(m["causal"], storage.read_csv(m["causal"]))
-        add_model(builder, run, gates, storage.load_torch(m["checkpoints"]), rows,
-                  f"{run.task}/seed{run.seed}", settings, bool(m.get("perturb")), matrix,
-                  _note(table, run))
+        with tempfile.TemporaryDirectory(prefix=".viewer-gates-", dir=scratch) as folder:
+            path = str(Path(folder) / "gates.npz")
+            extract_run(config, m["run"], checkpoints_path=m["checkpoints"], gates_path=path,
+                        logits=False)
+            _add(builder, m, GateFile(path), chosen, matrices, settings, table)
     return builder.finish()
+
+
+def _add(builder: Builder, m: dict, gates: GateFile, chosen: dict, matrices: dict,
+         settings: Settings, table: pd.DataFrame | None) -> None:
+    """One model of `build` (`chosen`: the sequences shown per task and seed so far;
+    `matrices`: the C3 tables read so far)."""
+    run: Run = m["run"]
+    key = (run.task, run.seed)
+    if key not in chosen:
+        rows = choose_sequences(gates.factors, gates.meta, gates.mask, settings.sequences)
+        chosen[key] = rows, gates.tokens[rows]
+        meta = gates.meta
+        factors = {k: v[rows] for k, v in gates.factors.items()}
+        builder.sequences(
+            f"{run.task}/seed{run.seed}", label=f"{run.task}, seed {run.seed}",
+            tokens=token_labels(meta, gates.tokens[rows], gates.inputs[rows], factors),
+            events={role: factors[f] for role, f in meta["events"].items()},
+            mask=gates.mask[rows], targets=gates.targets[rows],
+            behaviours={b: np.asarray(factors[f]).astype(bool)
+                        for b, f in meta.get("behaviours", {}).items()},
+            classes=class_names(meta))
+    rows, tokens = chosen[key]
+    if not np.array_equal(gates.tokens[rows], tokens):
+        raise ValueError(f"viewer: {m['checkpoints']} gives other sequences than the other "
+                         f"models of {run.task}, seed {run.seed}")
+    matrix = None
+    if m.get("causal"):
+        matrix = matrices.setdefault(m["causal"], storage.read_csv(m["causal"]))
+    add_model(builder, run, gates, storage.load_torch(m["checkpoints"]), rows,
+              f"{run.task}/seed{run.seed}", settings, bool(m.get("perturb")), matrix,
+              _note(table, run))
 
 
 def notes(config: dict, settings: Settings) -> list[str]:
@@ -291,4 +311,4 @@ def write(config: dict, models: list[dict], runs_table: str | None, path: str) -
     """The workflow's `viewer` job."""
     from gateroles.viewer import page
 
-    page.write(build(config, models, runs_table), path)
+    page.write(build(config, models, runs_table, scratch=str(Path(path).parent)), path)
