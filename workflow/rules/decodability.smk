@@ -33,7 +33,7 @@ rule decodability:
     params:
         module="gateroles.analyses.decodability.measure",
         seeds=SEEDS,
-        config=sections("probes"),
+        config=sections("decodability"),
     script:
         "../scripts/measure.py"
 
@@ -60,7 +60,7 @@ rule aggregate_decodability:
         runtime=20,
     params:
         module="gateroles.analyses.decodability.aggregate",
-        config=sections("analysis", "probes"),
+        config=sections("analysis", "decodability"),
     script:
         "../scripts/aggregate.py"
 
@@ -86,7 +86,7 @@ rule fig_c1_selectivity_heatmap:
     params:
         module="gateroles.analyses.decodability.figures",
         name="c1_selectivity_heatmap",
-        config=sections("probes"),
+        config=sections("decodability"),
     script:
         "../scripts/figure.py"
 
@@ -112,7 +112,7 @@ rule fig_c1_emergence:
     params:
         module="gateroles.analyses.decodability.figures",
         name="c1_emergence",
-        config=sections("probes"),
+        config=sections("decodability"),
     script:
         "../scripts/figure.py"
 
@@ -138,6 +138,6 @@ rule fig_c1_task_vs_control:
     params:
         module="gateroles.analyses.decodability.figures",
         name="c1_task_vs_control",
-        config=sections("probes"),
+        config=sections("decodability"),
     script:
         "../scripts/figure.py"

@@ -34,7 +34,7 @@ rule dependence:
     params:
         module="gateroles.analyses.dependence.measure",
         seeds=SEEDS,
-        config=sections("information"),
+        config=sections("dependence"),
     script:
         "../scripts/measure.py"
 
@@ -65,7 +65,7 @@ rule aggregate_dependence:
         runtime=20,
     params:
         module="gateroles.analyses.dependence.aggregate",
-        config=sections("analysis", "information"),
+        config=sections("analysis", "dependence"),
     script:
         "../scripts/aggregate.py"
 
@@ -91,7 +91,7 @@ rule fig_c5_gate_mi:
     params:
         module="gateroles.analyses.dependence.figures",
         name="c5_gate_mi",
-        config=sections("information"),
+        config=sections("dependence"),
     script:
         "../scripts/figure.py"
 
@@ -117,7 +117,7 @@ rule fig_c5_disentanglement:
     params:
         module="gateroles.analyses.dependence.figures",
         name="c5_disentanglement",
-        config=sections("information"),
+        config=sections("dependence"),
     script:
         "../scripts/figure.py"
 
@@ -143,6 +143,6 @@ rule fig_c5_unit_factor_mi:
     params:
         module="gateroles.analyses.dependence.figures",
         name="c5_unit_factor_mi",
-        config=sections("information"),
+        config=sections("dependence"),
     script:
         "../scripts/figure.py"

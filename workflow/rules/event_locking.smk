@@ -28,7 +28,7 @@ rule event_locking:
     params:
         module="gateroles.analyses.event_locking.measure",
         seeds=SEEDS,
-        config=sections("events"),
+        config=sections("event_locking"),
     script:
         "../scripts/measure.py"
 
@@ -58,7 +58,7 @@ rule aggregate_event_locking:
         runtime=20,
     params:
         module="gateroles.analyses.event_locking.aggregate",
-        config=sections("analysis", "events"),
+        config=sections("analysis", "event_locking"),
     script:
         "../scripts/aggregate.py"
 
@@ -84,6 +84,6 @@ rule fig_event_averages:
     params:
         module="gateroles.analyses.event_locking.figures",
         name="event_averages",
-        config=sections("events"),
+        config=sections("event_locking"),
     script:
         "../scripts/figure.py"

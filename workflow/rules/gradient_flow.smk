@@ -51,7 +51,7 @@ rule gradient_flow:
     params:
         module="gateroles.analyses.gradient_flow.measure",
         seeds=SEEDS,
-        config=sections("gradients", "roles"),
+        config=sections("gradient_flow", "roles"),
     script:
         "../scripts/measure.py"
 
@@ -85,7 +85,7 @@ rule aggregate_gradient_flow:
         runtime=20,
     params:
         module="gateroles.analyses.gradient_flow.aggregate",
-        config=sections("analysis", "gradients", "roles"),
+        config=sections("analysis", "gradient_flow", "roles"),
     script:
         "../scripts/aggregate.py"
 
@@ -111,7 +111,7 @@ rule fig_c6_gradient_by_lag:
     params:
         module="gateroles.analyses.gradient_flow.figures",
         name="c6_gradient_by_lag",
-        config=sections("gradients", "roles"),
+        config=sections("gradient_flow", "roles"),
     script:
         "../scripts/figure.py"
 
@@ -137,7 +137,7 @@ rule fig_c6_gradient_paths:
     params:
         module="gateroles.analyses.gradient_flow.figures",
         name="c6_gradient_paths",
-        config=sections("gradients", "roles"),
+        config=sections("gradient_flow", "roles"),
     script:
         "../scripts/figure.py"
 
@@ -163,6 +163,6 @@ rule fig_c6_interval_gradients:
     params:
         module="gateroles.analyses.gradient_flow.figures",
         name="c6_interval_gradients",
-        config=sections("gradients", "roles"),
+        config=sections("gradient_flow", "roles"),
     script:
         "../scripts/figure.py"
