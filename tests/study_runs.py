@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateroles.config import validate
+from gateroles import report
+from gateroles.config import settings_sections, validate
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "config" / "schema.yaml"
@@ -20,6 +21,14 @@ COPIED = ("Snakefile", "workflow", "config", "src/gateroles", "profiles", "envs"
 def full(config: dict) -> dict:
     """The config with every default written out (a remote job re-reads it from the file)."""
     return validate(copy.deepcopy(config), SCHEMA)
+
+
+def report_caption(name: str, config: dict) -> str:
+    """Figure `name`'s caption as results/report.html renders it: with the typed settings of
+    the analysis whose captions/ folder holds it."""
+    analysis = next(report.ROOT.glob(f"analyses/*/captions/{name}.rst")).parent.parent.name
+    settings = settings_sections().get(analysis)
+    return report.caption_text(name, settings and settings.from_config(config))
 
 
 def copy_workflow(dest: Path) -> Path:

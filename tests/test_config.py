@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gateroles.config import ConfigError, validate
+from gateroles.config import ConfigError, load_schema, validate
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "config" / "schema.yaml"
@@ -23,7 +23,7 @@ def test_default_config_is_valid_and_defaults_are_filled():
 
 
 def test_every_schema_key_has_a_description_and_default():
-    schema = yaml.safe_load(SCHEMA.read_text())
+    schema = load_schema(SCHEMA)  # with the sections the typed settings declare
 
     def walk(node, path):
         for name, sub in node.get("properties", {}).items():
@@ -79,9 +79,9 @@ BAD = [
     ("training.batch_size", "64", "training.batch_size", "integer"),
     ("data.length", 2, "data.length", "minimum"),
     ("extraction.n_sequences", 10000, "extraction.n_sequences", "test split"),
-    ("probes.n_sequences", 201, "probes.n_sequences", "at most 200"),
-    ("information.n_sequences", 201, "information.n_sequences", "at most 200"),
-    ("gradients.n_sequences", 201, "gradients.n_sequences", "at most 200"),
+    ("decodability.n_sequences", 201, "decodability.n_sequences", "at most 200"),
+    ("dependence.n_sequences", 201, "dependence.n_sequences", "at most 200"),
+    ("gradient_flow.n_sequences", 201, "gradient_flow.n_sequences", "at most 200"),
     ("emergence.n_sequences", 201, "emergence.n_sequences", "at most 200"),
     ("causal.ablation_sequences", 101, "causal.ablation_sequences", "at most 100"),
     ("causal.verdict_k", 3, "causal.verdict_k", "not one of causal.unit_k"),
@@ -90,6 +90,14 @@ BAD = [
     ("task_params.reset_recall.p_store", 0.9, "task_params.reset_recall", "sum"),
     ("task_params.adding.n_values", 3, "task_params.adding", "n_values"),
     ("resources.train_threads", 0, "resources.train_threads", "minimum"),
+    # the sections the analyses' typed settings declare (gateroles.settings)
+    ("event_locking.unit_alpha", 0.9, "event_locking.unit_alpha", "maximum of 0.5"),
+    ("dependence.bins", [8, 1], "dependence.bins[1]", "minimum of 2"),
+    ("learnability.architectures", ["transformer"], "learnability.architectures[0]", "gru_fug"),
+    ("wiring.rewire.steps", 0, "wiring.rewire.steps", "minimum of 1"),
+    ("wiring.rewire.every", 5, "wiring.rewire", "allowed keys here: enabled, first_checkpoint"),
+    ("causal.n_permutations", 5, "causal", "allowed keys here: ablation_sequences, n_random"),
+    ("viewer.seeds", 0, "viewer.seeds", "minimum of 1"),
 ]
 
 
@@ -100,6 +108,15 @@ def test_bad_config_is_rejected_naming_the_key(key, value, named, hint):
         validate(config, SCHEMA)
     message = str(info.value)
     assert named in message and hint in message, message
+
+
+@pytest.mark.parametrize("old,new", [("probes", "decodability"), ("information", "dependence"),
+                                     ("events", "event_locking"),
+                                     ("gradients", "gradient_flow")])
+def test_a_section_under_its_old_name_fails_naming_the_new_one(old, new):
+    config = {**default_config(), old: {"n_sequences": 10}}
+    with pytest.raises(ConfigError, match=f"config key '{old}' is now '{new}'"):
+        validate(config, SCHEMA)
 
 
 def test_not_a_mapping():

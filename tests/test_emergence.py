@@ -217,8 +217,8 @@ TINY = {"study": {"tasks": ["reset_recall"], "architectures": ["lstm", "gru"], "
         "model": {"hidden_size": 8},
         "training": {"batch_size": 16, "steps": {"reset_recall": 40}, "eval_every": 20,
                      "first_checkpoint": 10},
-        "extraction": {"n_sequences": 16}, "probes": {"n_sequences": 16},
-        "information": {"n_sequences": 16}, "gradients": {"n_sequences": 16},
+        "extraction": {"n_sequences": 16}, "decodability": {"n_sequences": 16},
+        "dependence": {"n_sequences": 16}, "gradient_flow": {"n_sequences": 16},
         "causal": {"ablation_sequences": 8, "unit_k": [1, 4], "verdict_k": 4},
         "emergence": {"n_sequences": 12, "early_steps": 10, "n_shuffles": 20}}
 

@@ -686,8 +686,8 @@ def test_no_rnn_no_rnn_row_and_a_flat_change_is_not_supported():
 
 
 def _section_config():
-    return {"gradients": {"max_lag": K, "burn_in": 2, "n_sequences": N,
-                          "picks_per_sequence": 2, "clamp_value": 0.5, "interval_picks": 8},
+    return {"gradient_flow": {"max_lag": K, "burn_in": 2, "n_sequences": N,
+                              "picks_per_sequence": 2, "clamp_value": 0.5, "interval_picks": 8},
             "roles": {"memory_units": 0.4}}
 
 

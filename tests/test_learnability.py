@@ -172,7 +172,8 @@ def test_the_section_reads_its_rows_of_c6s_one_verdict_table(tmp_path):
         table.to_csv(paths[name], index=False)
     fig = figures.FIGURES["c6_learnability"]({"holds": out["holds"]}, SETTINGS)
     figures.plots.save(fig, str(tmp_path / "f.png"), str(tmp_path / "f.pdf"))
-    config = {"learnability": {"lstm_inits": []}}
+    config = {"learnability": {"tasks": list(SETTINGS.tasks), "lstm_inits": [],
+                               "architectures": list(SETTINGS.architectures)}}
     built = section.section(report.Inputs(config, {k: str(v) for k, v in paths.items()},
                                           {"c6_learnability": str(tmp_path / "f.png")}))
     [line] = built["claims"]
@@ -191,9 +192,9 @@ def test_a_real_sweep_stops_each_seed_at_its_first_hold_not_learned():
         data: {length: 12, n_train: 64, n_validation: 32, n_test: 32}
         model: {hidden_size: 4}
         extraction: {n_sequences: 16}
-        probes: {n_sequences: 16}
-        information: {n_sequences: 16}
-        gradients: {n_sequences: 16}
+        decodability: {n_sequences: 16}
+        dependence: {n_sequences: 16}
+        gradient_flow: {n_sequences: 16}
         emergence: {n_sequences: 16}
         causal: {ablation_sequences: 8, unit_k: [1], verdict_k: 1}
         training: {batch_size: 16, steps: {hold_recall: 30}, eval_every: 10,

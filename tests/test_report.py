@@ -13,9 +13,12 @@ import pandas as pd
 import pytest
 import yaml
 from snakemake.utils import update_config
+from study_runs import report_caption
 
 from gateroles import report
-from gateroles.analyses import CLAIMS
+from gateroles.analyses.causal import Settings as CausalSettings
+from gateroles.analyses.decodability import Settings as DecodabilitySettings
+from gateroles.analyses.registry import CLAIMS
 from gateroles.config import validate
 
 NAMES = {claim: name for claim, (name, _) in CLAIMS.items()}  # the registry, as the rule passes it
@@ -370,27 +373,39 @@ def _study_config(*files: str) -> dict:
 
 
 def test_captions_state_the_settings_the_run_used():
-    """A caption that states a setting reads it from the config: the laptop and the paper
-    configs give different numbers, and every caption renders under both (as Snakemake's
-    own report renders them, too)."""
+    """A caption that states a setting reads it from its analysis's typed settings: the laptop
+    and the paper configs give different numbers, and every caption renders under both, the
+    same text as Snakemake's own report renders from the config section of the same name."""
     laptop, paper = _study_config(), _study_config("paper.yaml")
-    small = report.caption_text("c5_disentanglement", laptop)
-    large = report.caption_text("c5_disentanglement", paper)
-    info = laptop["information"]
+    small = report_caption("c5_disentanglement", laptop)
+    large = report_caption("c5_disentanglement", paper)
+    info = laptop["dependence"]
     assert f"up to {info['fit_samples']} steps" in small and "at the last step only" in small
     assert f"{info['dci_estimators']} per factor" in small
-    assert f"up to {paper['information']['fit_samples']} steps" in large
+    assert f"up to {paper['dependence']['fit_samples']} steps" in large
     assert "at every checkpoint" in large and "at the last step only" not in large
-    heatmap = report.caption_text("c1_selectivity_heatmap", {**laptop, "probes": {
-        **laptop["probes"], "input_window": 7, "control_window": 2}})
+    heatmap = report.caption_text("c1_selectivity_heatmap",
+                                  DecodabilitySettings(input_window=7, control_window=2))
     assert "last 7 inputs" in heatmap and "last 2 input tokens" in heatmap
     snakemake_env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True,
                                        undefined=jinja2.StrictUndefined)
     for path in report.ROOT.glob("analyses/*/captions/*.rst"):
         for config in (laptop, paper):
-            assert "{{" not in report.caption_text(path.stem, config)
-            snakemake_env.from_string(path.read_text()).render(
+            typed = report_caption(path.stem, config)
+            assert "{{" not in typed
+            raw = snakemake_env.from_string(path.read_text()).render(
                 snakemake=SimpleNamespace(config=config))
+            assert " ".join(raw.split()) == typed, path.stem
+
+
+def test_a_caption_states_only_its_own_analysis_settings():
+    """The report renders a caption with its analysis's typed settings and nothing else: the
+    causal caption states the causal defaults, and fails without them instead of stating a
+    value from elsewhere."""
+    text = report.caption_text("causal_null", CausalSettings())
+    assert "event steps of 20 held-out sequences" in text and "100 random groups" in text
+    with pytest.raises(jinja2.UndefinedError, match="causal"):
+        report.caption_text("causal_null")
 
 
 def test_a_control_that_did_not_run_reads_back_as_text_not_nan():

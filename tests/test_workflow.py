@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from study_runs import snakemake
+from study_runs import report_caption, snakemake
 
-from gateroles import report
 from gateroles.config import validate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,8 +37,8 @@ TINY = {
     "extraction": {"n_sequences": 16},
     # The analyses read at most the extracted sequences (the unit ablation: the second half),
     # and ablate groups of fewer units than the model has.
-    "probes": {"n_sequences": 16}, "information": {"n_sequences": 16},
-    "gradients": {"n_sequences": 16}, "emergence": {"n_sequences": 16},
+    "decodability": {"n_sequences": 16}, "dependence": {"n_sequences": 16},
+    "gradient_flow": {"n_sequences": 16}, "emergence": {"n_sequences": 16},
     "causal": {"ablation_sequences": 8, "unit_k": [1, 4], "verdict_k": 4},
     "analysis": {"bootstrap_samples": 200},
     # Two negative controls, so the primary tests' control rows are made end to end.
@@ -391,7 +390,7 @@ def test_snakemake_report_has_every_figure_with_its_rendered_caption(finished_wi
     config = validate(copy.deepcopy(TINY_WIRING), REPO / "config" / "schema.yaml")
     for name, caption in figures.items():
         assert "{{" not in caption and "{%" not in caption and "{figure}" not in caption, name
-        assert caption == report.caption_text(name, config), name
+        assert caption == report_caption(name, config), name
 
 
 # Snakemake's own views of a finished study, each as a user would reach for it.

@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib
 import json
+import pkgutil
 import re
 from pathlib import Path
 
 import yaml
 from jsonschema import Draft7Validator, validators
 
-from gateroles import tasks
+from gateroles import analyses, tasks, viewer
 from gateroles.architectures import controlled_roles
+from gateroles.settings import declared, section_schema
 
 # Config keys that list the tasks one analysis runs on -> that analysis: each task must declare
 # what the analysis needs (`tasks.require`), or the config fails naming the task, the analysis
 # and what is missing.
 ANALYSIS_TASK_LISTS = {"wiring.tasks": "wiring", "learnability.tasks": "learnability"}
+# Config sections renamed to the analysis that reads them: an old name fails naming the new one.
+RENAMED = {"probes": "decodability", "information": "dependence", "events": "event_locking",
+           "gradients": "gradient_flow"}
 
 
 class ConfigError(ValueError):
@@ -74,10 +80,34 @@ def _describe(error) -> str:
 
 def load_schema(path: str | Path) -> dict:
     """The config schema: the YAML file, with its per-task parts filled in from the task
-    registry (`gateroles.tasks`) and every `$ref` to its `definitions` inlined."""
+    registry (`gateroles.tasks`), a section per typed `Settings` that declares one
+    (`settings_sections`), and every `$ref` to its `definitions` inlined."""
     with open(path) as fh:
-        schema = _with_tasks(yaml.safe_load(fh))
+        schema = _with_settings(_with_tasks(yaml.safe_load(fh)))
     return _inline(schema, schema["definitions"])
+
+
+def settings_sections() -> dict[str, type]:
+    """Config section -> the typed `Settings` whose fields declare its keys
+    (`gateroles.settings`): every analysis with settings, under the analysis's name (a new
+    analysis's section needs no line elsewhere), and the viewer."""
+    found = {}
+    for info in pkgutil.iter_modules(analyses.__path__):
+        module = importlib.import_module(f"{analyses.__name__}.{info.name}")
+        if declared(module.Settings):
+            found[info.name] = module.Settings
+    return {**found, "viewer": viewer.Settings}
+
+
+def _with_settings(schema: dict) -> dict:
+    """The schema with one section per `settings_sections()`, made from its declarations."""
+    props = schema["properties"]
+    for name, cls in settings_sections().items():
+        if name in props:
+            raise ValueError(f"config section {name!r} is declared twice: in the schema file "
+                             f"and by {cls.__module__}.{cls.__qualname__}")
+        props[name] = section_schema(cls)
+    return schema
 
 
 def _with_tasks(schema: dict) -> dict:
@@ -125,6 +155,10 @@ def validate(config: dict, schema_path: str | Path) -> dict:
     """Fill defaults into `config` in place and check it; raise ConfigError naming each key."""
     if not isinstance(config, dict):
         raise ConfigError(f"the config must be a mapping of keys, got {type(config).__name__}")
+    renamed = [f"config key '{old}' is now '{new}' (sections are named after their analysis)"
+               for old, new in RENAMED.items() if old in config]
+    if renamed:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(renamed))
     schema = load_schema(schema_path)
     errors = sorted(DefaultFillingValidator(schema).iter_errors(config),
                     key=lambda e: list(map(str, e.absolute_path)))
@@ -147,9 +181,9 @@ def _semantic_problems(config: dict) -> list[str]:
     # Analyses read the gate file's sequences: asking for more would silently use fewer (and
     # the report would state the number asked for).
     extracted = f"the extracted sequences (extraction.n_sequences = {n_extract})"
-    at_most = {"probes.n_sequences": (n_extract, extracted),
-               "information.n_sequences": (n_extract, extracted),
-               "gradients.n_sequences": (n_extract, extracted),
+    at_most = {"decodability.n_sequences": (n_extract, extracted),
+               "dependence.n_sequences": (n_extract, extracted),
+               "gradient_flow.n_sequences": (n_extract, extracted),
                "emergence.n_sequences": (n_extract, extracted),
                "causal.ablation_sequences": (n_extract - n_extract // 2,
                                              f"the second half of {extracted}")}
@@ -277,3 +311,10 @@ def config_hash(config: dict) -> str:
     """A short stable hash of the validated config (for provenance)."""
     text = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+if __name__ == "__main__":  # python -m gateroles.config [schema.yaml]: the whole schema
+    import sys
+
+    path = sys.argv[1] if len(sys.argv) > 1 else "config/schema.yaml"
+    print(yaml.safe_dump(load_schema(path), sort_keys=False, width=100), end="")

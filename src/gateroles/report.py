@@ -303,33 +303,38 @@ def family_sentence(verdicts: pd.DataFrame, shown: pd.DataFrame, elsewhere: str)
             f"counted prediction{'s' if others != 1 else ''} ({elsewhere}).")
 
 
-def caption_text(name: str, config: dict) -> str:
+def caption_text(name: str, settings=None) -> str:
     """Figure `name`'s caption, `analyses/<analysis>/captions/<name>.rst` (figure names are
-    unique), rendered with the run's config, whitespace collapsed.
+    unique), rendered with that analysis's typed `settings`, whitespace collapsed.
 
-    A caption that states a setting (bins, sequences, trees) reads it from the config as
-    `{{ snakemake.config.<section>.<key> }}`: the same Jinja2 template that Snakemake renders
-    for `snakemake --report`, so neither report can state a value the run did not use.
+    A caption that states a setting (bins, sequences, trees) reads it as
+    `{{ snakemake.config.<analysis>.<key> }}`: here from the typed settings, in Snakemake's
+    own report (`snakemake --report`) from the config section of the same name, which the same
+    declarations describe (`gateroles.settings`), so neither report can state a value the run
+    did not use, and a caption can state only its own analysis's settings.
     """
     captions = list(ROOT.glob(f"analyses/*/captions/{name}.rst"))
     if len(captions) != 1:
         raise FileNotFoundError(f"expected one caption file for figure {name!r}, found "
                                 f"{[str(c) for c in captions]}")
+    analysis = captions[0].parent.parent.name
+    config = {} if settings is None else {analysis: settings}
     template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
         captions[0].read_text())
     return " ".join(template.render(snakemake=SimpleNamespace(config=config)).split())
 
 
-def figure_entry(name: str, png: str, config: dict) -> dict:
+def figure_entry(name: str, png: str, settings=None) -> dict:
     """An embedded figure; its caption's first sentence is the title."""
     data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
-    text = caption_text(name, config)
+    text = caption_text(name, settings)
     title, _, caption = text.partition(". ")
     return {"id": name, "title": title, "caption": caption, "data": data}
 
 
 class Inputs:
-    """What a section builder may read: the report rule's tables and figures, and the config."""
+    """What a section builder may read: the report rule's tables and figures, and the config
+    (which a section reads through its analysis's typed `Settings.from_config`)."""
 
     def __init__(self, config: dict, tables: dict[str, str], figures: dict[str, str]):
         self.config, self.tables, self.figure_paths = config, tables, figures
@@ -337,8 +342,9 @@ class Inputs:
     def table(self, name: str, **kwargs) -> pd.DataFrame:
         return storage.read_csv(self.tables[name], **kwargs)
 
-    def figures(self, *names: str) -> dict[str, dict]:
-        return {n: figure_entry(n, self.figure_paths[n], self.config) for n in names}
+    def figures(self, *names: str, settings=None) -> dict[str, dict]:
+        """The figures `names`, their captions rendered with the section's typed `settings`."""
+        return {n: figure_entry(n, self.figure_paths[n], settings) for n in names}
 
 
 PHRASES = {"supported": "yes", "contradicted": "no: the opposite holds",
@@ -472,10 +478,10 @@ def render(*, config: dict, claims: Mapping[str, str], sections: list[str],
                      answer_writers(modules))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT), autoescape=True,
                              undefined=jinja2.StrictUndefined)
+    statistics = stats.Settings.from_config(config)
     return env.get_template("templates/report.html.j2").render(
         n_models=len(inputs.table("runs")), n_seeds=len(config["study"]["seeds"]),
-        confidence_pct=f"{100 * config['analysis']['confidence']:g}",
-        min_seeds=config["analysis"]["min_seeds"],
+        confidence_pct=f"{100 * statistics.confidence:g}", min_seeds=statistics.min_seeds,
         answer=opening, sanity_table=html_table(opening["sanity"]),
         sections=built, viewer=viewer,
         config_yaml=yaml.safe_dump(config, sort_keys=False, default_flow_style=None),

@@ -5,7 +5,7 @@
 rule report_html:
     input:
         unpack(report_inputs),
-        code=lib("gateroles.report", *PLAN.sections()),
+        code=lib("gateroles.report", "gateroles.analyses.registry", *PLAN.sections()),
         templates=code_deps.data_files("**/*.j2"),
         captions=code_deps.data_files("analyses/*/captions/*.rst"),
         viewer="results/viewer.html",

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from gateroles import pipeline, report, storage
-from gateroles.analyses import CLAIMS
+from gateroles.analyses.registry import CLAIMS
 
 pipeline.start(snakemake.threads, snakemake.log[0])
 inp, params = snakemake.input, snakemake.params

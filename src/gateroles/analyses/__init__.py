@@ -12,21 +12,6 @@ Each analysis package holds, side by side, everything about one measurement:
 * `jobs.py`: `JOBS`, what its jobs read and write (`gateroles.analyses.declare`), from which
   workflow/rules/analyses.smk makes its rules;
 
-and one line in `gateroles.analyses.registry.ANALYSES`. See CONTRIBUTING.md, "How to add an
-analysis".
+and one line in `gateroles.analyses.registry.ANALYSES` (where `CLAIMS` says which claims the
+analyses decide). See CONTRIBUTING.md, "How to add an analysis".
 """
-
-# Claim -> (its name, the analyses whose verdict rows decide it). The report's answer table
-# lists the claims in this order. A claim's counted primary predictions are one Holm family
-# however many analyses give it rows: C6's verdict table (results/tables/c6_verdicts.csv) is
-# written once, by gradient_flow's aggregate, over its rows and learnability's.
-CLAIMS = {
-    "C1": ("role emergence", ("roles", "decodability")),
-    "C2": ("event-locked dynamics", ("event_locking",)),
-    "C3": ("causal roles", ("causal",)),
-    "C4": ("roles come from wiring", ("wiring",)),
-    "C5": ("disentanglement", ("dependence",)),
-    "C6": ("gradient highway", ("gradient_flow", "learnability")),
-    "C7": ("how roles are written", ("emergence",)),
-    "C8": ("roles sharpen with hold length", ("holds",)),
-}

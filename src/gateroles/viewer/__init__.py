@@ -33,22 +33,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateroles.settings import from_section, setting
 from gateroles.study import Run, cells, control_cells
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    """The `viewer` section of the config (config/schema.yaml describes every key)."""
+    """The offline viewer of every gate on held-out sequences (gateroles.viewer):
+    results/viewer.html, linked from the report. What it carries; the default keeps the default
+    study's report and viewer within 25 MB."""
 
-    sequences: int = 2
-    checkpoints: int = 3
-    perturbed_sequences: int = 1
-    seeds: int | None = None
-    other_seeds: int = 1
+    sequences: int = setting(
+        2, "Held-out sequences shown per task and seed (the extracted ones where the most kinds "
+        "of event, behaviour and context occur); every architecture of that seed shows the "
+        "same ones.", minimum=1, maximum=50)
+    checkpoints: int = setting(
+        3, "Checkpoints shown per model: step 0, the last, and evenly spaced ones between "
+        "(every checkpoint when the model has fewer).", minimum=1, maximum=100)
+    perturbed_sequences: int = setting(
+        1, "The C3 perturbations (every gate's matched interchange at each role's events, the "
+        "lag-matched quiet control, the role-off clamp) of the main grid's models at their "
+        "last checkpoint, on the first this many shown sequences; 0: none.", minimum=0,
+        maximum=50)
+    seeds: int | None = setting(
+        None, "Seeds shown of the main grid: the first this many of study.seeds; null: every "
+        "seed.", minimum=1)
+    other_seeds: int = setting(
+        1, "Seeds shown of the cells beyond the main grid (claim C4's variants, the negative "
+        "controls): the first this many of study.seeds.", minimum=0, maximum=1000)
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
-        return cls(**config["viewer"])
+        return from_section(cls, config["viewer"])
 
 
 def shown(config: dict) -> list[tuple[Run, bool]]:

@@ -4,7 +4,7 @@ from gateroles.analyses.declare import Aggregate, Analysis, PerCell
 
 JOBS = Analysis(
     name="gate_means",
-    sections=(),  # the config sections its Settings read
+    sections=("gate_means",),  # the config sections its Settings read
     category="Gate means",  # its figures' heading in `snakemake --report`
     # one job per cell of the main grid: reads each seed's gate file, writes one table
     per_cell=(PerCell(tables=("means",), cells=lambda grid: grid.analysis),),

@@ -1,9 +1,12 @@
 """The toy analysis's report section."""
 
+from gateroles.analyses.gate_means import Settings
 from gateroles.report import Inputs, html_table
 
 
 def section(inputs: Inputs) -> dict:
-    means = inputs.table("gate_means")
+    settings = Settings.from_config(inputs.config)
     return {"template": "analyses/gate_means/section.html.j2", "claims": [],
-            "table": html_table(means), "figures": inputs.figures("gate_means")}
+            "table": html_table(inputs.table("gate_means")),
+            "n_sequences": settings.n_sequences,
+            "figures": inputs.figures("gate_means", settings=settings)}

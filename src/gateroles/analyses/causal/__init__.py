@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 from gateroles import tasks
 from gateroles.architectures import ROLE_GATES, SPECS, control_of
+from gateroles.settings import from_section, setting
 
 # Task -> event role -> the behaviours (gate file meta `behaviours`) whose answer depends on
 # what the role does at its event: each task declares its own (`TaskSpec.needs`, in
@@ -151,12 +152,34 @@ def swaps(arch: str) -> list[tuple[str, str]]:
     return pairs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    unit_k: tuple[int, ...]  # group sizes of the unit ablation
-    verdict_k: int  # the group size whose targeted-vs-random contrast gets a verdict
-    n_random: int  # random groups in the null of each unit ablation
-    ablation_sequences: int  # held-out sequences the unit ablation is scored on
+    """Claim C3, causal roles (gateroles.analyses.causal): gates clamped at events (the gate x
+    event x behaviour matrix, on all extracted sequences), unit ablation against random groups,
+    weight-block swaps; each model at its last checkpoint and at step 0."""
+
+    unit_k: tuple[int, ...] = setting(
+        (1, 4, 8), "Group sizes k of the unit ablation: the k units of a role's gate most "
+        "locked to its event, chosen on the first half of the extracted sequences, clamped to "
+        "the role-off value at the event steps of the other half, against random groups of k "
+        "units; each k below model.hidden_size.",
+        items={"type": "integer", "minimum": 1, "maximum": 4096}, minItems=1, uniqueItems=True)
+    verdict_k: int = setting(
+        4, "The group size (one of unit_k) whose targeted-minus-random damage is decided as a "
+        "prediction; every k is summarised (share of seeds with p < 0.05, mean effect size).",
+        minimum=1, maximum=4096)
+    n_random: int = setting(
+        100, "Random groups of k units in each unit ablation's null (permutation p = (1 + "
+        "#{random >= targeted}) / (1 + n_random); at least 19 for p < 0.05 to be reachable).",
+        minimum=19, maximum=100000)
+    ablation_sequences: int = setting(
+        20, "Held-out sequences the unit ablation is scored on: the first this many of the "
+        "second half of the extracted sequences (at most half of extraction.n_sequences). "
+        "Fewer than the 100 available by default: (n_random + 1) x len(unit_k) clamped runs "
+        "per role and checkpoint are ~85% of the analysis's time, and 20 sequences (~55 scored "
+        "queries after a reset, ~130 after a store in reset_recall) keep one model's "
+        "interventions under 5 s on one core at hidden_size 32 even on a loaded machine "
+        "(benchmarks/bench_causal.py).", minimum=1, maximum=100000)
     # The cell is only a negative control (not decided): the primary measures, at the last
     # checkpoint only. Set by the workflow per cell (not a config key).
     control_only: bool = False
@@ -168,6 +191,5 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
-        section = config["causal"]
-        return cls(**{**section, "unit_k": tuple(section["unit_k"])},
-                   control_only=bool(config.get("control_only", False)))
+        return from_section(cls, config["causal"],
+                            control_only=bool(config.get("control_only", False)))

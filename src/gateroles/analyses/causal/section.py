@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gateroles import report, stats
+from gateroles.analyses.causal import Settings
 from gateroles.analyses.causal.aggregate import (
     ABLATION,
     CLAIM,
@@ -234,7 +235,7 @@ def section(inputs: Inputs) -> dict:
     c3 = inputs.table("c3")
     ablation = inputs.table("causal_ablation")
     swaps = inputs.table("causal_swaps")
-    settings = inputs.config["causal"]
+    settings = Settings.from_config(inputs.config)
     by = {e: c3[c3["evidence"] == e] if len(c3) else c3
           for e in (INTERCHANGES, ABLATION, CLAMPS, SWAP)}
     # The sanity checks travel with the interchange line (listed apart, never counted).
@@ -245,13 +246,13 @@ def section(inputs: Inputs) -> dict:
                    evidence_row(by[ABLATION], CLAIM, ABLATION)],
         "settings": settings,
         "interchange_sentences": interchange_sentences(c3),
-        "ablation_sentences": ablation_sentences(c3, ablation, settings["verdict_k"]),
+        "ablation_sentences": ablation_sentences(c3, ablation, settings.verdict_k),
         "clamp_sentences": clamp_sentences(c3),
         "swap_sentences": swap_sentences(swaps),
         "verdict_table": fold(report.verdict_table(c3), "All C3 predictions and checks"),
         "ablation_table": fold(ablation_table(ablation), "Unit ablation per role and k"),
         "swap_table": fold(swap_table(swaps, c3), "Block swaps"),
-        "figures": inputs.figures("causal_matrix", "causal_null"),
+        "figures": inputs.figures("causal_matrix", "causal_null", settings=settings),
     }
 
 

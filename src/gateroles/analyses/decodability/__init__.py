@@ -12,13 +12,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateroles.settings import from_section, setting
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    n_sequences: int  # extracted sequences used by the probes
-    input_window: int  # input-only baseline: the raw inputs of the last this many steps
-    control_window: int  # control task's token type: the tuple of the last this many tokens
+    """Linear probes with control tasks (claim C1 decodability;
+    gateroles.analyses.decodability)."""
+
+    n_sequences: int = setting(
+        100, "Extracted sequences used by the probes (at most extraction.n_sequences; fewer = "
+        "faster; 100 x 100 steps = 10,000 samples per probe).", minimum=5, maximum=100000)
+    input_window: int = setting(
+        3, "Input-only baseline features = the raw inputs at the last this many steps.",
+        minimum=1, maximum=20)
+    control_window: int = setting(
+        3, "Control-task token type = the tuple of the last this many input tokens (continuous "
+        "inputs in deciles). 1 is Hewitt & Liang's word type; with ~10 token types it is "
+        "degenerate (see the report), hence 3.", minimum=1, maximum=20)
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
-        return cls(**config["probes"])
+        return from_section(cls, config["decodability"])

@@ -4,7 +4,7 @@ from gateroles.analyses.declare import Aggregate, Analysis, PerCell
 
 JOBS = Analysis(
     name="decodability",
-    sections=("probes",),
+    sections=("decodability",),
     category="C1 probes",
     per_cell=(PerCell(tables=("probes",), cells=lambda grid: grid.analysis, runtime=60),),
     aggregate=Aggregate(outputs={"probes": "probes", "ranking": "c1_ranking",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from gateroles import report
+from gateroles.analyses.decodability import Settings
 from gateroles.analyses.decodability.aggregate import EVIDENCE
 from gateroles.report import Inputs, cis, fmt, html_table
 from gateroles.tasks import EVENTS
@@ -89,7 +90,7 @@ def findings(c1: pd.DataFrame, ranking: pd.DataFrame, controls: pd.DataFrame,
 
 def section(inputs: Inputs) -> dict:
     c1 = inputs.table("c1")
-    settings = inputs.config["probes"]
+    settings = Settings.from_config(inputs.config)
     ranking, controls = inputs.table("c1_ranking"), inputs.table("c1_controls")
     probes = inputs.table("probes", usecols=["task", "n_token_types", "n_control_types"])
     return {"template": "analyses/decodability/section.html.j2",
@@ -103,7 +104,7 @@ def section(inputs: Inputs) -> dict:
             "controls_table": report.folded(html_table(c1_controls_table(controls)),
                                             "Single-token vs token-window control",
                                             len(controls)),
-            "control_window": settings["control_window"],
-            "input_window": settings["input_window"], "n_sequences": settings["n_sequences"],
+            "control_window": settings.control_window,
+            "input_window": settings.input_window, "n_sequences": settings.n_sequences,
             "figures": inputs.figures("c1_selectivity_heatmap", "c1_emergence",
-                                      "c1_task_vs_control")}
+                                      "c1_task_vs_control", settings=settings)}

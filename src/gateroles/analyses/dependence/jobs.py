@@ -5,7 +5,7 @@ from gateroles.analyses.declare import Aggregate, Analysis, PerCell
 
 JOBS = Analysis(
     name="dependence",
-    sections=("information",),
+    sections=("dependence",),
     category="C5 disentanglement",
     per_cell=(PerCell(tables=("gate_mi", "unit_factor", "disentanglement"),
                       cells=lambda grid: grid.analysis, logits=True, runtime=60),),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from gateroles import report, stats
+from gateroles.analyses.dependence import Settings
 from gateroles.analyses.dependence.aggregate import (
     DEPENDENT,
     INDEPENDENCE,
@@ -177,7 +178,7 @@ def independence_line(rows: pd.DataFrame, label: str) -> dict:
 def section(inputs: Inputs) -> dict:
     c5 = inputs.table("c5")
     dependence = inputs.table("c5_dependence")
-    info = inputs.config["information"]
+    info = Settings.from_config(inputs.config)
     lines = ((INDEPENDENCE, "independence of gate pairs"),
              (INDEPENDENCE_GIVEN, "independence given the input"),
              (SPECIALISATION, "specialisation vs null"))
@@ -194,7 +195,7 @@ def section(inputs: Inputs) -> dict:
                                         dependence["pair"].nunique() if len(dependence) else 0,
                                         fold_above=0),
             "baseline_table": report.folded(
-                html_table(c5_baseline_table(dependence, info["main_bins"])),
+                html_table(c5_baseline_table(dependence, info.main_bins)),
                 "Baselines: different units, given the input, population means", 99,
                 fold_above=0),
             "scores_table": report.folded(html_table(scores_table(inputs.table("c5_scores"))),
@@ -202,7 +203,7 @@ def section(inputs: Inputs) -> dict:
                                           fold_above=0),
             "info": info,
             "figures": inputs.figures("c5_gate_mi", "c5_disentanglement",
-                                      "c5_unit_factor_mi")}
+                                      "c5_unit_factor_mi", settings=info)}
 
 
 def answer(claims: list[dict]) -> report.Sentence | None:

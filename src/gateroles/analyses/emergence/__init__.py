@@ -44,6 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateroles.architectures import ROLE_GATES, SPECS
+from gateroles.settings import from_section, setting
 
 # Event names in the plural, for the words of the tables and figures.
 PLURAL = {"reset": "resets", "store": "stores", "query": "queries"}
@@ -65,17 +66,35 @@ def early_checkpoint(steps, early_steps: int | None) -> int | None:
     return max(inside) if inside else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    n_sequences: int  # gate-file sequences in each checkpoint's backward pass (the first ones)
-    early_steps: int  # the first steps of training replayed ("the first updates")
-    n_shuffles: int  # permutations of the shuffled baseline of the predictions
-    memory_units: float  # share of units taken as memory-carrying (config `roles`)
+    """Claim C7, how a gate becomes its role (gateroles.analyses.emergence): the gradient each
+    gate receives at its events, at every checkpoint (one backward pass each) and over the
+    replayed first steps of training, and whether the early pushes predict the trained
+    roles."""
+
+    n_sequences: int = setting(
+        64, "Sequences of the gate file in each checkpoint's backward pass (the first ones; at "
+        "most extraction.n_sequences). 64 x 100 steps hold ~300 resets in reset_recall.",
+        minimum=1, maximum=100000)
+    early_steps: int = setting(
+        25, "The first steps of each run's training replayed from step 0 (the same initial "
+        "weights, batches and Adam as the run) to record what each step's gradient and Adam's "
+        "update did to the event tokens' weights: 'the first updates'. A cell whose budget is "
+        "shorter is replayed whole. Where the window ends on a saved checkpoint (the default "
+        "equals training.first_checkpoint) the replayed weights are compared with it.",
+        minimum=1, maximum=100000)
+    n_shuffles: int = setting(
+        200, "Permutations of the units' memory labels in the shuffled baseline of 'early "
+        "pushes predict the memory-carrying units' (its mean AUC is subtracted).", minimum=1,
+        maximum=100000)
+    memory_units: float  # share of units taken as memory-carrying (`roles`' setting)
     every_checkpoint: bool = True  # False on a negative-control cell: step 0 and the window's end
     replay: dict = field(default_factory=dict)  # the REPLAY_SECTIONS of the config
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
-        return cls(**config["emergence"], memory_units=config["roles"]["memory_units"],
-                   every_checkpoint=bool(config.get("every_checkpoint", True)),
-                   replay={name: config[name] for name in REPLAY_SECTIONS if name in config})
+        return from_section(
+            cls, config["emergence"], memory_units=config["roles"]["memory_units"],
+            every_checkpoint=bool(config.get("every_checkpoint", True)),
+            replay={name: config[name] for name in REPLAY_SECTIONS if name in config})

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from gateroles import report, stats
-from gateroles.analyses.emergence import PLURAL
+from gateroles.analyses.emergence import PLURAL, Settings
 from gateroles.analyses.emergence.aggregate import PREDICTS, PUSH, PUSH_EARLY, UPDATES
 from gateroles.report import Inputs, fmt, html_table
 
@@ -123,7 +123,7 @@ def section(inputs: Inputs) -> dict:
     controls = inputs.table("c7_controls")
     replay = inputs.table("c7_replay")
     by_step = inputs.table("c7_by_step")
-    config = inputs.config["emergence"]
+    settings = Settings.from_config(inputs.config)
     table = controls.assign(
         **{"mean [CI]": report.cis(controls, ["mean", "ci_low", "ci_high"], 4)}
     )[["task", "arch", "init", "event", "gate", "source", "mean [CI]", "part",
@@ -136,10 +136,10 @@ def section(inputs: Inputs) -> dict:
                                    len(c7)),
             "controls_table": html_table(table), "n_controls": len(table),
             "replay_sentence": replay_sentence(replay),
-            "n_sequences": config["n_sequences"], "early_steps": config["early_steps"],
-            "n_shuffles": config["n_shuffles"],
-            "memory_units": inputs.config["roles"]["memory_units"],
-            "figures": inputs.figures("c7_mechanism")}
+            "n_sequences": settings.n_sequences, "early_steps": settings.early_steps,
+            "n_shuffles": settings.n_shuffles,
+            "memory_units": settings.memory_units,
+            "figures": inputs.figures("c7_mechanism", settings=settings)}
 
 
 def answer(claims: list[dict]) -> report.Sentence | None:

@@ -11,12 +11,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateroles.settings import from_section, setting
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    eta_window: int  # steps before and after an event in the aligned averages
-    unit_alpha: float  # one-sided level at which a unit's event response counts as significant
+    """Event-locked gate dynamics (claim C2; gateroles.analyses.event_locking)."""
+
+    eta_window: int = setting(
+        5, "Steps before and after an event in event-triggered averages.", minimum=0,
+        maximum=50)
+    unit_alpha: float = setting(
+        0.025, "One-sided level at which a single unit's event response (t-test over "
+        "sequences) counts as significant, for the share of units moving in the predicted "
+        "direction.", exclusiveMinimum=0, maximum=0.5)
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
-        return cls(**config["events"])
+        return from_section(cls, config["event_locking"])

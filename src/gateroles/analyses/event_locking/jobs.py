@@ -5,7 +5,7 @@ from gateroles.analyses.declare import Aggregate, Analysis, PerCell
 
 JOBS = Analysis(
     name="event_locking",
-    sections=("events",),
+    sections=("event_locking",),
     category="C2 event-locked dynamics",
     per_cell=(PerCell(tables=("contrast", "aligned", "units"), cells=lambda grid: grid.analysis),),
     aggregate=Aggregate(

@@ -52,6 +52,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateroles.architectures import spec
+from gateroles.settings import from_section, setting
 
 # The state whose direct path `detach_recurrent=True` isolates, per fused cell: the LSTM's
 # cell (product of forget gates), the GRU's hidden state (product of update gates); the tanh
@@ -90,16 +91,36 @@ def keep_gate(arch: str) -> str | None:
     return gate if gate in s.gates else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    max_lag: int  # K: lags 0..K of the scored-step curves (lowered to fit the sequences)
-    burn_in: int  # states before this step are not measured (the zero initial state's wake)
-    n_sequences: int  # sequences of the gate file used for the scored-step curves
-    picks_per_sequence: int  # scored steps per sequence (distinct, at random), each one row
-    clamp_value: float  # the keep gate (forget / update) clamped to this in the Jacobian
-    interval_picks: int = 64  # hold intervals of each kind (keep, erase) per model, at most
-    memory_units: float = 0.25  # share of units taken as memory-carrying (`roles`' setting)
+    """The gradient of the target's logit across hold intervals and by lag from scored steps,
+    path by path (claim C6; gateroles.analyses.gradient_flow)."""
+
+    max_lag: int = setting(
+        50, "Largest lag K: the gradient at a scored step t with respect to the states at "
+        "t - 0 .. t - K; the picks are scored steps t >= K + burn_in (K is lowered to the "
+        "latest scored step minus burn_in when the sequences are shorter).", minimum=1,
+        maximum=100000)
+    burn_in: int = setting(
+        10, "States before this step are not measured (the sequence is still leaving its zero "
+        "initial state there).", minimum=0, maximum=100000)
+    n_sequences: int = setting(
+        64, "Sequences of the gate file used (the first ones; at most extraction.n_sequences).",
+        minimum=1, maximum=100000)
+    picks_per_sequence: int = setting(
+        2, "Scored steps per sequence (distinct, drawn at random; each one batch row of the "
+        "single backward pass).", minimum=1, maximum=1000)
+    clamp_value: float = setting(
+        0.5, "The keep gate (LSTM forget, GRU update) clamped to this inside the Jacobian only "
+        "(the trajectory free): the highway removed from the gradient, not from the run.",
+        minimum=0, maximum=1)
+    interval_picks: int = setting(
+        64, "Store-to-query intervals of each kind (no erase between them; an erase between "
+        "them) per model, at most, drawn from the odd-numbered sequences of the gate file (the "
+        "even ones choose the memory-carrying units).", minimum=1, maximum=100000)
+    memory_units: float  # share of units taken as memory-carrying (`roles`' setting)
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
-        return cls(**config["gradients"], memory_units=config["roles"]["memory_units"])
+        return from_section(cls, config["gradient_flow"],
+                            memory_units=config["roles"]["memory_units"])

@@ -14,7 +14,7 @@ def gradient_cells(grid):
 
 JOBS = Analysis(
     name="gradient_flow",
-    sections=("gradients", "roles"),
+    sections=("gradient_flow", "roles"),
     category="C6 gradient highway",
     per_cell=(PerCell(tables=("by_lag", "efold", "interval_lag", "interval_store"),
                       cells=gradient_cells, reads={**GATES, **CHECKPOINTS}),),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from gateroles import report, stats
-from gateroles.analyses.gradient_flow import ALL_UNITS, JACOBIAN, KEEP
+from gateroles.analyses.gradient_flow import ALL_UNITS, JACOBIAN, KEEP, Settings
 from gateroles.analyses.gradient_flow.aggregate import EVIDENCE
 from gateroles.report import Inputs, ci, fmt, html_table
 
@@ -243,18 +243,18 @@ def section(inputs: Inputs) -> dict:
     c6 = own_rows(claim)
     summary = inputs.table("c6_efold")
     intervals = inputs.table("c6_intervals")
-    gradients = inputs.config["gradients"]
+    settings = Settings.from_config(inputs.config)
     efold = efold_table(summary)
-    table = interval_table(intervals, gradients["clamp_value"])
+    table = interval_table(intervals, settings.clamp_value)
     shown = c6.assign(verdict=verdict_words(c6)) if len(c6) else c6
     return {"template": "analyses/gradient_flow/section.html.j2",
             "claims": claims(c6),
-            "max_lag": int(summary["max_lag"].max()) if len(summary) else gradients["max_lag"],
-            "burn_in": gradients["burn_in"], "clamp_value": gradients["clamp_value"],
-            "n_sequences": gradients["n_sequences"],
-            "picks": gradients["picks_per_sequence"],
-            "interval_picks": gradients["interval_picks"],
-            "memory_units": inputs.config["roles"]["memory_units"],
+            "max_lag": int(summary["max_lag"].max()) if len(summary) else settings.max_lag,
+            "burn_in": settings.burn_in, "clamp_value": settings.clamp_value,
+            "n_sequences": settings.n_sequences,
+            "picks": settings.picks_per_sequence,
+            "interval_picks": settings.interval_picks,
+            "memory_units": settings.memory_units,
             "sentences": result_sentences(c6, intervals, claim),
             "verdict_table": report.folded(html_table(report.verdict_table(shown, 2)),
                                            "C6 predictions", len(c6)),
@@ -262,7 +262,7 @@ def section(inputs: Inputs) -> dict:
                                             len(table)),
             "efold_table": html_table(efold), "n_efold": len(efold),
             "figures": inputs.figures("c6_interval_gradients", "c6_gradient_by_lag",
-                                      "c6_gradient_paths")}
+                                      "c6_gradient_paths", settings=settings)}
 
 
 def answer(claims: list[dict]) -> report.Sentence | None:

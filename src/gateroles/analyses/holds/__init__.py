@@ -47,6 +47,7 @@ from dataclasses import dataclass
 # Interval kinds (`tasks.hold_intervals`' crosses_erase 0 / 1) and the units a measure is over:
 # the same names as `gradient_flow`'s.
 from gateroles.analyses.gradient_flow import ALL_UNITS, ERASE, KEEP, MEMORY_UNITS, keep_gate
+from gateroles.settings import from_section, setting
 
 __all__ = ["ALL_UNITS", "ERASE", "KEEP", "MEMORY_UNITS", "KEEP_FLOOR", "Settings", "keep_gate"]
 
@@ -55,11 +56,16 @@ __all__ = ["ALL_UNITS", "ERASE", "KEEP", "MEMORY_UNITS", "KEEP_FLOOR", "Settings
 KEEP_FLOOR = 1e-7
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    saturation: float  # a keep gate above this counts as saturated (Karpathy et al. 2015: 0.9)
-    memory_units: float = 0.25  # share of units taken as memory-carrying (`roles`' setting)
+    """Where the memory lives and how strong the keep gate's role at resets is, by hold length
+    (claim C8; gateroles.analyses.holds). The memory-carrying units are roles.memory_units."""
+
+    saturation: float = setting(
+        0.9, "A keep gate (LSTM forget, GRU update) above this counts as saturated during a "
+        "hold (Karpathy et al. 2015: 0.9).", exclusiveMinimum=0, exclusiveMaximum=1)
+    memory_units: float  # share of units taken as memory-carrying (`roles`' setting)
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
-        return cls(**config["holds"], memory_units=config["roles"]["memory_units"])
+        return from_section(cls, config["holds"], memory_units=config["roles"]["memory_units"])

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gateroles import report
+from gateroles.analyses.holds import Settings
 from gateroles.analyses.holds.aggregate import EVIDENCE, MEASURES, TESTED
 from gateroles.architectures import SPECS
 from gateroles.report import Inputs, ci, fmt, html_table
@@ -122,19 +123,20 @@ def section(inputs: Inputs) -> dict:
     c8 = inputs.table("c8")
     by_hold = inputs.table("holds_by_hold")
     table = hold_table(by_hold)
+    settings = Settings.from_config(inputs.config)
     return {"template": "analyses/holds/section.html.j2",
             "claims": claims(c8),
-            "saturation": inputs.config["holds"]["saturation"],
-            "memory_units": inputs.config["roles"]["memory_units"],
+            "saturation": settings.saturation,
+            "memory_units": settings.memory_units,
             "n_holds": int(by_hold["hold"].nunique()) if len(by_hold) else 0,
-            "memory_sentences": memory_sentences(by_hold, inputs.config["holds"]["saturation"]),
+            "memory_sentences": memory_sentences(by_hold, settings.saturation),
             "count_sentence": report.counts_sentence(c8, "trend predictions"),
             "trend_sentences": trend_sentences(c8),
             "verdict_table": report.folded(html_table(report.verdict_table(c8)),
                                            "C8 predictions", len(c8)),
             "hold_table": report.folded(html_table(table), "Measures by hold length",
                                         len(table), fold_above=0),
-            "figures": inputs.figures("holds_memory", "holds_roles")}
+            "figures": inputs.figures("holds_memory", "holds_roles", settings=settings)}
 
 
 def answer(claims: list[dict]) -> report.Sentence | None:

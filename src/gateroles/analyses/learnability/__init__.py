@@ -28,6 +28,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateroles.architectures import ARCHITECTURES
+from gateroles.settings import from_section, setting
+
 # Prediction -> (the architecture the learned LSTM is compared with, in words, the rival).
 PREDICTIONS = {
     "lstm_ffg": ("a learned forget gate learns longer holds than one held at 0.5",
@@ -44,17 +47,36 @@ CONTROL_NAME = ("lstm_nfg in place of lstm (forget gate held at 1 in training: a
 EVIDENCE = "the longest hold learned"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    tasks: tuple[str, ...]  # `name@H` entries: the holds of each task swept
-    architectures: tuple[str, ...]  # trained at every hold, default init
-    lstm_inits: tuple[str, ...]  # the plain LSTM also under these init arms
+    """Claim C6, the highway functionally (gateroles.analyses.learnability): each architecture
+    trained on a task at each hold of a sweep, every seed from the shortest hold up until its
+    first hold not learned (validation score past training.solved_threshold within
+    training.steps, training stopped there); the longest hold each learns with every seed, and
+    "a learned forget gate learns longer holds than one held at 0.5 and than the tanh RNN"
+    beside its negative control (lstm_nfg in the learned LSTM's place). Its own models (no
+    checkpoints kept); empty tasks: no learnability analysis."""
+
+    tasks: tuple[str, ...] = setting(
+        (), "The sweep: entries name@H of tasks with a hold (e.g. hold_recall@5, "
+        "hold_recall@15, hold_recall@45), each task swept over its entries from the shortest "
+        "hold; they need not be in study.tasks. Their budgets and thresholds are training.steps "
+        "and training.solved_threshold of name@H, else of name.",
+        items={"$ref": "#/definitions/task"}, uniqueItems=True)
+    architectures: tuple[str, ...] = setting(
+        ("lstm", "lstm_ffg", "lstm_nfg", "gru", "rnn"), "Trained at every hold, default init. "
+        "The predictions compare lstm with lstm_ffg and rnn; lstm_nfg is their negative "
+        "control; others (gru) are shown.", items={"enum": list(ARCHITECTURES)},
+        uniqueItems=True)
+    lstm_inits: tuple[str, ...] = setting(
+        ("forget_bias_1", "chrono"), "The plain LSTM also swept under these initialisation "
+        "arms (shown, not tested): forget_bias_1 (Jozefowicz et al. 2015), chrono (Tallec & "
+        "Ollivier 2018; T_max the sequence length).",
+        items={"enum": ["forget_bias_1", "chrono"]}, uniqueItems=True)
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
-        c = config["learnability"]
-        return cls(tasks=tuple(c["tasks"]), architectures=tuple(c["architectures"]),
-                   lstm_inits=tuple(c["lstm_inits"]))
+        return from_section(cls, config["learnability"])
 
     def sweeps(self) -> dict[str, list[str]]:
         """Task -> its `name@H` entries, shortest hold first."""

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gateroles import report
-from gateroles.analyses.learnability import EVIDENCE
+from gateroles.analyses.learnability import EVIDENCE, Settings
 from gateroles.report import Inputs, ci, fmt, html_table
 
 
@@ -98,4 +98,5 @@ def section(inputs: Inputs) -> dict:
             "longest_table": html_table(longest_display(longest)),
             "holds_table": report.folded(html_table(holds_display(holds)),
                                          "Seeds that learned each hold", len(holds)),
-            "figures": inputs.figures("c6_learnability")}
+            "figures": inputs.figures("c6_learnability",
+                                      settings=Settings.from_config(inputs.config))}

@@ -22,11 +22,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateroles.settings import from_section, setting
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    memory_units: float  # share of units selected as memory-carrying (on the other half)
+    """Role tests of claim C1: attribution of state changes and context dependence
+    (gateroles.analyses.roles)."""
+
+    memory_units: float = setting(
+        0.25, "Share of units taken as memory-carrying (those whose state carries the task's "
+        "memory variable best, chosen on the even-numbered test sequences; the attribution is "
+        "measured on the odd ones).", exclusiveMinimum=0, maximum=1)
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
-        return cls(**config["roles"])
+        return from_section(cls, config["roles"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from gateroles.analyses.saturation import Settings
 from gateroles.report import Inputs, cis, folded, html_table
 
 
@@ -26,11 +27,11 @@ def saturation_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def section(inputs: Inputs) -> dict:
-    thresholds = inputs.config["saturation"]
+    settings = Settings.from_config(inputs.config)
     table = saturation_table(inputs.table("saturation_summary"))
     return {"template": "analyses/saturation/section.html.j2", "claims": [],
             "saturation_table": folded(html_table(table), "Saturation per task, architecture "
                                        "and gate", len(table)),
-            "low": thresholds["low"], "high": thresholds["high"],
-            "figures": inputs.figures("saturation")}
+            "low": settings.low, "high": settings.high,
+            "figures": inputs.figures("saturation", settings=settings)}
 

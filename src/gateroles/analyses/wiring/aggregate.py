@@ -673,7 +673,7 @@ def rewire_summary(scores: pd.DataFrame | None, curve: pd.DataFrame | None,
     out = out.merge(ref[["task", "seed", "steps_to_solve"]].rename(
         columns={"steps_to_solve": "steps_to_solve_scratch"}), on=["task", "seed"], how="left")
     if curve is not None and len(curve):
-        out = out.merge(curve_means(curve, out, settings.rewire_steps), on=["task", "seed"],
+        out = out.merge(curve_means(curve, out, settings.rewire.steps), on=["task", "seed"],
                         how="left")
     if distance is not None and len(distance):
         out = out.merge(fractions(distance), on=["task", "seed"], how="left")
@@ -787,7 +787,7 @@ def rewire_verdicts(summary: pd.DataFrame, settings: Settings, stats_settings: s
                                "minus before)",
             note="sanity: exchanging two trained weight blocks breaks any trained network"))
         why = ("the original run from step 0 (same seed, batches and steps) is the reference; "
-               f"mean over the validation checks of the first {settings.rewire_steps} steps")
+               f"mean over the validation checks of the first {settings.rewire.steps} steps")
         row = stats.reference_row(
             r["mean_tuned"] - r["mean_scratch"], 0.0, +1, stats_settings, why=why, **keys,
             rival=f"{RIVAL_REWIRING}, so relearning is no faster than with them frozen",

@@ -44,8 +44,8 @@ def fine_tune_settings(config: dict, task: str, settings: Settings):
     stop: every seed fine-tunes the same number of steps)."""
     base = train_settings(config, task, "lstm")
     return dataclasses.replace(
-        base, steps=settings.rewire_steps, early_stop=False,
-        checkpoints=checkpoint_steps(settings.rewire_steps, settings.rewire_first_checkpoint))
+        base, steps=settings.rewire.steps, early_stop=False,
+        checkpoints=checkpoint_steps(settings.rewire.steps, settings.rewire.first_checkpoint))
 
 
 def rewire_run(config: dict, run: Run, *, start_path: str, checkpoints_path: str,

@@ -9,6 +9,7 @@ import pandas as pd
 
 from gateroles import report, stats
 from gateroles.analyses.roles.section import role_answer
+from gateroles.analyses.wiring import Settings
 from gateroles.analyses.wiring.aggregate import (
     DISSOCIATION,
     DISSOCIATIONS,
@@ -269,7 +270,8 @@ def section(inputs: Inputs) -> dict:
     ranking = inputs.table("c4_ranking")
     gap = inputs.table("c4_gap")
     rewire = inputs.table("c4_rewire_summary")
-    w = inputs.config["wiring"]
+    settings = Settings.from_config(inputs.config)
+    confidence = stats.Settings.from_config(inputs.config).confidence
     lines = {ev: (c4[c4["evidence"] == ev] if len(c4) else c4) for ev in EVIDENCE}
     figures = [name for name in ("c4_behaviours", "c4_variants", "c4_two_positions",
                                  "c4_rewire") if name in inputs.figure_paths]
@@ -277,31 +279,30 @@ def section(inputs: Inputs) -> dict:
             "claims": [report.evidence_row(rows, "C4", ev) for ev, rows in lines.items()
                        if len(rows)],
             "dissociations": primary_sentences(c4, DISSOCIATION),
-            "sets_sentences": sets_sentences(w["tasks"]),
+            "sets_sentences": sets_sentences(settings.tasks),
             "writing": primary_sentences(c4, WRITING),
             "rewiring": primary_sentences(c4, REWIRING),
             "behaviour_table": report.folded(html_table(behaviour_table(behaviours)),
                                              "Every behaviour of every variant", len(behaviours),
                                              20),
             "descriptive_sentences": descriptive_sentences(variants),
-            "cifg_sentence": cifg_sentence(c4, w["equivalence_margin"]),
+            "cifg_sentence": cifg_sentence(c4, settings.equivalence_margin),
             "gap_sentences": gap_sentences(gap),
-            "rewire_sentences": rewire_sentences(rewire, w["rewire"]["steps"],
-                                                 inputs.config["analysis"]["confidence"]),
+            "rewire_sentences": rewire_sentences(rewire, settings.rewire.steps, confidence),
             "variants_table": report.folded(html_table(variants_table(variants)),
                                             "Every C4 run, per task", len(variants), 40),
             "ranking_table": html_table(ranking_table(ranking)),
             "gap_table": html_table(gap_table(gap)),
             "c4_table": report.folded(html_table(report.verdict_table(c4)),
                                       "All C4 predictions and sanity checks", len(c4)),
-            "margin": w["equivalence_margin"], "rewire_steps": w["rewire"]["steps"],
+            "margin": settings.equivalence_margin, "rewire_steps": settings.rewire.steps,
             "two_positions": bool(len(lines[TWO_POSITIONS])),
             "counts": {ev: report.counts_sentence(rows[rows["test"] == stats.PRIMARY],
                                                   "primary predictions") if len(rows) else ""
                        for ev, rows in lines.items()},
             "evidence": {"dissociation": DISSOCIATION, "writing": WRITING,
                          "positions": TWO_POSITIONS, "rewiring": REWIRING},
-            "figures": inputs.figures(*figures)}
+            "figures": inputs.figures(*figures, settings=settings)}
 
 
 ANSWERS = {"C4": role_answer}  # answered with the other role claims, in one sentence
