@@ -48,5 +48,13 @@ def test_the_slurm_profile_runs_every_job_on_slurm_with_known_rules():
     named = set(profile["set-resources"])
     assert named <= rule_names(), f"no such rule: {sorted(named - rule_names())}"
     assert set(slurm.set_resources) == named
+    extraction = {"extract_gates", "extract_rewire"}
     for rule, resources in profile["set-resources"].items():
-        assert set(resources) == {"mem_mb", "runtime"}, rule
+        # a job that makes a cell's gate files takes one of `gate_cells` (the disk's bound)
+        extra = {"gate_cells"} if rule in extraction else set()
+        assert set(resources) == {"mem_mb", "runtime"} | extra, rule
+    # A cell's gate files live inside one SLURM job: its extraction and every job that reads
+    # them (the analyses' per-model jobs, from their declarations) are one group.
+    readers = {spec.rule or a.name for a in declare.load(ANALYSES).values()
+               for spec in a.per_cell if any(f.endswith(".npz") for f in spec.reads.values())}
+    assert profile["groups"] == dict.fromkeys(sorted(extraction | readers), "gates")

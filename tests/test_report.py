@@ -305,7 +305,8 @@ def render_answer(tmp_path, monkeypatch, claims: dict, section: ModuleType) -> s
     monkeypatch.setitem(sys.modules, section.__name__, section)
     pd.DataFrame({"task": ["t"], "solved": [True]}).to_csv(tmp_path / "runs.csv", index=False)
     html = report.render(
-        config={"study": {"seeds": [0]}, "analysis": {"confidence": 0.95, "min_seeds": 3}},
+        config={"study": {"seeds": [0]},
+                "analysis": {"bootstrap_samples": 100, "confidence": 0.95, "min_seeds": 3}},
         claims=claims, sections=[section.__name__], tables={"runs": str(tmp_path / "runs.csv")},
         figures={}, benchmarks=[], prov={"config_hash": "", "git_commit": "", "python": "",
                                          "packages": {}})

@@ -93,6 +93,8 @@ def settings_sections() -> dict[str, type]:
     analysis's section needs no line elsewhere), and the viewer."""
     found = {}
     for info in pkgutil.iter_modules(analyses.__path__):
+        if not info.ispkg:  # the registry and the declarations' vocabulary
+            continue
         module = importlib.import_module(f"{analyses.__name__}.{info.name}")
         if declared(module.Settings):
             found[info.name] = module.Settings
