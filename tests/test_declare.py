@@ -2,6 +2,8 @@
 
 import copy
 import importlib
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,47 @@ def test_an_analysis_the_config_does_not_run_has_no_section_figure_or_benchmark(
     assert "c6_learnability" not in plan.report_figures()
     # gradient_flow's aggregate reads learnability's predictions only where it runs
     assert "learnability" not in plan.aggregate_inputs(plan.analyses["gradient_flow"])
+
+
+# main before the rules were made from declarations (issue 25): its rules files, written out
+BEFORE = "f32ba43"
+
+
+@pytest.mark.slow
+def test_the_declarations_make_the_jobs_the_rules_files_made(tmp_path):
+    """The default and the paper config's dry-run job sets (each job's rule, inputs, outputs
+    and log) are those of the hand-written rules files, but for the one change made since on
+    purpose: the viewer no longer reads the (now temporary) gate files."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    sys.path.insert(0, str(REPO / "tools"))
+    import job_set
+
+    old = tmp_path / "before"
+    made = subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(old),
+                           BEFORE], capture_output=True, text=True)
+    if made.returncode:
+        pytest.skip(f"no {BEFORE} in this checkout's history: {made.stderr.strip()}")
+    try:
+        def listing(repo, *args):
+            out = subprocess.run(
+                [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-n",
+                 "--forceall", "--cores", "1", "--directory", str(tmp_path / repo.name),
+                 "--configfile", *args],
+                capture_output=True, text=True, check=True,
+                env={**os.environ, "PYTHONPATH": str(repo / "src")}).stdout
+            return job_set.jobs(out)
+
+        configs = [str(REPO / "config" / "config.yaml"), str(REPO / "config" / "paper.yaml")]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            now = list(pool.map(lambda c: listing(REPO, c), configs))
+            then = list(pool.map(lambda c: listing(old, c.replace(str(REPO), str(old))),
+                                 configs))
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)])
+    for before, after in zip(then, now, strict=True):
+        viewer = re.compile(r",?results/runs/[^,]*/gates\.npz")
+        before = sorted(viewer.sub("", j) if j.startswith("viewer ") else j for j in before)
+        assert before == after
