@@ -3,9 +3,10 @@ one is its folder and one line here (two with a new claim). Each one's `jobs.JOB
 its jobs (gateroles.analyses.declare); an analysis the config does not run is left out by its
 declaration.
 
-No job but the report imports this module, so adding an analysis or a claim reruns only its
-own jobs and the report (a line in the package's `__init__.py`, which every analysis job's
-code depends on, would rerun them all).
+No job but the report imports this module, so a line here reruns no other analysis's code (a
+line in the package's `__init__.py`, which every analysis job's code depends on, would make
+them all out of date). A new analysis that reads the gate files does rerun the other per-model
+jobs of its cells, with the same results, since the (temporary) gate files are made again.
 """
 
 ANALYSES = ("training", "roles", "decodability", "event_locking", "causal", "wiring",
