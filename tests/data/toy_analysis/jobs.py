@@ -13,5 +13,5 @@ JOBS = Analysis(
     # figure -> the aggregate outputs it draws
     figures={"gate_means": ("means",)},
     # report input name -> the aggregate output its section reads
-    report={"gate_means": "means"},
+    report={"means": "means"},
 )
