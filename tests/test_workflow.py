@@ -31,10 +31,14 @@ TINY = {
     "study": {"tasks": ["reset_recall"], "architectures": ["lstm", "gru"], "seeds": [0, 1]},
     "data": {"length": 30, "n_train": 256, "n_validation": 64, "n_test": 64},
     "model": {"hidden_size": 8},
-    # A low bar so that some tiny models count as solved and every table has rows.
-    "training": {"batch_size": 32, "steps": {"reset_recall": 50, "hold_recall": 50},
+    # A low bar so that some tiny models count as solved and every table has rows; hold_armed's
+    # for TINY_WIRING's hold sweep (the training section is every train job's params: set here,
+    # TINY_WIRING, made on a copy of this study, retrains none of its models).
+    "training": {"batch_size": 32,
+                 "steps": {"reset_recall": 50, "hold_recall": 50, "hold_armed": 50},
                  "eval_every": 25, "first_checkpoint": 25,
-                 "solved_threshold": {"reset_recall": 0.4, "hold_recall": 0.4}},
+                 "solved_threshold": {"reset_recall": 0.4, "hold_recall": 0.4,
+                                      "hold_armed": 0.4}},
     "extraction": {"n_sequences": 16},
     # The analyses read at most the extracted sequences (the unit ablation: the second half),
     # and ablate groups of fewer units than the model has.
@@ -209,18 +213,18 @@ TINY_WIRING = {**TINY, "wiring": {"tasks": ["reset_recall"], "architectures": ["
                # C8 end to end: a hold sweep in the main grid with the keep gate's control
                "study": {**TINY["study"], "tasks": ["reset_recall", "hold_armed@3",
                                                     "hold_armed@6"]},
-               "training": {**TINY["training"],
-                            "steps": {**TINY["training"]["steps"], "hold_armed": 50},
-                            "solved_threshold": {**TINY["training"]["solved_threshold"],
-                                                 "hold_armed": 0.4}},
                "controls": {**TINY["controls"], "hold_architectures": ["lstm_nfg"]}}
 
 
 @pytest.fixture(scope="module")
-def finished_wiring(tmp_path_factory):
-    """The tiny study with claim C4's cells: every figure the workflow can draw."""
-    workdir = tmp_path_factory.mktemp("wiring")
-    result = run(workdir, TINY_WIRING, "--cores", "2", "-q")
+def finished_wiring(tiny_study, tmp_path_factory):
+    """The tiny study with claim C4's cells and a hold sweep: every figure the workflow can draw.
+    Made on a copy of the finished tiny study, from the same copy of the workflow, so the cells
+    the two configs share are not trained again: Snakemake makes the new cells and remakes what
+    reads them (aggregates, figures, report), as for a user who widens a finished study."""
+    workdir = tmp_path_factory.mktemp("wiring") / "study"
+    shutil.copytree(tiny_study.local, workdir, symlinks=True)
+    result = run(workdir, TINY_WIRING, "--cores", "2", "-q", repo=tiny_study.repo)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return workdir
 
@@ -234,11 +238,11 @@ WIRING_VIEWS = {"report": ("--report", "snakemake_report.zip"),
 
 
 @pytest.fixture(scope="module")
-def wiring_views(finished_wiring):
+def wiring_views(finished_wiring, study_repo):
     """name -> Snakemake's result for each of WIRING_VIEWS, all run in one process
     (study_runs.snakemake_each: the workflow's imports paid once)."""
     config = finished_wiring / "tiny.yaml"  # TINY_WIRING, as run() wrote it
-    return snakemake_each(REPO, finished_wiring,
+    return snakemake_each(study_repo, finished_wiring,
                           {name: (config, *args) for name, args in WIRING_VIEWS.items()})
 
 
