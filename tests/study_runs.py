@@ -1,6 +1,8 @@
 """Workflow runs for the end-to-end tests: a private copy of the workflow and Snakemake on it.
 
-tests/conftest.py's `tiny_study` runs the tiny study with these once per test session.
+tests/conftest.py's `tiny_study` runs the tiny study with these once per test session;
+`snakemake_each` runs several commands that run no job (Snakemake's views of a finished study)
+in one process.
 """
 
 import contextlib
