@@ -58,3 +58,20 @@ def tiny_study(tmp_path_factory):
     result = snakemake(repo, local, config, "--cores", "2", "-q", timeout=1800)
     assert result.returncode == 0, failure(result, local)
     return SimpleNamespace(root=root, repo=repo, config=config, local=local)
+
+
+@pytest.fixture(scope="session")
+def tiny_views(tiny_study):
+    """Snakemake's views of the finished tiny study that tests of both files read, run in one
+    process (study_runs.snakemake_each: the workflow's imports paid once): a dry run and the
+    summary with its config, and dry runs with the same config in another key order and with
+    the short config (no default written out)."""
+    from study_runs import snakemake_each
+    from test_workflow import TINY, _reversed_keys
+
+    reordered, short = tiny_study.root / "reordered.yaml", tiny_study.root / "short.yaml"
+    reordered.write_text(yaml.safe_dump(_reversed_keys(TINY), sort_keys=False))
+    short.write_text(yaml.safe_dump(TINY))
+    return snakemake_each(tiny_study.repo, tiny_study.local, {
+        "dry run": (tiny_study.config, "-n"), "summary": (tiny_study.config, "--summary"),
+        "reordered": (reordered, "-n"), "short": (short, "--cores", "2", "-n")})

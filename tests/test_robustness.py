@@ -264,10 +264,10 @@ def planned_rules(result) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_editing_one_figure_module_reruns_that_figure_only(study):
+def test_editing_one_figure_module_reruns_that_figure_only(study, tiny_views):
     """A plot lives in its analysis's `figures.py`: editing it redraws only that analysis's
     figures (and the report), not the tables or the training."""
-    assert planned_rules(snakemake(study.repo, study.local, study.config, "-n")) == {}
+    assert planned_rules(tiny_views["dry run"]) == {}
     script = study.repo / "src" / "gateroles" / "analyses" / "saturation" / "figures.py"
     original, times = script.read_text(), script.stat()
     try:
@@ -282,8 +282,8 @@ def test_editing_one_figure_module_reruns_that_figure_only(study):
 
 
 @pytest.mark.slow
-def test_every_output_stays_inside_the_project(study):
-    result = snakemake(study.repo, study.local, study.config, "--summary")
+def test_every_output_stays_inside_the_project(tiny_views):
+    result = tiny_views["summary"]
     assert result.returncode == 0, failure(result)
     paths = [line.split("\t")[0] for line in result.stdout.splitlines()[1:] if line.strip()]
     assert len(paths) > 20

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from study_runs import report_caption, snakemake
+from study_runs import report_caption, snakemake, snakemake_each
 
 from gateroles.config import validate
 
@@ -30,10 +30,14 @@ TINY = {
     "study": {"tasks": ["reset_recall"], "architectures": ["lstm", "gru"], "seeds": [0, 1]},
     "data": {"length": 30, "n_train": 256, "n_validation": 64, "n_test": 64},
     "model": {"hidden_size": 8},
-    # A low bar so that some tiny models count as solved and every table has rows.
-    "training": {"batch_size": 32, "steps": {"reset_recall": 50, "hold_recall": 50},
+    # A low bar so that some tiny models count as solved and every table has rows; hold_armed's
+    # for TINY_WIRING's hold sweep (the training section is every train job's params: set here,
+    # TINY_WIRING, made on a copy of this study, retrains none of its models).
+    "training": {"batch_size": 32,
+                 "steps": {"reset_recall": 50, "hold_recall": 50, "hold_armed": 50},
                  "eval_every": 25, "first_checkpoint": 25,
-                 "solved_threshold": {"reset_recall": 0.4, "hold_recall": 0.4}},
+                 "solved_threshold": {"reset_recall": 0.4, "hold_recall": 0.4,
+                                      "hold_armed": 0.4}},
     "extraction": {"n_sequences": 16},
     # The analyses read at most the extracted sequences (the unit ablation: the second half),
     # and ablate groups of fewer units than the model has.
@@ -76,11 +80,9 @@ def _reversed_keys(value):
 
 
 @pytest.mark.slow
-def test_the_same_config_in_another_key_order_reruns_nothing(finished, study_repo):
+def test_the_same_config_in_another_key_order_reruns_nothing(tiny_views):
     """Merging a --configfile reorders keys; equal values must not rerun a finished study."""
-    path = finished / "reordered.yaml"
-    path.write_text(yaml.safe_dump(_reversed_keys(TINY), sort_keys=False))
-    result = snakemake(study_repo, finished, path, "-n", timeout=600)
+    result = tiny_views["reordered"]
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Nothing to be done" in result.stdout + result.stderr
 
@@ -210,20 +212,37 @@ TINY_WIRING = {**TINY, "wiring": {"tasks": ["reset_recall"], "architectures": ["
                # C8 end to end: a hold sweep in the main grid with the keep gate's control
                "study": {**TINY["study"], "tasks": ["reset_recall", "hold_armed@3",
                                                     "hold_armed@6"]},
-               "training": {**TINY["training"],
-                            "steps": {**TINY["training"]["steps"], "hold_armed": 50},
-                            "solved_threshold": {**TINY["training"]["solved_threshold"],
-                                                 "hold_armed": 0.4}},
                "controls": {**TINY["controls"], "hold_architectures": ["lstm_nfg"]}}
 
 
 @pytest.fixture(scope="module")
-def finished_wiring(tmp_path_factory):
-    """The tiny study with claim C4's cells: every figure the workflow can draw."""
-    workdir = tmp_path_factory.mktemp("wiring")
-    result = run(workdir, TINY_WIRING, "--cores", "2", "-q")
+def finished_wiring(tiny_study, tmp_path_factory):
+    """The tiny study with claim C4's cells and a hold sweep: every figure the workflow can draw.
+    Made on a copy of the finished tiny study, from the same copy of the workflow, so the cells
+    the two configs share are not trained again: Snakemake makes the new cells and remakes what
+    reads them (aggregates, figures, report), as for a user who widens a finished study."""
+    workdir = tmp_path_factory.mktemp("wiring") / "study"
+    shutil.copytree(tiny_study.local, workdir, symlinks=True)
+    result = run(workdir, TINY_WIRING, "--cores", "2", "-q", repo=tiny_study.repo)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return workdir
+
+
+# Snakemake's own views of the finished wiring study, each as a user would reach for it.
+WIRING_VIEWS = {"report": ("--report", "snakemake_report.zip"),
+                "--summary": ("--summary",), "--detailed-summary": ("--detailed-summary",),
+                **{f"changes {change}": ("--list-changes", change)
+                   for change in ("code", "input", "params")},
+                "delete": ("--delete-all-output", "--dry-run")}
+
+
+@pytest.fixture(scope="module")
+def wiring_views(finished_wiring, study_repo):
+    """name -> Snakemake's result for each of WIRING_VIEWS, all run in one process
+    (study_runs.snakemake_each: the workflow's imports paid once)."""
+    config = finished_wiring / "tiny.yaml"  # TINY_WIRING, as run() wrote it
+    return snakemake_each(study_repo, finished_wiring,
+                          {name: (config, *args) for name, args in WIRING_VIEWS.items()})
 
 
 @pytest.mark.slow
@@ -298,9 +317,9 @@ def test_a_hold_sweep_in_the_grid_gives_c8_by_hold_with_its_control(finished_wir
 
 
 @pytest.mark.slow
-def test_second_run_has_nothing_to_do(finished, study_repo):
+def test_second_run_has_nothing_to_do(tiny_views):
     """The study ran with every default written out: the short config reruns nothing either."""
-    result = run(finished, TINY, "--cores", "2", "-n", repo=study_repo)
+    result = tiny_views["short"]
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
 
@@ -376,11 +395,12 @@ def _report_figures(zip_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_snakemake_report_has_every_figure_with_its_rendered_caption(finished_wiring):
+def test_snakemake_report_has_every_figure_with_its_rendered_caption(finished_wiring,
+                                                                      wiring_views):
     """`snakemake --report x.zip` (Snakemake's own report) holds every figure that
     results/report.html shows, each with its own caption rendered from the run's config: the
     same text as in results/report.html."""
-    result = run(finished_wiring, TINY_WIRING, "--report", "snakemake_report.zip")
+    result = wiring_views["report"]
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     figures = _report_figures(finished_wiring / "snakemake_report.zip")
     page = (finished_wiring / "results" / "report.html").read_text()
@@ -393,12 +413,10 @@ def test_snakemake_report_has_every_figure_with_its_rendered_caption(finished_wi
         assert caption == report_caption(name, config), name
 
 
-# Snakemake's own views of a finished study, each as a user would reach for it.
-
 @pytest.mark.slow
 @pytest.mark.parametrize("option", ["--summary", "--detailed-summary"])
-def test_summary_says_every_output_of_a_finished_study_is_up_to_date(finished_wiring, option):
-    result = run(finished_wiring, TINY_WIRING, option)
+def test_summary_says_every_output_of_a_finished_study_is_up_to_date(wiring_views, option):
+    result = wiring_views[option]
     assert result.returncode == 0, result.stderr[-2000:]
     table = result.stdout[result.stdout.index("output_file\t"):]
     rows = pd.read_csv(io.StringIO(table), sep="\t", keep_default_na=False)
@@ -419,18 +437,19 @@ def test_summary_says_every_output_of_a_finished_study_is_up_to_date(finished_wi
         "keeps the files of an empty change); `snakemake -n` names the jobs whose params "
         "changed: docs/running.md"))),
 ])
-def test_list_changes_of_a_finished_study_is_empty(finished_wiring, change):
-    result = run(finished_wiring, TINY_WIRING, "--list-changes", change)
+def test_list_changes_of_a_finished_study_is_empty(wiring_views, change):
+    result = wiring_views[f"changes {change}"]
     assert result.returncode == 0, result.stderr[-2000:]
     listed = [line for line in result.stdout.splitlines() if line.startswith("results/")]
     assert not listed, listed[:10]
 
 
 @pytest.mark.slow
-def test_delete_all_output_would_delete_every_result_and_nothing_else(finished_wiring):
+def test_delete_all_output_would_delete_every_result_and_nothing_else(finished_wiring,
+                                                                       wiring_views):
     """`--delete-all-output` (here dry) removes every output of the study, all of them under
     results/; the job logs and benchmarks stay (Snakemake keeps them)."""
-    result = run(finished_wiring, TINY_WIRING, "--delete-all-output", "--dry-run")
+    result = wiring_views["delete"]
     assert result.returncode == 0, result.stderr[-2000:]
     listed = {line.removeprefix("Would delete ")
               for line in (result.stdout + result.stderr).splitlines()

@@ -33,8 +33,10 @@ def _parents(name: str) -> list[str]:
     return [".".join(parts[:k]) for k in range(1, len(parts))]
 
 
-def _imported(name: str) -> set[str]:
-    """`gateroles` modules that module `name` imports directly (anywhere in its source)."""
+@functools.cache
+def _imported(name: str) -> frozenset[str]:
+    """`gateroles` modules that module `name` imports directly (anywhere in its source); cached
+    like `modules`: a workflow parse asks for the same module's imports hundreds of times."""
     path = module_path(name)
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     found = set()
@@ -55,7 +57,7 @@ def _imported(name: str) -> set[str]:
                       if module_path(f"{source}.{alias.name}").exists()}
     if path.name == "__init__.py" and _discovers_modules(path):
         found |= {f"{name}.{p.stem}" for p in path.parent.glob("*.py") if p.stem != "__init__"}
-    return found
+    return frozenset(found)
 
 
 def _discovers_modules(init: Path) -> bool:
