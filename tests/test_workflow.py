@@ -246,7 +246,7 @@ def wiring_views(finished_wiring, study_repo):
 
 
 @pytest.mark.slow
-def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(finished_wiring):
+def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(finished_wiring, study_repo):
     page = (finished_wiring / "results" / "report.html").read_text()
     for fig in ("c4_behaviours", "c4_variants", "c4_two_positions", "c4_rewire"):
         assert f'id="fig-{fig}"' in page
@@ -279,7 +279,8 @@ def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(finished_wiring
     # gate files are temporary: made again as targets here (and kept), then removed.
     files = [f"results/runs/reset_recall/{arch}/default/seed0/gates.npz"
              for arch in ("lstm_nfg", "lstm")]
-    made = run(finished_wiring, TINY_WIRING, "--cores", "2", "-q", *files)
+    made = run(finished_wiring, TINY_WIRING, *files, "--cores", "2", "--quiet", "rules",
+               repo=study_repo)
     try:
         assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
         nfg, lstm = (np.load(finished_wiring / f) for f in files)
