@@ -246,7 +246,8 @@ def wiring_views(finished_wiring, study_repo):
 
 
 @pytest.mark.slow
-def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(finished_wiring, study_repo):
+def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(finished_wiring, study_repo,
+                                                                 tmp_path):
     page = (finished_wiring / "results" / "report.html").read_text()
     for fig in ("c4_behaviours", "c4_variants", "c4_two_positions", "c4_rewire"):
         assert f'id="fig-{fig}"' in page
@@ -276,22 +277,19 @@ def test_wiring_cells_run_where_they_serve_and_the_report_has_c4(finished_wiring
     assert "moved blocks frozen" in set(pd.read_csv(tables / "c4_curves.csv")["kind"])
     assert "fraction_frozen" in pd.read_csv(tables / "c4_rewire_summary.csv")
     # A gate a variant lacks is absent from its gate file, never filled with a constant. The
-    # gate files are temporary: made again as targets here (and kept), then removed.
+    # gate files are temporary: made again as targets, on a copy of the study (made again, they
+    # would leave the shared study's summaries with updates pending).
+    work = shutil.copytree(finished_wiring, tmp_path / "study", symlinks=True)
     files = [f"results/runs/reset_recall/{arch}/default/seed0/gates.npz"
              for arch in ("lstm_nfg", "lstm")]
-    made = run(finished_wiring, TINY_WIRING, *files, "--cores", "2", "--quiet", "rules",
-               repo=study_repo)
-    try:
-        assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
-        nfg, lstm = (np.load(finished_wiring / f) for f in files)
-        assert not any("forget" in name for name in nfg.files)
-        assert any("input" in name for name in nfg.files)
-        # Logits only where an analysis reads them (C5's MI, on the main grid).
-        assert not any(name.startswith("logit") for name in nfg.files)
-        assert any(name.startswith("logit") for name in lstm.files)
-    finally:  # as the study left them (a gate file newer than its readers' tables reruns them)
-        for path in (finished_wiring / "results/runs").rglob("*gates.npz"):
-            path.unlink()
+    made = run(work, TINY_WIRING, *files, "--cores", "2", "--quiet", "rules", repo=study_repo)
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    nfg, lstm = (np.load(work / f) for f in files)
+    assert not any("forget" in name for name in nfg.files)
+    assert any("input" in name for name in nfg.files)
+    # Logits only where an analysis reads them (C5's MI, on the main grid).
+    assert not any(name.startswith("logit") for name in nfg.files)
+    assert any(name.startswith("logit") for name in lstm.files)
 
 
 @pytest.mark.slow
