@@ -2,8 +2,9 @@
 
 Written once by the extraction stage, read by every analysis after it, so that no later stage
 regenerates the task: besides the gates (`step{s}__{gate}`, float16) and, where an analysis
-reads them (the workflow's `LOGIT_CELLS`), the sigmoid gates' logits (`logit{s}__{gate}`,
-float16; elsewhere `GateFile.logits` is empty) it carries the sequences they were computed on
+reads them (a per-model job declared with `logits=True`: the workflow's `LOGIT_CELLS`), the
+sigmoid gates' logits (`logit{s}__{gate}`, float16; elsewhere `GateFile.logits` is empty)
+it carries the sequences they were computed on
 (`inputs`, `tokens`, `targets`, `mask`, `factor__{name}`), the checkpoint steps and a JSON
 description of the task (`meta`: name, its registered task and hold, kind, number of outputs,
 chance, event roles, continuous factors, the context pairs and behaviours of

@@ -8,11 +8,13 @@ validate(config, REPO / "config" / "schema.yaml")
 
 ENV = "../../envs/gateroles.yaml"
 SEEDS = config["study"]["seeds"]
-CELLS = study.cells(config)
 # Every analysis's jobs, from its declaration (gateroles.analyses.declare; each package's
 # jobs.py): the cells each per-model job runs on, each aggregate's inputs, figures, report.
 GRID = declare.Grid.from_config(config)
 PLAN = declare.Plan(declare.load(ANALYSES), GRID)
+CELLS = list(GRID.cells)
+# The cells whose gate files carry the sigmoid gates' logits (an analysis that reads them).
+LOGIT_CELLS = PLAN.logit_cells()
 CELL = "{task}/{arch}/{init}"
 # The order in which ready jobs run (`priority:`). Gate files are temporary (deleted once every
 # job that reads them has run; re-made from the checkpoints when one must run again), so a

@@ -51,7 +51,7 @@ rule extract_gates:
     params:
         seeds=SEEDS,
         config=sections("data", "task_params", "extraction"),
-        logits=lambda w: study.Cell(w.task, w.arch, w.init) in PLAN.logit_cells(),
+        logits=lambda w: study.Cell(w.task, w.arch, w.init) in LOGIT_CELLS,
     script:
         "../scripts/extract_gates.py"
 

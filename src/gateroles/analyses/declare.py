@@ -231,12 +231,6 @@ class Plan:
     def per_cell_jobs(self) -> list[Job]:
         return list(self.jobs.values())
 
-    def job_of(self, analysis: str, table: str) -> Job:
-        for job in self.jobs.values():
-            if job.analysis.name == analysis and table in job.spec.tables:
-                return job
-        raise KeyError(f"no per-model job of {analysis} writes table {table!r}")
-
     def aggregate_inputs(self, analysis: Analysis) -> dict[str, list[str]]:
         """Input name -> paths of `analysis`'s aggregate (empty inputs left out)."""
         agg, grid = analysis.aggregate, self.grid
